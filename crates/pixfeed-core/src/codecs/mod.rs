@@ -1,0 +1,132 @@
+//! Format codecs. Each codec works in the file's *stored* geometry (before EXIF orientation);
+//! `crate::decode` maps oriented requests to stored ones and applies the orientation after.
+//!
+//! Contract of every codec module (`jpeg`, `png`, `bmp`, `webp`):
+//! - `probe(data) -> Result<RawInfo>` reads headers only (never decodes pixel data);
+//! - `decode(data, &RawRequest) -> Result<Decoded>` checks `max_pixels` against the header
+//!   before allocating anything, returns exactly the requested `roi` (stored coordinates, at
+//!   the scale the codec chose, see `RawRequest::min_size`), and never panics on bad input.
+
+pub mod bmp;
+pub mod exif;
+pub mod jpeg;
+pub mod png;
+pub mod sniff;
+pub mod webp;
+
+use crate::image::{Image, Rect};
+
+/// A container format pixfeed decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Jpeg,
+    Png,
+    Bmp,
+    Webp,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Jpeg => "jpeg",
+            Format::Png => "png",
+            Format::Bmp => "bmp",
+            Format::Webp => "webp",
+        }
+    }
+}
+
+/// How the samples of a decoded buffer are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    Gray,
+    GrayAlpha,
+    Rgb,
+    Rgba,
+    Bgr,
+    Bgra,
+    /// C, M, Y, K as Pillow presents a CMYK image (Adobe-inverted files already un-inverted).
+    Cmyk,
+}
+
+impl Layout {
+    pub fn channels(self) -> usize {
+        match self {
+            Layout::Gray => 1,
+            Layout::GrayAlpha => 2,
+            Layout::Rgb | Layout::Bgr => 3,
+            Layout::Rgba | Layout::Bgra | Layout::Cmyk => 4,
+        }
+    }
+}
+
+/// The output a caller finally wants; codecs may produce it directly when that is free
+/// (libjpeg's extended colour spaces), otherwise they return their native layout and
+/// `crate::convert` finishes the job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Rgb,
+    Bgr,
+    Rgba,
+    /// ITU-R 601 luma as Pillow's `convert("L")`.
+    L,
+    /// Native channels and bit depth.
+    Unchanged,
+}
+
+/// Header facts in stored geometry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawInfo {
+    pub format: Format,
+    pub width: u32,
+    pub height: u32,
+    /// Channels of the native layout (palette images count their expanded channels).
+    pub channels: u8,
+    /// Bits per sample of the native layout (1..16).
+    pub bit_depth: u8,
+    /// EXIF orientation 1..=8 (1 when absent or invalid).
+    pub orientation: u8,
+    /// Progressive JPEG or interlaced PNG.
+    pub progressive: bool,
+}
+
+/// A decode request in stored geometry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawRequest {
+    pub mode: Mode,
+    /// Region to return, in full-resolution stored coordinates; validated by the caller to
+    /// lie inside the image.
+    pub roi: Option<Rect>,
+    /// The codec may decode at a reduced scale (JPEG: M/8) as long as the result (the ROI,
+    /// if any, else the whole image) stays >= this size in both dimensions. The ROI is then
+    /// scaled with it: `x0 = floor(x*s)`, `x1 = ceil((x+w)*s)`.
+    pub min_size: Option<(u32, u32)>,
+    /// Refuse images with more pixels than this (checked from the header).
+    pub max_pixels: u64,
+}
+
+/// A decoded buffer and how to read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    pub image: Image,
+    pub layout: Layout,
+}
+
+/// Check the pixel-count guard from header dimensions, before any allocation.
+pub fn check_pixels(width: u32, height: u32, max_pixels: u64) -> crate::Result<()> {
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > max_pixels {
+        return Err(crate::Error::TooLarge {
+            width: u64::from(width),
+            height: u64::from(height),
+            pixels,
+            max_pixels,
+        });
+    }
+    Ok(())
+}
+
+/// The rows/columns a codec must produce for `roi` (or the whole `w x h` image).
+pub fn region_or_full(roi: Option<Rect>, w: u32, h: u32) -> Rect {
+    roi.unwrap_or(Rect::new(0, 0, w, h))
+}

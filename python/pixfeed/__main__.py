@@ -1,0 +1,3 @@
+from pixfeed.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,39 @@
+"""pixfeed's exceptions (SPEC section 1). The native module raises these classes."""
+
+from __future__ import annotations
+
+__all__ = [
+    "DecodeError",
+    "ImageTooLargeError",
+    "PixfeedError",
+    "UnsupportedFormatError",
+]
+
+
+class PixfeedError(Exception):
+    """Base class of every error pixfeed raises on its own account."""
+
+
+class DecodeError(PixfeedError, ValueError):
+    """An image could not be decoded: corrupt, truncated or an unsupported feature.
+
+    ``source`` names the file (or ``"<bytes>"``) and ``reason`` says what is wrong.
+    """
+
+    def __init__(self, source: str, reason: str, kind: str = "corrupt") -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+        #: "corrupt", "truncated", "unsupported", "format" or "too_large".
+        self.kind = kind
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.source, self.reason, self.kind))
+
+
+class UnsupportedFormatError(DecodeError):
+    """The bytes are not in a format pixfeed decodes."""
+
+
+class ImageTooLargeError(DecodeError):
+    """The header declares more pixels than ``max_pixels`` (checked before allocating)."""

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Install what building and testing pixfeed needs on a fresh Debian machine with cargo,
+# CPython 3.11 + pip and gcc: nasm and cmake (libjpeg-turbo's SIMD build), a virtualenv
+# at .venv with maturin and the test tools. Idempotent and quiet when nothing is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v nasm >/dev/null 2>&1 || need_apt+=(nasm)
+command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${need_apt[*]} (apt)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv"
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.pixfeed-extras
+want="${1:-test}"
+if [ ! -f "$stamp" ] || ! grep -qx "$want" "$stamp" || [ pyproject.toml -nt "$stamp" ]; then
+  echo "bootstrap: installing python packages for [$want]"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q "maturin>=1.7,<2"
+  # The extras of pyproject.toml, without building pixfeed itself (maturin develop does).
+  .venv/bin/python - "$want" <<'PYEOF' > .venv/requirements.txt
+import sys, tomllib
+proj = tomllib.load(open("pyproject.toml", "rb"))["project"]
+reqs = list(proj["dependencies"])
+for extra in sys.argv[1].split(","):
+    if extra:
+        reqs += proj["optional-dependencies"][extra]
+print("\n".join(reqs))
+PYEOF
+  .venv/bin/pip install -q -r .venv/requirements.txt
+  echo "$want" >> "$stamp"
+fi
