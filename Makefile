@@ -7,7 +7,7 @@ export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 
 build:
 	bash scripts/bootstrap.sh test
-	$(VENV)/bin/maturin develop --release --skip-install
+	$(VENV)/bin/maturin develop --release
 	$(PY) -c "import pixfeed, sys; print('pixfeed', pixfeed.__version__, 'built')"
 
 demo: build

@@ -55,6 +55,9 @@ pub enum Error {
     /// An argument is out of its domain; `arg` names it.
     #[error("{arg}: {reason}")]
     InvalidArgument { arg: &'static str, reason: String },
+    /// A bug in pixfeed (a caught panic). Never expected; reported rather than aborting.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -85,6 +88,19 @@ impl Error {
             reason: reason.into(),
         }
     }
+}
+
+/// Run `f`, turning a panic into `Error::Internal` so it never unwinds into a caller that
+/// cannot take it (the Python interpreter, a rayon batch where other items must finish).
+pub fn catch_panic<R>(f: impl FnOnce() -> Result<R>) -> Result<R> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".to_string());
+        Err(Error::Internal(msg))
+    })
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

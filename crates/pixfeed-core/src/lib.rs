@@ -1,9 +1,19 @@
 //! pixfeed-core: decoders, kernels and pipelines in pure Rust. No Python here: the
 //! `pixfeed-py` crate is the thin binding layer.
 
+pub mod batch;
 pub mod codecs;
+pub mod convert;
+pub mod decode;
 pub mod error;
 pub mod image;
+pub mod info;
+pub mod orient;
+pub mod pool;
+pub mod source;
 
+pub use codecs::{Format, Mode};
+pub use decode::{decode, decode_source, probe, probe_source, DecodeOptions, ImageInfo};
 pub use error::{DecodeErrorKind, Error, Result};
 pub use image::{Image, PixelData, Rect};
+pub use source::Source;

@@ -1,9 +1,47 @@
 //! `pixfeed._core`: the native module. Glue only; all work lives in `pixfeed-core`.
 
+mod convert;
+mod decode;
+mod errors;
+
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+#[pyfunction]
+fn set_num_threads(n: usize) -> PyResult<()> {
+    pixfeed_core::pool::set_num_threads(n)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+}
+
+#[pyfunction]
+fn get_num_threads() -> usize {
+    pixfeed_core::pool::num_threads()
+}
+
+/// Build facts for `pixfeed info`.
+#[pyfunction]
+fn build_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("version", env!("CARGO_PKG_VERSION"))?;
+    let codecs = PyDict::new(py);
+    for (name, lib) in pixfeed_core::info::codecs() {
+        codecs.set_item(name, lib)?;
+    }
+    d.set_item("codecs", codecs)?;
+    d.set_item("simd", pixfeed_core::info::simd_level())?;
+    d.set_item("max_pixels", pixfeed_core::decode::DEFAULT_MAX_PIXELS)?;
+    d.set_item("debug_build", cfg!(debug_assertions))?;
+    Ok(d)
+}
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(decode::decode, m)?)?;
+    m.add_function(wrap_pyfunction!(decode::decode_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(decode::probe, m)?)?;
+    m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(build_info, m)?)?;
     Ok(())
 }

@@ -10,3 +10,8 @@ pub fn probe(_data: &[u8]) -> Result<RawInfo> {
 pub fn decode(_data: &[u8], _req: &RawRequest) -> Result<Decoded> {
     Err(Error::unsupported("jpeg", "decoder not implemented yet"))
 }
+
+/// The libjpeg-turbo version compiled in (stub until the shim lands).
+pub fn library_version() -> &'static str {
+    "unknown"
+}

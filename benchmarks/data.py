@@ -1,0 +1,292 @@
+"""Deterministic benchmark image sets, made from real photos (scikit-image's sample data).
+
+Every set is generated with a seeded RNG and encoded with Pillow, then cached under
+``benchmarks/out/data/<DATA_VERSION>/`` with a manifest; bump ``DATA_VERSION`` whenever the
+recipe changes so that stale caches are never reused.
+
+Sets (all 8-bit RGB):
+
+* ``imagenet``: 256 ImageNet-like JPEGs, about 500x375 (a mix of landscape and portrait sizes
+  as in ImageNet), random crops / scales / flips of the photos, mild sensor-like noise so the
+  files have ImageNet-like sizes, Pillow quality 90, 4:2:0 chroma subsampling, baseline.
+* ``jpeg2048`` / ``jpeg4000``: one 2048x2048 and one 4000x4000 JPEG (q90, 4:2:0): a 2x2 mosaic
+  of upscaled photos plus mild noise, so they are not trivially compressible.
+* ``png_small`` / ``bmp_small``: 32 PNGs / 24-bit BMPs of about 500x375 (the same kind of
+  crops, without the added noise for PNG, which real PNGs rarely carry).
+* ``png2048`` / ``bmp2048``: one 2048x2048 PNG / BMP (the mosaic).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DATA_VERSION = "v1"
+SEED = 20240601
+N_IMAGENET = 256
+N_SMALL = 32
+JPEG_QUALITY = 90
+
+# ImageNet's most common sizes (the short side is usually 333-375 at width 500).
+_IMAGENET_SIZES = [
+    (500, 375),
+    (500, 375),
+    (500, 375),
+    (500, 375),
+    (375, 500),
+    (500, 333),
+    (333, 500),
+    (500, 400),
+    (500, 500),
+    (400, 300),
+]
+
+DEFAULT_DIR = Path(__file__).resolve().parent / "out" / "data"
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    path: str
+    width: int
+    height: int
+    nbytes: int
+
+    @property
+    def megapixels(self) -> float:
+        return self.width * self.height / 1e6
+
+
+@dataclass
+class DataSet:
+    name: str
+    description: str
+    files: list[ImageFile]
+
+    @property
+    def paths(self) -> list[str]:
+        return [f.path for f in self.files]
+
+    def read(self, n: int | None = None) -> list[bytes]:
+        """The files' bytes (the first ``n``), read into memory."""
+        out = []
+        for f in self.files[:n]:
+            with open(f.path, "rb") as fh:
+                out.append(fh.read())
+        return out
+
+    def megapixels(self, n: int | None = None) -> float:
+        return sum(f.megapixels for f in self.files[:n])
+
+
+def _photos() -> list[np.ndarray]:
+    import skimage.data as d
+
+    photos = []
+    for name in (
+        "astronaut",
+        "coffee",
+        "chelsea",
+        "rocket",
+        "immunohistochemistry",
+        "hubble_deep_field",
+        "retina",
+        "colorwheel",
+    ):
+        photos.append(np.ascontiguousarray(getattr(d, name)()[..., :3]))
+    left, right, _ = d.stereo_motorcycle()
+    photos.append(np.ascontiguousarray(left))
+    photos.append(np.ascontiguousarray(right))
+    return photos
+
+
+def _resize(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(a).resize(size, Image.Resampling.BICUBIC))
+
+
+def _noise(rng: np.random.Generator, a: np.ndarray, sigma: float) -> np.ndarray:
+    n = rng.normal(0.0, sigma, size=a.shape).astype(np.float32)
+    return np.clip(a.astype(np.float32) + n, 0, 255).astype(np.uint8)
+
+
+def _random_crop(
+    rng: np.random.Generator, photo: np.ndarray, size: tuple[int, int]
+) -> np.ndarray:
+    """A random crop of ``photo`` with the aspect of ``size`` (w, h), resized to ``size``."""
+    h, w = photo.shape[:2]
+    tw, th = size
+    aspect = tw / th
+    scale = rng.uniform(0.35, 1.0)  # fraction of the largest crop of that aspect
+    cw = min(w, h * aspect) * np.sqrt(scale)
+    ch = cw / aspect
+    cw_i, ch_i = max(16, int(cw)), max(16, int(ch))
+    x = int(rng.integers(0, w - cw_i + 1))
+    y = int(rng.integers(0, h - ch_i + 1))
+    crop = photo[y : y + ch_i, x : x + cw_i]
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    return _resize(np.ascontiguousarray(crop), size)
+
+
+def _mosaic(photos: list[np.ndarray], side: int) -> np.ndarray:
+    half = side // 2
+    tiles = []
+    for p in photos[:4]:
+        h, w = p.shape[:2]
+        s = min(h, w)
+        y, x = (h - s) // 2, (w - s) // 2
+        tiles.append(_resize(np.ascontiguousarray(p[y : y + s, x : x + s]), (half, half)))
+    top = np.concatenate(tiles[:2], axis=1)
+    bottom = np.concatenate(tiles[2:4], axis=1)
+    return np.ascontiguousarray(np.concatenate([top, bottom], axis=0)[:side, :side])
+
+
+def _encode(a: np.ndarray, fmt: str) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    im = Image.fromarray(a)
+    if fmt == "JPEG":
+        im.save(buf, "JPEG", quality=JPEG_QUALITY, subsampling=2, optimize=False)
+    elif fmt == "PNG":
+        im.save(buf, "PNG", compress_level=6)
+    elif fmt == "BMP":
+        im.save(buf, "BMP")
+    else:  # pragma: no cover
+        raise ValueError(fmt)
+    return buf.getvalue()
+
+
+def _generate(root: Path) -> dict[str, dict[str, object]]:
+    rng = np.random.default_rng(SEED)
+    photos = _photos()
+    sets: dict[str, dict[str, object]] = {}
+
+    def write(set_name: str, desc: str, items: list[tuple[str, np.ndarray, str]]) -> None:
+        d = root / set_name
+        d.mkdir(parents=True, exist_ok=True)
+        files = []
+        for fname, arr, fmt in items:
+            data = _encode(arr, fmt)
+            (d / fname).write_bytes(data)
+            files.append(
+                {
+                    "file": f"{set_name}/{fname}",
+                    "width": int(arr.shape[1]),
+                    "height": int(arr.shape[0]),
+                    "nbytes": len(data),
+                }
+            )
+        sets[set_name] = {"description": desc, "files": files}
+
+    # ImageNet-like JPEGs.
+    items = []
+    for i in range(N_IMAGENET):
+        photo = photos[int(rng.integers(len(photos)))]
+        size = _IMAGENET_SIZES[int(rng.integers(len(_IMAGENET_SIZES)))]
+        a = _noise(rng, _random_crop(rng, photo, size), sigma=8.0)
+        items.append((f"{i:04d}.jpg", a, "JPEG"))
+    write(
+        "imagenet",
+        f"{N_IMAGENET} ImageNet-like JPEGs (~500x375, q{JPEG_QUALITY}, 4:2:0, baseline)",
+        items,
+    )
+
+    big_a = _noise(rng, _mosaic([photos[i] for i in (0, 1, 3, 8)], 2048), sigma=6.0)
+    write("jpeg2048", "one 2048x2048 JPEG (q90, 4:2:0)", [("2048.jpg", big_a, "JPEG")])
+    big_b = _noise(rng, _mosaic([photos[i] for i in (2, 5, 6, 9)], 4000), sigma=6.0)
+    write("jpeg4000", "one 4000x4000 JPEG (q90, 4:2:0)", [("4000.jpg", big_b, "JPEG")])
+    del big_b
+
+    small = []
+    for _ in range(N_SMALL):
+        photo = photos[int(rng.integers(len(photos)))]
+        size = _IMAGENET_SIZES[int(rng.integers(len(_IMAGENET_SIZES)))]
+        small.append(_random_crop(rng, photo, size))
+    write(
+        "png_small",
+        f"{N_SMALL} RGB PNGs (~500x375, zlib level 6)",
+        [(f"{i:04d}.png", a, "PNG") for i, a in enumerate(small)],
+    )
+    write(
+        "bmp_small",
+        f"{N_SMALL} 24-bit BMPs (~500x375, bottom-up)",
+        [(f"{i:04d}.bmp", a, "BMP") for i, a in enumerate(small)],
+    )
+    mosaic = _mosaic([photos[i] for i in (0, 1, 3, 8)], 2048)
+    write("png2048", "one 2048x2048 RGB PNG (zlib level 6)", [("2048.png", mosaic, "PNG")])
+    write("bmp2048", "one 2048x2048 24-bit BMP", [("2048.bmp", mosaic, "BMP")])
+    return sets
+
+
+def _digest(root: Path, sets: dict[str, dict[str, object]]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(sets):
+        files = sets[name]["files"]
+        assert isinstance(files, list)
+        for f in files:
+            h.update(f["file"].encode())
+            h.update((root / f["file"]).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def ensure(base: Path | str | None = None, *, verbose: bool = True) -> dict[str, DataSet]:
+    """Generate (once) and return the benchmark sets, keyed by set name."""
+    base = Path(base) if base is not None else DEFAULT_DIR
+    root = base / DATA_VERSION
+    manifest_path = root / "manifest.json"
+    if not manifest_path.exists():
+        if verbose:
+            print(f"bench: generating benchmark images in {root} ...", flush=True)
+        base.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{DATA_VERSION}-", dir=base))
+        try:
+            sets = _generate(tmp)
+            manifest = {
+                "version": DATA_VERSION,
+                "seed": SEED,
+                "digest": _digest(tmp, sets),
+                "sets": sets,
+            }
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+            try:
+                os.rename(tmp, root)
+            except OSError:  # another process won the race
+                shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    manifest = json.loads(manifest_path.read_text())
+    out = {}
+    for name, s in manifest["sets"].items():
+        files = [
+            ImageFile(str(root / f["file"]), f["width"], f["height"], f["nbytes"])
+            for f in s["files"]
+        ]
+        out[name] = DataSet(name, s["description"], files)
+    return out
+
+
+def manifest_info(base: Path | str | None = None) -> dict[str, object]:
+    base = Path(base) if base is not None else DEFAULT_DIR
+    m = json.loads((base / DATA_VERSION / "manifest.json").read_text())
+    return {"version": m["version"], "seed": m["seed"], "digest": m["digest"]}
+
+
+if __name__ == "__main__":
+    for name, ds in ensure().items():
+        sizes = [f.nbytes for f in ds.files]
+        print(
+            f"{name:10s} {len(ds.files):4d} files  {ds.megapixels():7.2f} MP  "
+            f"mean {np.mean(sizes) / 1024:8.1f} KiB  "
+            f"{8 * sum(sizes) / (ds.megapixels() * 1e6):.2f} bits/px  {ds.description}"
+        )

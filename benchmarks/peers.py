@@ -1,0 +1,164 @@
+"""Import pixfeed and the peer libraries once, recording versions and import errors.
+
+A peer that cannot be imported (or whose native library cannot be loaded) is ``None`` here and
+its error message is reported in place of its numbers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata as md
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Peer:
+    name: str
+    module: Any = None
+    version: str | None = None
+    error: str | None = None
+    instance: Any = None  # e.g. the TurboJPEG() handle
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.module is not None
+
+
+def _err(e: BaseException) -> str:
+    return f"{type(e).__name__}: {e}".strip().splitlines()[0][:300]
+
+
+def _dist_version(*names: str) -> str | None:
+    for n in names:
+        try:
+            return md.version(n)
+        except md.PackageNotFoundError:
+            continue
+    return None
+
+
+def _load_pixfeed() -> Peer:
+    p = Peer("pixfeed")
+    try:
+        try:
+            mod = importlib.import_module("pixfeed")
+        except ModuleNotFoundError as e:
+            if e.name != "pixfeed":
+                raise
+            # Not installed: measure the in-tree package (maturin develop builds _core there).
+            sys.path.insert(0, str(REPO / "python"))
+            mod = importlib.import_module("pixfeed")
+        for attr in ("decode", "decode_batch", "set_num_threads"):
+            if not hasattr(mod, attr):
+                raise ImportError(f"pixfeed ({mod.__file__}) has no {attr}(): not built yet?")
+        p.module = mod
+        p.version = str(getattr(mod, "__version__", None) or _dist_version("pixfeed"))
+        p.extra["path"] = str(Path(mod.__file__ or "").parent)
+    except Exception as e:
+        p.error = _err(e)
+    return p
+
+
+def _load_cv2() -> Peer:
+    p = Peer("cv2")
+    try:
+        import cv2
+
+        p.module = cv2
+        p.version = cv2.__version__
+    except Exception as e:
+        p.error = _err(e)
+    return p
+
+
+def _load_simplejpeg() -> Peer:
+    p = Peer("simplejpeg")
+    try:
+        import simplejpeg
+
+        p.module = simplejpeg
+        p.version = getattr(simplejpeg, "__version__", None) or _dist_version("simplejpeg")
+    except Exception as e:
+        p.error = _err(e)
+    return p
+
+
+def _load_turbojpeg() -> Peer:
+    p = Peer("pyturbojpeg")
+    try:
+        import turbojpeg
+
+        tj = turbojpeg.TurboJPEG()  # loads the system libturbojpeg
+        p.module = turbojpeg
+        p.version = _dist_version("PyTurboJPEG", "pyturbojpeg") or getattr(
+            turbojpeg, "__version__", None
+        )
+        p.instance = tj
+    except Exception as e:
+        p.error = _err(e) + " (needs the system libturbojpeg, e.g. apt-get install libturbojpeg0)"
+    return p
+
+
+def _load_pillow() -> Peer:
+    p = Peer("Pillow")
+    try:
+        import PIL
+        from PIL import Image, features
+
+        p.module = Image
+        p.version = PIL.__version__
+        try:
+            p.extra["libjpeg"] = str(features.version("jpg"))
+            p.extra["zlib"] = str(features.version("zlib"))
+            p.extra["libjpeg_turbo"] = str(features.check_feature("libjpeg_turbo"))
+        except Exception:
+            pass
+    except Exception as e:
+        p.error = _err(e)
+    return p
+
+
+def _load_pyvips() -> Peer:
+    p = Peer("pyvips")
+    try:
+        import pyvips
+
+        p.module = pyvips
+        p.version = f"{pyvips.__version__} (libvips {pyvips.version(0)}.{pyvips.version(1)}."
+        p.version += f"{pyvips.version(2)})"
+        pyvips.cache_set_max(0)  # no operation cache: every call really decodes
+    except Exception as e:
+        p.error = _err(e)
+    return p
+
+
+_LOADERS = {
+    "pixfeed": _load_pixfeed,
+    "simplejpeg": _load_simplejpeg,
+    "cv2": _load_cv2,
+    "pyturbojpeg": _load_turbojpeg,
+    "Pillow": _load_pillow,
+    "pyvips": _load_pyvips,
+}
+
+_cache: dict[str, Peer] = {}
+
+
+def get(name: str) -> Peer:
+    if name not in _cache:
+        _cache[name] = _LOADERS[name]()
+    return _cache[name]
+
+
+def all_peers() -> dict[str, Peer]:
+    return {n: get(n) for n in _LOADERS}
+
+
+def versions() -> dict[str, str | None]:
+    return {n: p.version for n, p in all_peers().items()}

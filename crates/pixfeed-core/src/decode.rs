@@ -1,0 +1,142 @@
+//! The decode entry points: sniff the format, read the header, check the guards, map the
+//! caller's oriented request to the stored image, run the codec, convert, orient.
+
+use crate::codecs::{self, Decoded, Format, Mode, RawInfo, RawRequest};
+use crate::image::{Image, Rect};
+use crate::orient;
+use crate::source::{self, Source};
+use crate::{convert, Error, Result};
+
+/// Pillow's decompression-bomb limit (`Image.MAX_IMAGE_PIXELS`), our default `max_pixels`.
+pub const DEFAULT_MAX_PIXELS: u64 = 178_956_970;
+
+/// What the caller asks of one decode. Sizes and regions are in the oriented image's
+/// coordinates when `apply_exif` is on (as everywhere in pixfeed's API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeOptions {
+    pub mode: Mode,
+    pub apply_exif: bool,
+    pub reduce_to: Option<(u32, u32)>,
+    pub roi: Option<Rect>,
+    pub max_pixels: u64,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            mode: Mode::Rgb,
+            apply_exif: true,
+            reduce_to: None,
+            roi: None,
+            max_pixels: DEFAULT_MAX_PIXELS,
+        }
+    }
+}
+
+/// Header facts as the user sees the image (after EXIF orientation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageInfo {
+    pub format: Format,
+    pub width: u32,
+    pub height: u32,
+    pub channels: u8,
+    pub bit_depth: u8,
+    pub orientation: u8,
+    pub progressive: bool,
+}
+
+fn raw_probe(data: &[u8]) -> Result<RawInfo> {
+    let format = codecs::sniff::sniff(data)
+        .ok_or_else(|| Error::UnsupportedFormat(codecs::sniff::describe_unknown(data)))?;
+    match format {
+        Format::Jpeg => codecs::jpeg::probe(data),
+        Format::Png => codecs::png::probe(data),
+        Format::Bmp => codecs::bmp::probe(data),
+        Format::Webp => codecs::webp::probe(data),
+    }
+}
+
+/// Read the header only.
+pub fn probe(data: &[u8]) -> Result<ImageInfo> {
+    let raw = raw_probe(data)?;
+    let (width, height) = orient::oriented_size(raw.width, raw.height, raw.orientation);
+    Ok(ImageInfo {
+        format: raw.format,
+        width,
+        height,
+        channels: raw.channels,
+        bit_depth: raw.bit_depth,
+        orientation: raw.orientation,
+        progressive: raw.progressive,
+    })
+}
+
+/// Validate the request against the header and translate it to stored geometry.
+fn plan(raw: &RawInfo, opts: &DecodeOptions) -> Result<(RawRequest, u8)> {
+    if let Some((w, h)) = opts.reduce_to {
+        if w == 0 || h == 0 {
+            return Err(Error::invalid(
+                "reduce_to",
+                format!("sizes must be >= 1, got ({w}, {h})"),
+            ));
+        }
+    }
+    let orientation = if opts.apply_exif { raw.orientation } else { 1 };
+    let (ow, oh) = orient::oriented_size(raw.width, raw.height, orientation);
+    let roi = match opts.roi {
+        None => None,
+        Some(r) if r.fits_in(ow, oh) => {
+            Some(orient::stored_rect(r, raw.width, raw.height, orientation))
+        }
+        Some(r) => {
+            return Err(Error::invalid(
+                "roi",
+                format!(
+                    "({}, {}, {}, {}) is not a non-empty region inside the {ow}x{oh} image",
+                    r.x, r.y, r.width, r.height
+                ),
+            ))
+        }
+    };
+    let min_size = opts.reduce_to.map(|(w, h)| {
+        if orient::swaps_axes(orientation) {
+            (h, w)
+        } else {
+            (w, h)
+        }
+    });
+    codecs::check_pixels(raw.width, raw.height, opts.max_pixels)?;
+    Ok((
+        RawRequest {
+            mode: opts.mode,
+            roi,
+            min_size,
+            max_pixels: opts.max_pixels,
+        },
+        orientation,
+    ))
+}
+
+/// Decode in-memory bytes.
+pub fn decode(data: &[u8], opts: &DecodeOptions) -> Result<Image> {
+    let raw = raw_probe(data)?;
+    let (req, orientation) = plan(&raw, opts)?;
+    let decoded: Decoded = match raw.format {
+        Format::Jpeg => codecs::jpeg::decode(data, &req)?,
+        Format::Png => codecs::png::decode(data, &req)?,
+        Format::Bmp => codecs::bmp::decode(data, &req)?,
+        Format::Webp => codecs::webp::decode(data, &req)?,
+    };
+    let img = convert::to_mode(decoded, opts.mode);
+    Ok(orient::apply(img, orientation))
+}
+
+/// Decode a path or bytes.
+pub fn decode_source(src: Source<'_>, opts: &DecodeOptions) -> Result<Image> {
+    source::with_bytes(src, |data| decode(data, opts))
+}
+
+/// Probe a path or bytes.
+pub fn probe_source(src: Source<'_>) -> Result<ImageInfo> {
+    source::with_bytes(src, probe)
+}

@@ -1,0 +1,39 @@
+//! Build and runtime facts for `pixfeed info`.
+
+/// (codec, library and version) pairs compiled in.
+pub fn codecs() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "jpeg",
+            format!("libjpeg-turbo {}", crate::codecs::jpeg::library_version()),
+        ),
+        ("png", "png (Rust crate) 0.18".to_string()),
+        ("bmp", "pixfeed".to_string()),
+        ("webp", "image-webp (Rust crate) 0.2".to_string()),
+    ]
+}
+
+/// The widest SIMD level this CPU offers to pixfeed's kernels and libjpeg-turbo.
+pub fn simd_level() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512bw") {
+            return "avx512bw";
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return "avx2";
+        }
+        if std::arch::is_x86_feature_detected!("sse4.1") {
+            return "sse4.1";
+        }
+        "sse2"
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        "neon"
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        "none"
+    }
+}

@@ -1,0 +1,44 @@
+//! Core images -> numpy arrays, without copying the pixel buffer.
+
+use numpy::ndarray::{Array2, Array3};
+use numpy::IntoPyArray;
+use pixfeed_core::{Image, PixelData};
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+
+fn shaped<T: numpy::Element>(
+    py: Python<'_>,
+    h: usize,
+    w: usize,
+    c: usize,
+    data: Vec<T>,
+) -> PyResult<Py<PyAny>> {
+    let bad = |e: numpy::ndarray::ShapeError| PyRuntimeError::new_err(format!("shape: {e}"));
+    Ok(if c == 1 {
+        Array2::from_shape_vec((h, w), data)
+            .map_err(bad)?
+            .into_pyarray(py)
+            .into_any()
+            .unbind()
+    } else {
+        Array3::from_shape_vec((h, w, c), data)
+            .map_err(bad)?
+            .into_pyarray(py)
+            .into_any()
+            .unbind()
+    })
+}
+
+/// An owned, writeable, C-contiguous (H, W[, C]) array; one-channel images are 2-D.
+pub fn image_to_numpy(py: Python<'_>, img: Image) -> PyResult<Py<PyAny>> {
+    let Image {
+        width,
+        height,
+        channels,
+        data,
+    } = img;
+    match data {
+        PixelData::U8(v) => shaped(py, height, width, channels, v),
+        PixelData::U16(v) => shaped(py, height, width, channels, v),
+    }
+}

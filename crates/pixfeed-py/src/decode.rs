@@ -1,0 +1,170 @@
+//! Decode bindings: argument conversion, GIL release, error mapping. No image logic here.
+
+use std::path::PathBuf;
+
+use pixfeed_core::error::catch_panic;
+use pixfeed_core::{DecodeOptions, Mode, Rect, Source};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::{PyList, PyString};
+
+use crate::convert::image_to_numpy;
+use crate::errors::to_pyerr;
+
+/// A source held across the GIL release: a path, or immutable bytes kept alive by Python.
+pub enum OwnedSource {
+    Path(PathBuf),
+    Bytes(PyBackedBytes),
+}
+
+impl OwnedSource {
+    pub fn extract(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
+        if let Ok(s) = obj.cast::<PyString>() {
+            return Ok(OwnedSource::Path(PathBuf::from(s.to_str()?)));
+        }
+        match obj.extract::<PyBackedBytes>() {
+            Ok(b) => Ok(OwnedSource::Bytes(b)),
+            Err(_) => Err(PyTypeError::new_err(format!(
+                "source: expected str, os.PathLike, bytes, bytearray or memoryview, got {}",
+                obj.get_type().name()?
+            ))),
+        }
+    }
+    pub fn as_source(&self) -> Source<'_> {
+        match self {
+            OwnedSource::Path(p) => Source::Path(p),
+            OwnedSource::Bytes(b) => Source::Bytes(b),
+        }
+    }
+    pub fn name(&self) -> String {
+        self.as_source().name()
+    }
+}
+
+pub fn parse_mode(mode: &str) -> PyResult<Mode> {
+    match mode {
+        "RGB" => Ok(Mode::Rgb),
+        "BGR" => Ok(Mode::Bgr),
+        "RGBA" => Ok(Mode::Rgba),
+        "L" => Ok(Mode::L),
+        "unchanged" => Ok(Mode::Unchanged),
+        other => Err(PyValueError::new_err(format!(
+            "mode: expected one of 'RGB', 'BGR', 'RGBA', 'L', 'unchanged', got {other:?}"
+        ))),
+    }
+}
+
+fn options(
+    mode: &str,
+    apply_exif: bool,
+    reduce_to: Option<(u32, u32)>,
+    max_pixels: u64,
+) -> PyResult<DecodeOptions> {
+    Ok(DecodeOptions {
+        mode: parse_mode(mode)?,
+        apply_exif,
+        reduce_to,
+        roi: None,
+        max_pixels,
+    })
+}
+
+/// `(x, y, width, height)` as Python passes it.
+type PyBox = (u32, u32, u32, u32);
+
+fn rect(r: PyBox) -> Rect {
+    Rect::new(r.0, r.1, r.2, r.3)
+}
+
+#[pyfunction]
+#[pyo3(signature = (source, mode, apply_exif, reduce_to, roi, max_pixels))]
+pub fn decode(
+    py: Python<'_>,
+    source: &Bound<'_, PyAny>,
+    mode: &str,
+    apply_exif: bool,
+    reduce_to: Option<(u32, u32)>,
+    roi: Option<PyBox>,
+    max_pixels: u64,
+) -> PyResult<Py<PyAny>> {
+    let src = OwnedSource::extract(source)?;
+    let mut opts = options(mode, apply_exif, reduce_to, max_pixels)?;
+    opts.roi = roi.map(rect);
+    let result = py.detach(|| catch_panic(|| pixfeed_core::decode_source(src.as_source(), &opts)));
+    match result {
+        Ok(img) => image_to_numpy(py, img),
+        Err(e) => Err(to_pyerr(py, &src.name(), e)),
+    }
+}
+
+/// Decode many sources in parallel. Returns a list with an array or an exception
+/// instance per source (the Python layer applies `on_error`).
+#[pyfunction]
+#[pyo3(signature = (sources, mode, apply_exif, reduce_to, rois, threads, max_pixels))]
+#[allow(clippy::too_many_arguments)]
+pub fn decode_batch<'py>(
+    py: Python<'py>,
+    sources: &Bound<'py, PyList>,
+    mode: &str,
+    apply_exif: bool,
+    reduce_to: Option<(u32, u32)>,
+    rois: Option<Vec<Option<PyBox>>>,
+    threads: Option<usize>,
+    max_pixels: u64,
+) -> PyResult<Bound<'py, PyList>> {
+    let owned: Vec<OwnedSource> = sources
+        .iter()
+        .map(|s| OwnedSource::extract(&s))
+        .collect::<PyResult<_>>()?;
+    if let Some(r) = &rois {
+        if r.len() != owned.len() {
+            return Err(PyValueError::new_err(format!(
+                "rois: expected one per source ({}), got {}",
+                owned.len(),
+                r.len()
+            )));
+        }
+    }
+    let rois: Option<Vec<Option<Rect>>> =
+        rois.map(|v| v.into_iter().map(|r| r.map(rect)).collect());
+    let opts = options(mode, apply_exif, reduce_to, max_pixels)?;
+    let results = py
+        .detach(|| {
+            let srcs: Vec<Source<'_>> = owned.iter().map(OwnedSource::as_source).collect();
+            catch_panic(|| {
+                pixfeed_core::batch::decode_batch(&srcs, &opts, rois.as_deref(), threads)
+            })
+        })
+        .map_err(|e| to_pyerr(py, "decode_batch", e))?;
+    let out = PyList::empty(py);
+    for (src, r) in owned.iter().zip(results) {
+        match r {
+            Ok(img) => out.append(image_to_numpy(py, img)?)?,
+            Err(e) => out.append(to_pyerr(py, &src.name(), e).into_value(py))?,
+        }
+    }
+    Ok(out)
+}
+
+/// Header facts: (format, width, height, channels, bit_depth, orientation, progressive).
+#[pyfunction]
+pub fn probe(
+    py: Python<'_>,
+    source: &Bound<'_, PyAny>,
+) -> PyResult<(&'static str, u32, u32, u8, u8, u8, bool)> {
+    let src = OwnedSource::extract(source)?;
+    let r = py.detach(|| catch_panic(|| pixfeed_core::probe_source(src.as_source())));
+    match r {
+        Ok(i) => Ok((
+            i.format.name(),
+            i.width,
+            i.height,
+            i.channels,
+            i.bit_depth,
+            i.orientation,
+            i.progressive,
+        )),
+        Err(e) => Err(to_pyerr(py, &src.name(), e)),
+    }
+}

@@ -1,0 +1,28 @@
+"""pixfeed: feed images to ML models as fast as the hardware allows.
+
+A Rust core (libjpeg-turbo, png, image-webp, rayon) behind a small numpy API. Importing
+pixfeed never imports torch or ray; integrations import them lazily.
+"""
+
+from __future__ import annotations
+
+from pixfeed._core import __version__
+from pixfeed.decode import MAX_PIXELS, DecodedBatch, ImageInfo, decode, decode_batch, probe
+from pixfeed.errors import DecodeError, ImageTooLargeError, PixfeedError, UnsupportedFormatError
+from pixfeed.threads import get_num_threads, set_num_threads
+
+__all__ = [
+    "MAX_PIXELS",
+    "DecodeError",
+    "DecodedBatch",
+    "ImageInfo",
+    "ImageTooLargeError",
+    "PixfeedError",
+    "UnsupportedFormatError",
+    "__version__",
+    "decode",
+    "decode_batch",
+    "get_num_threads",
+    "probe",
+    "set_num_threads",
+]

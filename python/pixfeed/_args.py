@@ -1,0 +1,69 @@
+"""Argument normalization shared by the public functions (names the argument on error)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+Source = str | os.PathLike[str] | bytes | bytearray | memoryview
+
+
+def source(obj: Any, name: str = "source") -> str | bytes | bytearray:
+    """Paths become str; bytes-likes stay bytes (memoryview is copied once)."""
+    if isinstance(obj, (bytes, bytearray, str)):
+        return obj
+    if isinstance(obj, memoryview):
+        return obj.tobytes()
+    if isinstance(obj, os.PathLike):
+        path: str | bytes = os.fspath(obj)
+        return os.fsdecode(path) if isinstance(path, bytes) else path
+    raise TypeError(
+        f"{name}: expected str, os.PathLike, bytes, bytearray or memoryview, "
+        f"got {type(obj).__name__}"
+    )
+
+
+def positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
+    v = int(value.__index__())
+    if v < 1:
+        raise ValueError(f"{name}: must be >= 1, got {v}")
+    return v
+
+
+def size(value: Any, name: str) -> tuple[int, int]:
+    """A (width, height) pair of positive ints."""
+    if not isinstance(value, Sequence) or isinstance(value, (str, bytes)) or len(value) != 2:
+        raise TypeError(f"{name}: expected (width, height), got {value!r}")
+    return positive_int(value[0], name), positive_int(value[1], name)
+
+
+def box(value: Any, name: str) -> tuple[int, int, int, int]:
+    """An (x, y, width, height) box: x, y >= 0 and a positive size."""
+    if not isinstance(value, Sequence) or isinstance(value, (str, bytes)) or len(value) != 4:
+        raise TypeError(f"{name}: expected (x, y, width, height), got {value!r}")
+    vals = []
+    for v in value:
+        if isinstance(v, bool) or not hasattr(v, "__index__"):
+            raise TypeError(f"{name}: expected ints, got {value!r}")
+        vals.append(int(v))
+    x, y, w, h = vals
+    if x < 0 or y < 0:
+        raise ValueError(f"{name}: x and y must be >= 0, got {value!r}")
+    if w < 1 or h < 1:
+        raise ValueError(f"{name}: width and height must be >= 1, got {value!r}")
+    return x, y, w, h
+
+
+def threads(value: Any) -> int | None:
+    if value is None:
+        return None
+    return positive_int(value, "threads")
+
+
+def max_pixels(value: Any) -> int:
+    if value is None:
+        return 2**63 - 1
+    return positive_int(value, "max_pixels")

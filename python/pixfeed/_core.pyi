@@ -1,0 +1,42 @@
+# Stub of the native module; checked against the build by `mypy.stubtest` (make lint).
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "__version__",
+    "build_info",
+    "decode",
+    "decode_batch",
+    "get_num_threads",
+    "probe",
+    "set_num_threads",
+]
+
+__version__: str
+
+_Array = npt.NDArray[np.uint8] | npt.NDArray[np.uint16]
+_Source = str | bytes | bytearray
+
+def decode(
+    source: _Source,
+    mode: str,
+    apply_exif: bool,
+    reduce_to: tuple[int, int] | None,
+    roi: tuple[int, int, int, int] | None,
+    max_pixels: int,
+) -> _Array: ...
+def decode_batch(
+    sources: list[_Source],
+    mode: str,
+    apply_exif: bool,
+    reduce_to: tuple[int, int] | None,
+    rois: list[tuple[int, int, int, int] | None] | None,
+    threads: int | None,
+    max_pixels: int,
+) -> list[_Array | BaseException]: ...
+def probe(source: _Source) -> tuple[str, int, int, int, int, int, bool]: ...
+def set_num_threads(n: int) -> None: ...
+def get_num_threads() -> int: ...
+def build_info() -> dict[str, Any]: ...

@@ -1,0 +1,43 @@
+"""The `pixfeed` command (also `python -m pixfeed`): one module per subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from pixfeed.cli import demo, info
+
+    parser = argparse.ArgumentParser(
+        prog="pixfeed", description="Feed images to ML models as fast as the hardware allows."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    info.add_parser(sub)
+    demo.add_parser(sub)
+    # `bench` drives the benchmarks/ tree of a source checkout; absent elsewhere.
+    try:
+        bench = importlib.import_module("pixfeed.cli.bench")
+    except ImportError:
+        pass
+    else:
+        bench.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        code: int = args.run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return code
