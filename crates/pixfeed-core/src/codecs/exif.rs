@@ -6,7 +6,9 @@
 /// Anything malformed or out of range yields 1, as Pillow's `exif_transpose` does.
 pub fn orientation(block: &[u8]) -> u8 {
     let tiff = block.strip_prefix(b"Exif\0\0").unwrap_or(block);
-    read_orientation(tiff).filter(|o| (1..=8).contains(o)).unwrap_or(1)
+    read_orientation(tiff)
+        .filter(|o| (1..=8).contains(o))
+        .unwrap_or(1)
 }
 
 fn read_orientation(tiff: &[u8]) -> Option<u8> {
