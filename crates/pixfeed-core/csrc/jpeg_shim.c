@@ -247,6 +247,9 @@ int pf_jpeg_decode(const uint8_t *data, size_t len, const pf_jpeg_params *p,
     return pf_fail(msg, msg_len, PF_BAD_PARAMS, "output size mismatch");
   }
 
+  /* Rows above the region: jpeg_skip_scanlines keeps the context-row upsampler
+   * state exact (the tests compare every sampling, 4:2:0 and 4:4:0 included, and
+   * every scale against full decodes), so no pre-roll rows are needed. */
   if (p->w == cinfo.output_width) {
     /* Full width: decode straight into the caller's rows. */
     JSAMPROW rows[PF_MAX_ROWS];
