@@ -1,0 +1,347 @@
+/* pixfeed JPEG decoder shim over libjpeg-turbo's libjpeg API. See jpeg_shim.h.
+ *
+ * Error handling: libjpeg reports fatal errors through error_exit, which we turn
+ * into a longjmp back to pf_jpeg_decode; that frame destroys the decompressor
+ * (freeing every libjpeg pool) and returns a code. Nothing is ever printed and
+ * nothing calls exit(). Memory that is live at longjmp time comes only from
+ * libjpeg's pools (the crop row buffer is JPOOL_IMAGE); the output buffer
+ * belongs to the caller.
+ *
+ * Warnings that mean the pixels are made up (premature end of data, bad
+ * Huffman/arithmetic codes, resync) turn into errors; the others are ignored as
+ * Pillow ignores them.
+ */
+#include <limits.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "jpeglib.h"
+#include "jerror.h"
+
+#include "jpeg_shim.h"
+
+#define PF_STR2(x) #x
+#define PF_STR(x) PF_STR2(x)
+
+/* Rows handed to jpeg_read_scanlines per call on the direct (full-width) path. */
+#define PF_MAX_ROWS 16
+
+typedef struct pf_error_mgr {
+  struct jpeg_error_mgr pub;
+  jmp_buf jb;
+  int fatal_code;  /* msg_code of the error that longjmp'ed */
+  int eof_warned;  /* JWRN_JPEG_EOF: the source ran dry and faked an EOI */
+  int data_warned; /* a warning meaning the decoded samples are not real */
+  char fatal_msg[JMSG_LENGTH_MAX];
+  char data_msg[JMSG_LENGTH_MAX];
+} pf_error_mgr;
+
+static void pf_error_exit(j_common_ptr cinfo)
+{
+  pf_error_mgr *err = (pf_error_mgr *)cinfo->err;
+  err->fatal_code = err->pub.msg_code;
+  (*err->pub.format_message)(cinfo, err->fatal_msg);
+  longjmp(err->jb, 1);
+}
+
+/* Never print anything. */
+static void pf_output_message(j_common_ptr cinfo)
+{
+  (void)cinfo;
+}
+
+static void pf_emit_message(j_common_ptr cinfo, int msg_level)
+{
+  pf_error_mgr *err = (pf_error_mgr *)cinfo->err;
+  if (msg_level >= 0)
+    return; /* trace message */
+  err->pub.num_warnings++;
+  switch (err->pub.msg_code) {
+  case JWRN_JPEG_EOF:
+    err->eof_warned = 1;
+    break;
+  case JWRN_HIT_MARKER:
+  case JWRN_HUFF_BAD_CODE:
+  case JWRN_ARITH_BAD_CODE:
+  case JWRN_MUST_RESYNC:
+  case JWRN_NOT_SEQUENTIAL:
+    if (!err->data_warned) {
+      err->data_warned = 1;
+      (*err->pub.format_message)(cinfo, err->data_msg);
+    }
+    break;
+  default:
+    /* Extraneous bytes, JFIF/Adobe oddities, bogus progression, ICC: ignored
+     * as Pillow does. */
+    break;
+  }
+}
+
+static int pf_fail(char *msg, size_t msg_len, int code, const char *text)
+{
+  snprintf(msg, msg_len, "%s", text);
+  return code;
+}
+
+static int pf_classify_fatal(const pf_error_mgr *err, char *msg, size_t msg_len)
+{
+  switch (err->fatal_code) {
+  case JERR_INPUT_EMPTY:
+  case JERR_INPUT_EOF:
+    return pf_fail(msg, msg_len, PF_TRUNCATED, err->fatal_msg);
+  default:
+    break;
+  }
+  if (err->eof_warned) {
+    /* The error came from parsing the fake EOI the source inserted. */
+    snprintf(msg, msg_len, "Premature end of JPEG file (%s)", err->fatal_msg);
+    return PF_TRUNCATED;
+  }
+  switch (err->fatal_code) {
+  case JERR_BAD_PRECISION:
+  case JERR_NOT_COMPILED:
+  case JERR_CONVERSION_NOTIMPL:
+  case JERR_SOF_UNSUPPORTED:
+  case JERR_NOTIMPL:
+  case JERR_ARITH_NOTIMPL:
+  case JERR_FRACT_SAMPLE_NOTIMPL:
+  case JERR_CCIR601_NOTIMPL:
+    return pf_fail(msg, msg_len, PF_UNSUPPORTED, err->fatal_msg);
+  default:
+    return pf_fail(msg, msg_len, PF_CORRUPT, err->fatal_msg);
+  }
+}
+
+/* After the requested rows were produced: were any of them made up?
+ * `fake_eof_matters`: multi-scan files consume all input in
+ * jpeg_start_decompress, and the arithmetic decoder silently pads with zeros,
+ * so for them an early end of data always means missing pixels. A single-scan
+ * Huffman file whose final EOI is missing also runs the source dry (the bit
+ * reader reads ahead), but its samples are only fake if the decoder then
+ * needed bits it did not have, which it reports as JWRN_HIT_MARKER. */
+static int pf_classify_warnings(const pf_error_mgr *err, int fake_eof_matters,
+                                char *msg, size_t msg_len)
+{
+  if (err->data_warned) {
+    if (err->eof_warned) {
+      snprintf(msg, msg_len, "Premature end of JPEG file (%s)", err->data_msg);
+      return PF_TRUNCATED;
+    }
+    return pf_fail(msg, msg_len, PF_CORRUPT, err->data_msg);
+  }
+  if (err->eof_warned && fake_eof_matters)
+    return pf_fail(msg, msg_len, PF_TRUNCATED, "Premature end of JPEG file");
+  return PF_OK;
+}
+
+static void pf_invert(JSAMPLE *row, size_t n)
+{
+  size_t i;
+  for (i = 0; i < n; i++)
+    row[i] = (JSAMPLE)(row[i] ^ 0xFF);
+}
+
+const char *pf_jpeg_turbo_version(void)
+{
+  return PF_STR(LIBJPEG_TURBO_VERSION);
+}
+
+int pf_jpeg_decode(const uint8_t *data, size_t len, const pf_jpeg_params *p,
+                   uint8_t *out, size_t out_len, char *msg, size_t msg_len)
+{
+  struct jpeg_decompress_struct cinfo;
+  pf_error_mgr err;
+  J_COLOR_SPACE space;
+  int channels, invert, lossless, fake_eof_matters, rc;
+  size_t stride, need;
+  JDIMENSION done;
+
+  if (msg == NULL || msg_len == 0)
+    return PF_BAD_PARAMS;
+  msg[0] = '\0';
+  if (data == NULL || p == NULL || out == NULL)
+    return pf_fail(msg, msg_len, PF_BAD_PARAMS, "null argument");
+
+  /* ---- Validate the request before touching the data. ---- */
+  switch (p->color) {
+  case PF_COLOR_GRAY: space = JCS_GRAYSCALE; channels = 1; break;
+  case PF_COLOR_RGB: space = JCS_RGB; channels = 3; break;
+  case PF_COLOR_BGR: space = JCS_EXT_BGR; channels = 3; break;
+  case PF_COLOR_RGBA: space = JCS_EXT_RGBA; channels = 4; break;
+  case PF_COLOR_CMYK: space = JCS_CMYK; channels = 4; break;
+  default: return pf_fail(msg, msg_len, PF_BAD_PARAMS, "bad colour");
+  }
+  invert = p->color == PF_COLOR_CMYK;
+  if (p->scale_num < 1 || p->scale_num > 8)
+    return pf_fail(msg, msg_len, PF_BAD_PARAMS, "bad scale");
+  if (p->w == 0 || p->h == 0 ||
+      (uint64_t)p->x + p->w > p->scaled_width ||
+      (uint64_t)p->y + p->h > p->scaled_height)
+    return pf_fail(msg, msg_len, PF_BAD_PARAMS, "region outside the image");
+  stride = (size_t)p->w * (size_t)channels;
+  if (stride / (size_t)channels != p->w || stride > SIZE_MAX / p->h)
+    return pf_fail(msg, msg_len, PF_BAD_PARAMS, "region too large");
+  need = stride * p->h;
+  if (out_len < need)
+    return pf_fail(msg, msg_len, PF_BAD_PARAMS, "output buffer too small");
+  if ((unsigned long)len != len)
+    return pf_fail(msg, msg_len, PF_BAD_PARAMS, "input too large");
+
+  /* ---- libjpeg ---- */
+  cinfo.err = jpeg_std_error(&err.pub);
+  err.pub.error_exit = pf_error_exit;
+  err.pub.output_message = pf_output_message;
+  err.pub.emit_message = pf_emit_message;
+  err.fatal_code = 0;
+  err.eof_warned = 0;
+  err.data_warned = 0;
+  err.fatal_msg[0] = '\0';
+  err.data_msg[0] = '\0';
+  if (setjmp(err.jb)) {
+    jpeg_destroy_decompress(&cinfo);
+    return pf_classify_fatal(&err, msg, msg_len);
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, data, (unsigned long)len);
+  jpeg_read_header(&cinfo, TRUE);
+
+  if (cinfo.data_precision != 8) {
+    snprintf(msg, msg_len, "Unsupported JPEG data precision %d",
+             cinfo.data_precision);
+    jpeg_destroy_decompress(&cinfo);
+    return PF_UNSUPPORTED;
+  }
+  if (cinfo.image_width != p->image_width ||
+      cinfo.image_height != p->image_height) {
+    jpeg_destroy_decompress(&cinfo);
+    return pf_fail(msg, msg_len, PF_CORRUPT, "inconsistent frame header");
+  }
+  /* Lossless JPEG codes single samples (data unit 1): no IDCT scaling, no
+   * cropping, no skipping. */
+  lossless = cinfo.min_DCT_scaled_size == 1;
+  if (lossless && p->scale_num != 8) {
+    jpeg_destroy_decompress(&cinfo);
+    return pf_fail(msg, msg_len, PF_BAD_PARAMS, "lossless JPEG cannot be scaled");
+  }
+  fake_eof_matters = jpeg_has_multiple_scans(&cinfo) || cinfo.arith_code;
+
+  cinfo.out_color_space = space;
+  cinfo.dct_method = JDCT_ISLOW;
+  cinfo.do_fancy_upsampling = TRUE;
+  cinfo.scale_num = p->scale_num;
+  cinfo.scale_denom = 8;
+  jpeg_calc_output_dimensions(&cinfo);
+  if (cinfo.output_width != p->scaled_width ||
+      cinfo.output_height != p->scaled_height ||
+      cinfo.out_color_components != channels) {
+    jpeg_destroy_decompress(&cinfo);
+    return pf_fail(msg, msg_len, PF_BAD_PARAMS, "output size mismatch");
+  }
+
+  jpeg_start_decompress(&cinfo);
+  if (cinfo.output_width != p->scaled_width ||
+      cinfo.output_height != p->scaled_height ||
+      cinfo.output_components != channels) {
+    jpeg_destroy_decompress(&cinfo);
+    return pf_fail(msg, msg_len, PF_BAD_PARAMS, "output size mismatch");
+  }
+
+  /* Rows above the region: jpeg_skip_scanlines keeps the context-row upsampler
+   * state exact (the tests compare every sampling, 4:2:0 and 4:4:0 included, and
+   * every scale against full decodes), so no pre-roll rows are needed. */
+  if (p->w == cinfo.output_width) {
+    /* Full width: decode straight into the caller's rows. */
+    JSAMPROW rows[PF_MAX_ROWS];
+    if (p->y > 0) {
+      if (lossless) {
+        JSAMPARRAY discard = (*cinfo.mem->alloc_sarray)(
+          (j_common_ptr)&cinfo, JPOOL_IMAGE, (JDIMENSION)stride, 1);
+        while (cinfo.output_scanline < p->y)
+          if (jpeg_read_scanlines(&cinfo, discard, 1) != 1)
+            break;
+      } else {
+        jpeg_skip_scanlines(&cinfo, p->y);
+      }
+      if (cinfo.output_scanline != p->y) {
+        jpeg_destroy_decompress(&cinfo);
+        return pf_fail(msg, msg_len, PF_CORRUPT, "could not skip rows");
+      }
+    }
+    done = 0;
+    while (done < p->h) {
+      JDIMENSION n = p->h - done, got, i;
+      if (n > PF_MAX_ROWS)
+        n = PF_MAX_ROWS;
+      for (i = 0; i < n; i++)
+        rows[i] = out + (size_t)(done + i) * stride;
+      got = jpeg_read_scanlines(&cinfo, rows, n);
+      if (got == 0 || got > n) {
+        jpeg_destroy_decompress(&cinfo);
+        return pf_fail(msg, msg_len, PF_CORRUPT, "decoder produced no rows");
+      }
+      if (invert)
+        pf_invert(rows[0], (size_t)got * stride);
+      done += got;
+    }
+  } else {
+    /* Partial width: decode a wider band and copy the requested columns out.
+     * Fancy upsampling treats the band's edges as image edges, and progressive
+     * block smoothing replicates the DC values of the band's first two blocks,
+     * so the band extends one iMCU right of the region and one (three for
+     * progressive) iMCUs left of it, where the image allows. */
+    JDIMENSION imcu = (JDIMENSION)(cinfo.max_h_samp_factor *
+                                   cinfo.min_DCT_scaled_size);
+    JDIMENSION left = imcu * (cinfo.progressive_mode ? 3 : 1);
+    JDIMENSION xo = p->x > left ? p->x - left : 0;
+    JDIMENSION xe = p->x + p->w;
+    JDIMENSION band_w, skip_cols;
+    JSAMPARRAY row;
+
+    xe = cinfo.output_width - xe > imcu ? xe + imcu : cinfo.output_width;
+    band_w = xe - xo;
+    if (!lossless)
+      jpeg_crop_scanline(&cinfo, &xo, &band_w);
+    else {
+      xo = 0;
+      band_w = cinfo.output_width;
+    }
+    if (xo > p->x || (uint64_t)xo + band_w < (uint64_t)p->x + p->w ||
+        cinfo.output_width != band_w) {
+      jpeg_destroy_decompress(&cinfo);
+      return pf_fail(msg, msg_len, PF_BAD_PARAMS, "crop mismatch");
+    }
+    skip_cols = p->x - xo;
+    row = (*cinfo.mem->alloc_sarray)((j_common_ptr)&cinfo, JPOOL_IMAGE,
+                                     band_w * (JDIMENSION)channels, 1);
+    if (p->y > 0) {
+      if (lossless) {
+        while (cinfo.output_scanline < p->y)
+          if (jpeg_read_scanlines(&cinfo, row, 1) != 1)
+            break;
+      } else {
+        jpeg_skip_scanlines(&cinfo, p->y);
+      }
+      if (cinfo.output_scanline != p->y) {
+        jpeg_destroy_decompress(&cinfo);
+        return pf_fail(msg, msg_len, PF_CORRUPT, "could not skip rows");
+      }
+    }
+    for (done = 0; done < p->h; done++) {
+      uint8_t *dst = out + (size_t)done * stride;
+      if (jpeg_read_scanlines(&cinfo, row, 1) != 1) {
+        jpeg_destroy_decompress(&cinfo);
+        return pf_fail(msg, msg_len, PF_CORRUPT, "decoder produced no rows");
+      }
+      memcpy(dst, row[0] + (size_t)skip_cols * (size_t)channels, stride);
+      if (invert)
+        pf_invert(dst, stride);
+    }
+  }
+
+  rc = pf_classify_warnings(&err, fake_eof_matters, msg, msg_len);
+  /* Stop here: rows below the region are never decoded, and no EOI is needed. */
+  jpeg_abort_decompress(&cinfo);
+  jpeg_destroy_decompress(&cinfo);
+  return rc;
+}
