@@ -9,6 +9,7 @@ from __future__ import annotations
 from pixfeed._core import __version__
 from pixfeed.decode import MAX_PIXELS, DecodedBatch, ImageInfo, decode, decode_batch, probe
 from pixfeed.errors import DecodeError, ImageTooLargeError, PixfeedError, UnsupportedFormatError
+from pixfeed.ops import flip
 from pixfeed.threads import get_num_threads, set_num_threads
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "__version__",
     "decode",
     "decode_batch",
+    "flip",
     "get_num_threads",
     "probe",
     "set_num_threads",

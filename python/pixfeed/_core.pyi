@@ -9,6 +9,7 @@ __all__ = [
     "build_info",
     "decode",
     "decode_batch",
+    "flip",
     "get_num_threads",
     "probe",
     "set_num_threads",
@@ -40,3 +41,10 @@ def probe(source: _Source) -> tuple[str, int, int, int, int, int, bool]: ...
 def set_num_threads(n: int) -> None: ...
 def get_num_threads() -> int: ...
 def build_info() -> dict[str, Any]: ...
+def flip(
+    images: list[npt.NDArray[np.uint8]],
+    horizontal: bool,
+    vertical: bool,
+    threads: int | None,
+    out: npt.NDArray[np.uint8] | None = None,
+) -> list[npt.NDArray[np.uint8]] | None: ...

@@ -74,3 +74,101 @@ impl Rect {
             && u64::from(self.y) + u64::from(self.height) <= u64::from(h)
     }
 }
+
+/// A borrowed 8-bit HWC image whose pixels are contiguous within a row but whose rows may
+/// be `row_stride` bytes apart (any numpy view with a unit channel stride).
+#[derive(Debug, Clone, Copy)]
+pub struct ImageView<'a> {
+    pub data: &'a [u8],
+    pub width: usize,
+    pub height: usize,
+    pub channels: usize,
+    /// Bytes from one row's start to the next (>= width * channels).
+    pub row_stride: usize,
+}
+
+impl<'a> ImageView<'a> {
+    /// A view over `data`, checking that every row lies inside it.
+    pub fn new(
+        data: &'a [u8],
+        width: usize,
+        height: usize,
+        channels: usize,
+        row_stride: usize,
+    ) -> crate::Result<Self> {
+        let row = width * channels;
+        let needed = if height == 0 {
+            0
+        } else {
+            (height - 1) * row_stride + row
+        };
+        if row_stride < row || data.len() < needed {
+            return Err(crate::Error::invalid(
+                "image",
+                format!(
+                    "buffer of {} bytes cannot hold {height} rows of {row} bytes {row_stride} apart",
+                    data.len()
+                ),
+            ));
+        }
+        Ok(ImageView {
+            data,
+            width,
+            height,
+            channels,
+            row_stride,
+        })
+    }
+    /// A view of a contiguous buffer.
+    pub fn contiguous(
+        data: &'a [u8],
+        width: usize,
+        height: usize,
+        channels: usize,
+    ) -> crate::Result<Self> {
+        Self::new(data, width, height, channels, width * channels)
+    }
+    /// Row `y` (exactly `width * channels` bytes).
+    #[inline]
+    pub fn row(&self, y: usize) -> &'a [u8] {
+        let s = y * self.row_stride;
+        &self.data[s..s + self.width * self.channels]
+    }
+    pub fn is_contiguous(&self) -> bool {
+        self.row_stride == self.width * self.channels
+    }
+}
+
+/// A mutable contiguous HWC destination (a slot of a preallocated batch, or a fresh Vec).
+#[derive(Debug)]
+pub struct ImageViewMut<'a> {
+    pub data: &'a mut [u8],
+    pub width: usize,
+    pub height: usize,
+    pub channels: usize,
+}
+
+impl<'a> ImageViewMut<'a> {
+    pub fn new(
+        data: &'a mut [u8],
+        width: usize,
+        height: usize,
+        channels: usize,
+    ) -> crate::Result<Self> {
+        if data.len() != width * height * channels {
+            return Err(crate::Error::invalid(
+                "out",
+                format!(
+                    "slot of {} bytes does not fit {width}x{height}x{channels}",
+                    data.len()
+                ),
+            ));
+        }
+        Ok(ImageViewMut {
+            data,
+            width,
+            height,
+            channels,
+        })
+    }
+}

@@ -5,7 +5,10 @@ pub fn codecs() -> Vec<(&'static str, String)> {
     vec![
         (
             "jpeg",
-            format!("libjpeg-turbo {}", crate::codecs::jpeg::libjpeg_turbo_version()),
+            format!(
+                "libjpeg-turbo {}",
+                crate::codecs::jpeg::libjpeg_turbo_version()
+            ),
         ),
         ("png", "png (Rust crate) 0.18".to_string()),
         ("bmp", "pixfeed".to_string()),

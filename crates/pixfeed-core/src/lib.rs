@@ -8,6 +8,7 @@ pub mod decode;
 pub mod error;
 pub mod image;
 pub mod info;
+pub mod kernels;
 pub mod orient;
 pub mod pool;
 pub mod source;

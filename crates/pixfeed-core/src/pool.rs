@@ -82,3 +82,52 @@ fn sized_pool(n: usize) -> Result<Arc<rayon::ThreadPool>> {
     pools.push(p.clone());
     Ok(p)
 }
+
+/// Below this many bytes of total work a batch runs on the calling thread: handing a small
+/// image to a pool thread costs more than processing it (per-call overhead is product).
+pub const INLINE_WORK_BYTES: usize = 96 * 1024;
+
+/// `f(0..n)` in parallel on the pool, results in order; inline when there is one item,
+/// one thread, or less than `INLINE_WORK_BYTES` of work. Panics become `Error::Internal`.
+pub fn map<T, F>(n: usize, work_bytes: usize, threads: Option<usize>, f: F) -> Result<Vec<T>>
+where
+    T: Send,
+    F: Fn(usize) -> Result<T> + Sync + Send,
+{
+    use rayon::prelude::*;
+    if n <= 1 || threads == Some(1) || work_bytes < INLINE_WORK_BYTES {
+        return (0..n).map(|i| crate::error::catch_panic(|| f(i))).collect();
+    }
+    install(threads, || {
+        (0..n)
+            .into_par_iter()
+            .with_max_len(1)
+            .map(|i| crate::error::catch_panic(|| f(i)))
+            .collect()
+    })?
+}
+
+/// `f(i, slot_i)` over the `slot_len`-byte slots of `buf` (a preallocated batch), in
+/// parallel under the same inline rules as [`map`].
+pub fn for_each_slot<F>(buf: &mut [u8], slot_len: usize, threads: Option<usize>, f: F) -> Result<()>
+where
+    F: Fn(usize, &mut [u8]) -> Result<()> + Sync + Send,
+{
+    use rayon::prelude::*;
+    if slot_len == 0 {
+        return Ok(());
+    }
+    let n = buf.len() / slot_len;
+    if n <= 1 || threads == Some(1) || buf.len() < INLINE_WORK_BYTES {
+        return buf
+            .chunks_exact_mut(slot_len)
+            .enumerate()
+            .try_for_each(|(i, s)| crate::error::catch_panic(|| f(i, s)));
+    }
+    install(threads, || {
+        buf.par_chunks_exact_mut(slot_len)
+            .with_max_len(1)
+            .enumerate()
+            .try_for_each(|(i, s)| crate::error::catch_panic(|| f(i, s)))
+    })?
+}

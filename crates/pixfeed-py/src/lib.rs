@@ -1,8 +1,10 @@
 //! `pixfeed._core`: the native module. Glue only; all work lives in `pixfeed-core`.
 
+mod arrays;
 mod convert;
 mod decode;
 mod errors;
+mod ops;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -43,5 +45,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
+    m.add_function(wrap_pyfunction!(ops::flip, m)?)?;
     Ok(())
 }

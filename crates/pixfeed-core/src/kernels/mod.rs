@@ -1,0 +1,4 @@
+//! Pixel kernels over `ImageView`s: each writes a whole contiguous destination image.
+//! Batch parallelism lives in `crate::pool`; kernels are single-threaded and deterministic.
+
+pub mod flip;
