@@ -11,6 +11,7 @@ pub mod info;
 pub mod kernels;
 pub mod orient;
 pub mod pool;
+pub mod rng;
 pub mod source;
 
 pub use codecs::{Format, Mode};
