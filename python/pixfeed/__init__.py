@@ -9,15 +9,21 @@ from __future__ import annotations
 from pixfeed._core import __version__
 from pixfeed.decode import MAX_PIXELS, DecodedBatch, ImageInfo, decode, decode_batch, probe
 from pixfeed.errors import DecodeError, ImageTooLargeError, PixfeedError, UnsupportedFormatError
+from pixfeed.loader import Loader
 from pixfeed.ops import flip
+from pixfeed.pipeline import IMAGENET_MEAN, IMAGENET_STD, Pipeline
 from pixfeed.threads import get_num_threads, set_num_threads
 
 __all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
     "MAX_PIXELS",
     "DecodeError",
     "DecodedBatch",
     "ImageInfo",
     "ImageTooLargeError",
+    "Loader",
+    "Pipeline",
     "PixfeedError",
     "UnsupportedFormatError",
     "__version__",

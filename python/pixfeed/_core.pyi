@@ -11,6 +11,7 @@ __all__ = [
     "decode_batch",
     "flip",
     "get_num_threads",
+    "pipeline_batch",
     "probe",
     "set_num_threads",
 ]
@@ -48,3 +49,12 @@ def flip(
     threads: int | None,
     out: npt.NDArray[np.uint8] | None = None,
 ) -> list[npt.NDArray[np.uint8]] | None: ...
+def pipeline_batch(
+    spec: tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]],
+    sources: list[_Source],
+    keys: list[int],
+    seed: int,
+    epoch: int,
+    out: npt.NDArray[np.uint8],
+    threads: int | None,
+) -> list[BaseException | None]: ...

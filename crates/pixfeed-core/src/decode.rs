@@ -121,14 +121,75 @@ fn plan(raw: &RawInfo, opts: &DecodeOptions) -> Result<(RawRequest, u8)> {
 pub fn decode(data: &[u8], opts: &DecodeOptions) -> Result<Image> {
     let raw = raw_probe(data)?;
     let (req, orientation) = plan(&raw, opts)?;
+    decode_planned(data, &raw, &req, orientation)
+}
+
+fn decode_planned(data: &[u8], raw: &RawInfo, req: &RawRequest, orientation: u8) -> Result<Image> {
+    let req = *req;
     let decoded: Decoded = match raw.format {
         Format::Jpeg => codecs::jpeg::decode(data, &req)?,
         Format::Png => codecs::png::decode(data, &req)?,
         Format::Bmp => codecs::bmp::decode(data, &req)?,
         Format::Webp => codecs::webp::decode(data, &req)?,
     };
-    let img = convert::to_mode(decoded, opts.mode);
+    let img = convert::to_mode(decoded, req.mode);
     Ok(orient::apply(img, orientation))
+}
+
+/// A decoded region and where it sits in the oriented, full-resolution image: pixel `(u, v)`
+/// of `image` covers oriented coordinates `origin + ((u, v) .. (u + 1, v + 1)) / scale`.
+/// (Reduced JPEG decodes round the region outwards to whole scaled pixels.)
+#[derive(Debug, Clone, PartialEq)]
+pub struct Region {
+    pub image: Image,
+    /// Output pixels per source pixel: `M/8` for a DCT-scaled JPEG, else 1.
+    pub scale: f64,
+    pub origin: (f64, f64),
+}
+
+/// Like [`decode`], also telling the scale the codec chose and the region's placement, so
+/// that a caller (the loader's fused pipeline) can map coordinates into the result.
+pub fn decode_region(data: &[u8], opts: &DecodeOptions) -> Result<Region> {
+    let raw = raw_probe(data)?;
+    let (req, orientation) = plan(&raw, opts)?;
+    let stored = codecs::region_or_full(req.roi, raw.width, raw.height);
+    let image = decode_planned(data, &raw, &req, orientation)?;
+    // Which scale was used: JPEG picks M/8 (never for lossless files, which it decodes at full
+    // size); recognize it from the output size, which the two cases make unambiguous.
+    let mut m = 8;
+    if raw.format == Format::Jpeg {
+        let cand = codecs::jpeg::choose_scale(raw.width, raw.height, stored, req.min_size);
+        let r = codecs::jpeg::scale_region(raw.width, raw.height, stored, cand);
+        let (ow, oh) = orient::oriented_size(r.width, r.height, orientation);
+        if (ow as usize, oh as usize) == (image.width, image.height) {
+            m = cand;
+        }
+    }
+    let k = f64::from(m) / 8.0;
+    let covered = if m == 8 {
+        stored
+    } else {
+        codecs::jpeg::scale_region(raw.width, raw.height, stored, m)
+    };
+    // The covered stored rectangle in source units, mapped to oriented coordinates.
+    let (sx, sy) = (f64::from(covered.x) / k, f64::from(covered.y) / k);
+    let (sw, sh) = (f64::from(covered.width) / k, f64::from(covered.height) / k);
+    let (w, h) = (f64::from(raw.width), f64::from(raw.height));
+    let origin = match orientation {
+        2 => (w - sx - sw, sy),
+        3 => (w - sx - sw, h - sy - sh),
+        4 => (sx, h - sy - sh),
+        5 => (sy, sx),
+        6 => (h - sy - sh, sx),
+        7 => (h - sy - sh, w - sx - sw),
+        8 => (sy, w - sx - sw),
+        _ => (sx, sy),
+    };
+    Ok(Region {
+        image,
+        scale: k,
+        origin,
+    })
 }
 
 /// Decode a path or bytes.

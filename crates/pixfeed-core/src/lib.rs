@@ -10,6 +10,7 @@ pub mod image;
 pub mod info;
 pub mod kernels;
 pub mod orient;
+pub mod pipeline;
 pub mod pool;
 pub mod rng;
 pub mod source;

@@ -1,0 +1,186 @@
+//! The last step of the fused pass: flip, normalize and lay out one resized HWC uint8 image
+//! into its slot of the batch, in one sweep. Normalization is a per-channel 256-entry table
+//! built once per batch, so the sweep is a gather and a store.
+
+use half::{bf16, f16};
+
+/// Element type of the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutDtype {
+    F32,
+    F16,
+    /// bfloat16 bits (round-to-nearest-even from f32), stored as u16.
+    BF16,
+    /// No normalization: the resized pixels as they are.
+    U8,
+}
+
+impl OutDtype {
+    pub fn size(self) -> usize {
+        match self {
+            OutDtype::F32 => 4,
+            OutDtype::F16 | OutDtype::BF16 => 2,
+            OutDtype::U8 => 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutLayout {
+    Nchw,
+    Nhwc,
+}
+
+/// Per-channel lookup tables `v -> (v/255 - mean)/std`, already in the output's bits.
+#[derive(Debug, Clone)]
+pub enum Lut {
+    F32(Vec<[f32; 256]>),
+    U16(Vec<[u16; 256]>),
+    Identity,
+}
+
+impl Lut {
+    pub fn new(dtype: OutDtype, mean: &[f32], std: &[f32]) -> Self {
+        // Computed in f64 then rounded once to the output type.
+        let value =
+            |c: usize, v: usize| (v as f64 / 255.0 - f64::from(mean[c])) / f64::from(std[c]);
+        let n = mean.len();
+        match dtype {
+            OutDtype::F32 => Lut::F32(
+                (0..n)
+                    .map(|c| std::array::from_fn(|v| value(c, v) as f32))
+                    .collect(),
+            ),
+            OutDtype::F16 => Lut::U16(
+                (0..n)
+                    .map(|c| std::array::from_fn(|v| f16::from_f64(value(c, v)).to_bits()))
+                    .collect(),
+            ),
+            OutDtype::BF16 => Lut::U16(
+                (0..n)
+                    .map(|c| std::array::from_fn(|v| bf16::from_f64(value(c, v)).to_bits()))
+                    .collect(),
+            ),
+            OutDtype::U8 => Lut::Identity,
+        }
+    }
+}
+
+/// Write `src` (`w x h x c` contiguous u8) into `slot` (bytes of one batch item).
+#[allow(clippy::too_many_arguments)]
+pub fn write_item(
+    src: &[u8],
+    w: usize,
+    h: usize,
+    c: usize,
+    flip: bool,
+    lut: &Lut,
+    layout: OutLayout,
+    slot: &mut [u8],
+) {
+    match lut {
+        Lut::F32(t) => write_typed::<4>(src, w, h, c, flip, layout, slot, |ch, v| {
+            t[ch][v as usize].to_ne_bytes()
+        }),
+        Lut::U16(t) => write_typed::<2>(src, w, h, c, flip, layout, slot, |ch, v| {
+            t[ch][v as usize].to_ne_bytes()
+        }),
+        Lut::Identity => write_typed::<1>(src, w, h, c, flip, layout, slot, |_, v| [v]),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn write_typed<const B: usize>(
+    src: &[u8],
+    w: usize,
+    h: usize,
+    c: usize,
+    flip: bool,
+    layout: OutLayout,
+    slot: &mut [u8],
+    map: impl Fn(usize, u8) -> [u8; B],
+) {
+    debug_assert_eq!(slot.len(), w * h * c * B);
+    match layout {
+        OutLayout::Nhwc => {
+            for y in 0..h {
+                let row = &src[y * w * c..(y + 1) * w * c];
+                let out = &mut slot[y * w * c * B..(y + 1) * w * c * B];
+                for x in 0..w {
+                    let sx = if flip { w - 1 - x } else { x };
+                    for ch in 0..c {
+                        let o = (x * c + ch) * B;
+                        out[o..o + B].copy_from_slice(&map(ch, row[sx * c + ch]));
+                    }
+                }
+            }
+        }
+        OutLayout::Nchw => {
+            let plane = w * h * B;
+            for ch in 0..c {
+                let out_plane = &mut slot[ch * plane..(ch + 1) * plane];
+                for y in 0..h {
+                    let row = &src[y * w * c..(y + 1) * w * c];
+                    let out = &mut out_plane[y * w * B..(y + 1) * w * B];
+                    if flip {
+                        for (x, o) in out.chunks_exact_mut(B).enumerate() {
+                            o.copy_from_slice(&map(ch, row[(w - 1 - x) * c + ch]));
+                        }
+                    } else {
+                        for (x, o) in out.chunks_exact_mut(B).enumerate() {
+                            o.copy_from_slice(&map(ch, row[x * c + ch]));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nchw_f32_with_flip_matches_formula() {
+        let (w, h, c) = (3, 2, 3);
+        let src: Vec<u8> = (0..(w * h * c) as u8).map(|v| v * 10).collect();
+        let mean = [0.5f32, 0.4, 0.3];
+        let std = [0.2f32, 0.25, 0.3];
+        let lut = Lut::new(OutDtype::F32, &mean, &std);
+        let mut slot = vec![0u8; w * h * c * 4];
+        write_item(&src, w, h, c, true, &lut, OutLayout::Nchw, &mut slot);
+        let vals: Vec<f32> = slot
+            .chunks_exact(4)
+            .map(|b| f32::from_ne_bytes(b.try_into().unwrap()))
+            .collect();
+        for ch in 0..c {
+            for y in 0..h {
+                for x in 0..w {
+                    let v = src[(y * w + (w - 1 - x)) * c + ch];
+                    let want =
+                        ((f64::from(v) / 255.0 - f64::from(mean[ch])) / f64::from(std[ch])) as f32;
+                    assert_eq!(vals[ch * w * h + y * w + x], want);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn nhwc_u8_is_a_copy() {
+        let src: Vec<u8> = (0..24).collect();
+        let mut slot = vec![0u8; 24];
+        write_item(
+            &src,
+            4,
+            2,
+            3,
+            false,
+            &Lut::Identity,
+            OutLayout::Nhwc,
+            &mut slot,
+        );
+        assert_eq!(slot, src);
+    }
+}

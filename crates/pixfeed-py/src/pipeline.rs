@@ -1,0 +1,114 @@
+//! Loader pipeline binding: parse the spec Python validated, release the GIL, run a batch
+//! into the caller's buffer, return one exception (or None) per item.
+
+use pixfeed_core::pipeline::{self, CropKind, Interp, Lut, OutDtype, OutLayout, PipelineSpec};
+use pixfeed_core::Source;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+use crate::arrays::ArrayOut;
+use crate::decode::{parse_mode, OwnedSource};
+use crate::errors::to_pyerr;
+
+/// The tuple `pixfeed.Pipeline._spec()` builds (already validated in Python).
+/// Grouped in three because PyO3 extracts tuples of at most 12 items.
+type SpecTuple = (
+    ((u32, u32), String, (f64, f64), (f64, f64), u32, f64),
+    (Vec<f32>, Vec<f32>, String, String, String, String),
+    (bool, bool, u64),
+);
+
+fn bad(arg: &str, v: &str) -> PyErr {
+    PyValueError::new_err(format!("{arg}: unexpected value {v:?}"))
+}
+
+fn parse_spec(t: SpecTuple) -> PyResult<PipelineSpec> {
+    let (
+        (size, crop, scale, ratio, shorter, flip),
+        (mean, std, dtype, layout, mode, interp),
+        (aa, exif, maxp),
+    ) = t;
+    let crop = match crop.as_str() {
+        "random_resized" => CropKind::RandomResized { scale, ratio },
+        "center" => CropKind::Center { shorter },
+        "resize" => CropKind::Resize,
+        "none" => CropKind::None,
+        other => return Err(bad("crop", other)),
+    };
+    let dtype = match dtype.as_str() {
+        "float32" => OutDtype::F32,
+        "float16" => OutDtype::F16,
+        "bfloat16" => OutDtype::BF16,
+        "uint8" => OutDtype::U8,
+        other => return Err(bad("dtype", other)),
+    };
+    let layout = match layout.as_str() {
+        "NCHW" => OutLayout::Nchw,
+        "NHWC" => OutLayout::Nhwc,
+        other => return Err(bad("layout", other)),
+    };
+    let interp = match interp.as_str() {
+        "nearest" => Interp::Nearest,
+        "bilinear" => Interp::Bilinear,
+        "bicubic" => Interp::Bicubic,
+        "lanczos" => Interp::Lanczos,
+        "area" => Interp::Area,
+        other => return Err(bad("interpolation", other)),
+    };
+    let mode = parse_mode(&mode)?;
+    let mut spec = PipelineSpec {
+        size,
+        crop,
+        flip,
+        mode,
+        interp,
+        antialias: aa,
+        apply_exif: exif,
+        max_pixels: maxp,
+        dtype,
+        layout,
+        lut: Lut::Identity,
+    };
+    if mean.len() != spec.channels() || std.len() != spec.channels() {
+        return Err(PyValueError::new_err("mean/std: one value per channel"));
+    }
+    spec.lut = Lut::new(dtype, &mean, &std);
+    Ok(spec)
+}
+
+#[pyfunction]
+#[pyo3(signature = (spec, sources, keys, seed, epoch, out, threads))]
+#[allow(clippy::too_many_arguments)]
+pub fn pipeline_batch<'py>(
+    py: Python<'py>,
+    spec: SpecTuple,
+    sources: &Bound<'py, PyList>,
+    keys: Vec<u64>,
+    seed: u64,
+    epoch: u64,
+    out: &Bound<'py, PyAny>,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyList>> {
+    let spec = parse_spec(spec)?;
+    let owned: Vec<OwnedSource> = sources
+        .iter()
+        .map(|s| OwnedSource::extract(&s))
+        .collect::<PyResult<_>>()?;
+    let mut out = ArrayOut::extract(out)?;
+    let buf = out.bytes();
+    let results = py
+        .detach(|| {
+            let srcs: Vec<Source<'_>> = owned.iter().map(OwnedSource::as_source).collect();
+            pipeline::run_batch(&spec, &srcs, &keys, seed, epoch, buf, threads)
+        })
+        .map_err(|e| to_pyerr(py, "pipeline", e))?;
+    let list = PyList::empty(py);
+    for (src, r) in owned.iter().zip(results) {
+        match r {
+            Ok(()) => list.append(py.None())?,
+            Err(e) => list.append(to_pyerr(py, &src.name(), e).into_value(py))?,
+        }
+    }
+    Ok(list)
+}
