@@ -12,6 +12,7 @@ __all__ = [
     "flip",
     "get_num_threads",
     "pipeline_batch",
+    "pipeline_params",
     "probe",
     "set_num_threads",
 ]
@@ -58,3 +59,11 @@ def pipeline_batch(
     out: npt.NDArray[np.uint8],
     threads: int | None,
 ) -> list[BaseException | None]: ...
+def pipeline_params(
+    spec: tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]],
+    width: int,
+    height: int,
+    seed: int,
+    epoch: int,
+    key: int,
+) -> tuple[tuple[float, float, float, float], bool]: ...

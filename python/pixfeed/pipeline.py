@@ -173,6 +173,20 @@ class Pipeline:
         )
         return {k: e for k, e in enumerate(errors) if e is not None}
 
+    def sample_params(
+        self, width: int, height: int, *, seed: int, epoch: int = 0, index: int = 0
+    ) -> tuple[tuple[float, float, float, float], bool]:
+        """The crop box ``(x, y, w, h)`` (source pixels of the EXIF-oriented image) and the
+        flip that sample ``index`` gets in ``epoch`` on a ``width x height`` image."""
+        return _core.pipeline_params(
+            self._spec(),
+            _args.positive_int(width, "width"),
+            _args.positive_int(height, "height"),
+            seed & (2**64 - 1),
+            int(epoch),
+            int(index),
+        )
+
     def __call__(
         self,
         sources: Sequence[_args.Source],

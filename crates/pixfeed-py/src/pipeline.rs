@@ -112,3 +112,20 @@ pub fn pipeline_batch<'py>(
     }
     Ok(list)
 }
+
+/// The parameters sample `key` gets on an image of `width x height` (oriented):
+/// `((x, y, w, h), flip)` with the crop box in source pixels.
+#[pyfunction]
+#[pyo3(signature = (spec, width, height, seed, epoch, key))]
+pub fn pipeline_params(
+    spec: SpecTuple,
+    width: u32,
+    height: u32,
+    seed: u64,
+    epoch: u64,
+    key: u64,
+) -> PyResult<((f64, f64, f64, f64), bool)> {
+    let spec = parse_spec(spec)?;
+    let p = pipeline::sample_params(&spec, width, height, seed, epoch, key);
+    Ok(((p.crop.x, p.crop.y, p.crop.w, p.crop.h), p.flip))
+}

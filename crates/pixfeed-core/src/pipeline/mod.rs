@@ -119,6 +119,42 @@ thread_local! {
     static SCRATCH: RefCell<(fir::Resizer, Vec<u8>)> = RefCell::new((fir::Resizer::new(), Vec::new()));
 }
 
+/// The random (or planned) parameters of one sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SampleParams {
+    /// Crop box in the oriented source image's pixels (fractional for the centre variant).
+    pub crop: BoxF,
+    pub flip: bool,
+}
+
+/// Draw sample `key`'s parameters for an image of `iw x ih` (after orientation), in one
+/// fixed order from its own stream: crop box first, then the flip.
+pub fn sample_params(
+    spec: &PipelineSpec,
+    iw: u32,
+    ih: u32,
+    seed: u64,
+    epoch: u64,
+    key: u64,
+) -> SampleParams {
+    let (tw, th) = spec.size;
+    let mut rng = SampleRng::new(seed, epoch, key);
+    let crop = match spec.crop {
+        CropKind::RandomResized { scale, ratio } => {
+            plan::random_resized_crop_box(iw, ih, scale, ratio, &mut rng)
+        }
+        CropKind::Center { shorter } => plan::center_box(iw, ih, shorter, tw, th),
+        CropKind::Resize | CropKind::None => BoxF {
+            x: 0.0,
+            y: 0.0,
+            w: f64::from(iw),
+            h: f64::from(ih),
+        },
+    };
+    let flip = spec.flip > 0.0 && rng.bernoulli(spec.flip);
+    SampleParams { crop, flip }
+}
+
 /// Process one image into `slot`. `key` is the sample's dataset index.
 pub fn run_one(
     spec: &PipelineSpec,
@@ -137,29 +173,17 @@ pub fn run_one(
         crate::orient::oriented_size(info.width, info.height, info.orientation)
     };
     crate::codecs::check_pixels(iw, ih, spec.max_pixels)?;
-    let mut rng = SampleRng::new(seed, epoch, key);
-    // Parameters first, in a fixed order, whatever the variant needs.
-    let (crop_box, margin) = match spec.crop {
-        CropKind::RandomResized { scale, ratio } => (
-            plan::random_resized_crop_box(iw, ih, scale, ratio, &mut rng),
-            0.0,
-        ),
-        CropKind::Center { shorter } => {
-            let b = plan::center_box(iw, ih, shorter, tw, th);
-            let factor = (b.w / f64::from(tw)).max(b.h / f64::from(th)).max(1.0);
-            (b, (support(spec.interp) * factor).ceil() + 8.0)
+    let sample = sample_params(spec, iw, ih, seed, epoch, key);
+    let (crop_box, flip) = (sample.crop, sample.flip);
+    let margin = match spec.crop {
+        CropKind::Center { .. } => {
+            let factor = (crop_box.w / f64::from(tw))
+                .max(crop_box.h / f64::from(th))
+                .max(1.0);
+            (support(spec.interp) * factor).ceil() + 8.0
         }
-        CropKind::Resize | CropKind::None => (
-            BoxF {
-                x: 0.0,
-                y: 0.0,
-                w: f64::from(iw),
-                h: f64::from(ih),
-            },
-            0.0,
-        ),
+        _ => 0.0,
     };
-    let flip = spec.flip > 0.0 && rng.bernoulli(spec.flip);
 
     // The integer region to decode: the box plus the filter's margin, inside the image.
     let x0 = (crop_box.x - margin).floor().max(0.0);
