@@ -92,6 +92,8 @@ struct Header {
     palette: [[u8; 3]; 256],
     /// The palette's gray levels, when `layout` is `Gray`.
     gray: [u8; 256],
+    /// `gray[i] == i` for all i (Pillow's mode "L" files): rows are copied as they are.
+    gray_identity: bool,
 }
 
 fn le16(d: &[u8], off: usize) -> Option<u16> {
@@ -286,6 +288,11 @@ fn parse(data: &[u8]) -> Result<Header> {
         layout,
         palette,
         gray: std::array::from_fn(|i| palette[i][0]),
+        gray_identity: layout == Layout::Gray
+            && palette
+                .iter()
+                .enumerate()
+                .all(|(i, p)| usize::from(p[0]) == i),
     })
 }
 
@@ -388,11 +395,11 @@ pub fn decode(data: &[u8], req: &RawRequest) -> Result<Decoded> {
                 });
             }
             // All offsets below are < end <= data.len(), so they fit in usize.
-            out = vec![0u8; out_len];
+            out = Vec::with_capacity(out_len);
             let stride = h.stride as usize;
             let base = h.data_offset as usize;
             let row_bytes = row_bytes as usize;
-            for (j, dst) in out.chunks_exact_mut(out_row).enumerate() {
+            for j in 0..roi.height as usize {
                 let y = roi.y as usize + j;
                 let file_row = if h.top_down {
                     y
@@ -403,7 +410,7 @@ pub fn decode(data: &[u8], req: &RawRequest) -> Result<Decoded> {
                 let src = data
                     .get(start..start + row_bytes)
                     .ok_or_else(|| short("pixel data"))?;
-                convert_row(&h, src, roi, dst);
+                convert_row(&h, src, roi, next_row(&mut out, out_row));
             }
         }
         Compression::Rle8 | Compression::Rle4 => {
@@ -413,8 +420,8 @@ pub fn decode(data: &[u8], req: &RawRequest) -> Result<Decoded> {
                 pixels: Pixels::Indexed { bits: 8 },
                 ..h
             };
-            out = vec![0u8; out_len];
-            for (j, dst) in out.chunks_exact_mut(out_row).enumerate() {
+            out = Vec::with_capacity(out_len);
+            for j in 0..roi.height as usize {
                 let y = roi.y as usize + j;
                 let file_row = if h.top_down {
                     y
@@ -424,7 +431,7 @@ pub fn decode(data: &[u8], req: &RawRequest) -> Result<Decoded> {
                 let src = indices
                     .get(file_row * w..(file_row + 1) * w)
                     .ok_or_else(|| Error::corrupt(FMT, "RLE row out of range"))?;
-                convert_row(&eight, src, roi, dst);
+                convert_row(&eight, src, roi, next_row(&mut out, out_row));
             }
         }
     }
@@ -432,6 +439,14 @@ pub fn decode(data: &[u8], req: &RawRequest) -> Result<Decoded> {
         image: Image::new_u8(roi.width as usize, roi.height as usize, ch, out),
         layout: h.layout,
     })
+}
+
+/// Grow `out` by one zeroed row and return it. Zeroing row by row, just before the row is
+/// written, is much cheaper than zeroing the whole (cold) buffer up front.
+fn next_row(out: &mut Vec<u8>, len: usize) -> &mut [u8] {
+    let start = out.len();
+    out.resize(start + len, 0);
+    &mut out[start..]
 }
 
 /// Pillow's 5- and 6-bit channel expansion.
@@ -464,7 +479,9 @@ fn convert_row(h: &Header, src: &[u8], roi: Rect, dst: &mut [u8]) {
             };
             if h.layout == Layout::Gray {
                 let gray = &h.gray;
-                if bits == 8 {
+                if bits == 8 && h.gray_identity {
+                    dst.copy_from_slice(&src[x0..x0 + n]);
+                } else if bits == 8 {
                     for (d, &s) in dst.iter_mut().zip(&src[x0..x0 + n]) {
                         *d = gray[s as usize];
                     }

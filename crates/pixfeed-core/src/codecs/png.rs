@@ -511,18 +511,24 @@ pub fn decode(data: &[u8], req: &RawRequest) -> Result<Decoded> {
 
     // Rows come either from the row-by-row reader or from a whole deinterlaced frame.
     let mut rows = RowSource::new(&mut reader, s.interlaced, raw_row, s.height)?;
+    // The output grows row by row: zeroing each row just before it is written is cheaper
+    // than zeroing the whole cold buffer up front.
+    rows.skip_to(y0)?;
     let image = if plan.wide {
-        let mut out = vec![0u16; out_len];
-        rows.skip_to(y0)?;
-        for dst in out.chunks_exact_mut(out_row) {
-            convert_u16(&plan.conv, rows.next()?, x0, rw, dst);
+        let mut out = Vec::with_capacity(out_len);
+        for _ in 0..rh {
+            let start = out.len();
+            out.resize(start + out_row, 0u16);
+            convert_u16(&plan.conv, rows.next()?, x0, rw, &mut out[start..]);
         }
         Image::new_u16(rw, rh, ch, out)
     } else {
-        let mut out = vec![0u8; out_len];
-        rows.skip_to(y0)?;
+        let mut out = Vec::with_capacity(out_len);
         let direct = matches!(plan.conv, Conv::Copy(_)) && x0 == 0 && out_row == raw_row;
-        for dst in out.chunks_exact_mut(out_row) {
+        for _ in 0..rh {
+            let start = out.len();
+            out.resize(start + out_row, 0u8);
+            let dst = &mut out[start..];
             if direct {
                 rows.read_into(dst)?;
             } else {
