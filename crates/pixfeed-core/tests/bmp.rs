@@ -693,6 +693,12 @@ fn is_typed(e: &Error) -> bool {
 }
 
 fn fuzz_one(data: &[u8]) {
+    // A flipped size bit can turn a small RLE file into a valid huge image (end-of-bitmap
+    // fills the rest): keep the limit low so that the test stays fast.
+    let small = |roi| RawRequest {
+        max_pixels: 1 << 20,
+        ..req(roi)
+    };
     match bmp::probe(data) {
         Err(e) => assert!(is_typed(&e), "probe: {e:?}"),
         Ok(info) => {
@@ -702,12 +708,12 @@ fn fuzz_one(data: &[u8]) {
                 1,
                 info.height - info.height / 3,
             );
-            if let Err(e) = bmp::decode(data, &req(Some(r))) {
+            if let Err(e) = bmp::decode(data, &small(Some(r))) {
                 assert!(is_typed(&e), "decode roi: {e:?}");
             }
         }
     }
-    if let Err(e) = bmp::decode(data, &req(None)) {
+    if let Err(e) = bmp::decode(data, &small(None)) {
         assert!(is_typed(&e), "decode: {e:?}");
     }
 }

@@ -567,8 +567,9 @@ fn decode_rle(data: &[u8], h: &Header) -> Result<Vec<u8>> {
     let total = w
         .checked_mul(h.height as usize)
         .ok_or_else(|| Error::unsupported(FMT, "image too large for this platform"))?;
-    let mut out = vec![0u8; total];
-    let mut len = 0usize; // Pillow's len(data)
+    // `out` is Pillow's `data`: it grows with what the stream produces (so a corrupt stream
+    // claiming a large image fails before much is allocated) and never exceeds `total`.
+    let mut out: Vec<u8> = Vec::new();
     let mut x = 0usize;
     let mut pos = usize::try_from(h.data_offset).unwrap_or(usize::MAX);
     if pos > data.len() {
@@ -581,7 +582,8 @@ fn decode_rle(data: &[u8], h: &Header) -> Result<Vec<u8>> {
         ));
     }
     let ran_out = || Error::truncated(FMT, "RLE data ends before the last pixel");
-    while len < total {
+    while out.len() < total {
+        let len = out.len();
         let (Some(&count), Some(&byte)) = (data.get(pos), data.get(pos + 1)) else {
             return Err(ran_out());
         };
@@ -592,30 +594,27 @@ fn decode_rle(data: &[u8], h: &Header) -> Result<Vec<u8>> {
             let n = count.min(w.saturating_sub(x)).min(total - len);
             if rle4 {
                 let pair = [byte >> 4, byte & 0x0F];
-                for (i, o) in out[len..len + n].iter_mut().enumerate() {
-                    *o = pair[i & 1];
-                }
+                out.extend((0..n).map(|i| pair[i & 1]));
             } else {
-                out[len..len + n].fill(byte);
+                out.resize(len + n, byte);
             }
-            len += n;
             x += n;
         } else {
             match byte {
                 0 => {
-                    // End of line: pad to the next row boundary (zeros already there).
-                    len = len.div_ceil(w) * w;
+                    // End of line: pad to the next row boundary.
+                    out.resize(len.div_ceil(w) * w, 0);
                     x = 0;
                 }
-                1 => break, // End of bitmap: the rest stays index 0.
+                1 => break, // End of bitmap: the rest is index 0.
                 2 => {
                     let (Some(&right), Some(&up)) = (data.get(pos), data.get(pos + 1)) else {
                         return Err(ran_out());
                     };
                     pos += 2;
                     let skip = usize::from(right) + usize::from(up) * w;
-                    len += skip.min(total - len);
-                    x = len % w;
+                    out.resize(len + skip.min(total - len), 0);
+                    x = out.len() % w;
                 }
                 n => {
                     // Absolute run: not clipped to the row (Pillow lets it wrap).
@@ -623,25 +622,22 @@ fn decode_rle(data: &[u8], h: &Header) -> Result<Vec<u8>> {
                     let count = n.min(total - len);
                     let byte_count = if rle4 { count.div_ceil(2) } else { count };
                     let avail = data.len().saturating_sub(pos).min(byte_count);
-                    let src = &data[pos..pos + avail];
+                    let src = data.get(pos..pos + avail).unwrap_or(&[]);
                     pos += avail;
                     if rle4 {
                         for (i, &b) in src.iter().enumerate() {
-                            out[len] = b >> 4;
-                            len += 1;
+                            out.push(b >> 4);
                             if i * 2 + 1 < count {
-                                out[len] = b & 0x0F;
-                                len += 1;
+                                out.push(b & 0x0F);
                             }
                         }
                     } else {
-                        out[len..len + avail].copy_from_slice(src);
-                        len += avail;
+                        out.extend_from_slice(src);
                     }
                     if avail < byte_count {
                         return Err(ran_out());
                     }
-                    if len == total {
+                    if out.len() == total {
                         break;
                     }
                     x += n;
@@ -653,5 +649,6 @@ fn decode_rle(data: &[u8], h: &Header) -> Result<Vec<u8>> {
             }
         }
     }
+    out.resize(total, 0);
     Ok(out)
 }
