@@ -19,6 +19,10 @@
 //! bytes with the tRNS low bytes. Exception: 16-bit gray (whose 8-bit values already differ
 //! from Pillow) compares the full 16-bit value.
 //!
+//! Also: a tRNS chunk too short for its colour type is ignored (Pillow raises); the first
+//! PLTE/tRNS/eXIf chunk wins; orientation comes from an eXIf chunk *before* IDAT only; APNG
+//! files give their default (IDAT) image, which is Pillow's frame 0.
+//!
 //! Interlaced (Adam7) images are decoded whole, then cropped. Non-interlaced images are read
 //! row by row: rows above the ROI are unfiltered (they must be) but not converted, reading
 //! stops after the ROI's last row, and only the ROI's columns are converted. CRCs and the
