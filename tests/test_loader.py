@@ -68,7 +68,7 @@ def test_epochs_and_seeds_change_the_batches(jpegs: list[str]) -> None:
     ld = pixfeed.Loader(jpegs, list(range(len(jpegs))), batch_size=40, seed=1)
     ((x0, y0),) = all_batches(ld)
     ld.set_epoch(1)
-    ((x1, y1),) = all_batches(ld)
+    ((_x1, y1),) = all_batches(ld)
     assert not np.array_equal(y0, y1)
     assert sorted(y0.tolist()) == sorted(y1.tolist()) == list(range(40))
     ld.set_epoch(0)
@@ -302,7 +302,8 @@ def with_bad(jpegs: list[str], tmp_path: Path) -> list[str]:
 
 def test_on_error_raise_names_the_file(with_bad: list[str]) -> None:
     ld = pixfeed.Loader(with_bad, batch_size=16, shuffle=False)
-    with pytest.raises((pixfeed.DecodeError, FileNotFoundError), match=r"corrupt\.jpg|missing\.jpg"):
+    errors = (pixfeed.DecodeError, FileNotFoundError)
+    with pytest.raises(errors, match=r"corrupt\.jpg|missing\.jpg"):
         list(ld)
     wait_no_loader_threads()
 
