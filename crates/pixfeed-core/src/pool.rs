@@ -5,7 +5,15 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::{Error, Result};
 
-static POOL: OnceLock<RwLock<Arc<rayon::ThreadPool>>> = OnceLock::new();
+/// The pool and the process that made it. After `fork()` (torch DataLoader workers,
+/// multiprocessing) the child has the pool's bookkeeping but none of its threads, so any use
+/// would deadlock: the child notices the new pid and builds its own pool instead.
+struct Owned {
+    pid: u32,
+    pool: Arc<rayon::ThreadPool>,
+}
+
+static POOL: OnceLock<RwLock<Owned>> = OnceLock::new();
 
 fn default_threads() -> usize {
     std::env::var("PIXFEED_NUM_THREADS")
@@ -24,17 +32,36 @@ fn build(n: usize) -> Result<Arc<rayon::ThreadPool>> {
         .map_err(|e| Error::invalid("threads", format!("cannot start {n} threads: {e}")))
 }
 
-fn cell() -> &'static RwLock<Arc<rayon::ThreadPool>> {
-    POOL.get_or_init(|| {
-        let n = default_threads();
-        // Falling back to one thread keeps the library usable if the OS refuses threads.
-        RwLock::new(build(n).or_else(|_| build(1)).expect("a one-thread pool"))
-    })
+fn fresh(n: usize) -> Owned {
+    // Falling back to one thread keeps the library usable if the OS refuses threads.
+    Owned {
+        pid: std::process::id(),
+        pool: build(n).or_else(|_| build(1)).expect("a one-thread pool"),
+    }
 }
 
-/// The shared pool.
+fn cell() -> &'static RwLock<Owned> {
+    POOL.get_or_init(|| RwLock::new(fresh(default_threads())))
+}
+
+/// The shared pool (this process's own, rebuilt after a fork).
 pub fn pool() -> Arc<rayon::ThreadPool> {
-    cell().read().unwrap_or_else(|e| e.into_inner()).clone()
+    let pid = std::process::id();
+    {
+        let owned = cell().read().unwrap_or_else(|e| e.into_inner());
+        if owned.pid == pid {
+            return owned.pool.clone();
+        }
+    }
+    let mut owned = cell().write().unwrap_or_else(|e| e.into_inner());
+    if owned.pid != pid {
+        let n = owned.pool.current_num_threads();
+        // The parent's pool cannot be dropped here (its threads do not exist in this
+        // process; dropping would wait for them): leak it.
+        let old = std::mem::replace(&mut *owned, fresh(n));
+        std::mem::forget(old);
+    }
+    owned.pool.clone()
 }
 
 /// Current default thread count.
@@ -51,7 +78,10 @@ pub fn set_num_threads(n: usize) -> Result<()> {
         return Ok(());
     }
     let new = build(n)?;
-    *cell().write().unwrap_or_else(|e| e.into_inner()) = new;
+    *cell().write().unwrap_or_else(|e| e.into_inner()) = Owned {
+        pid: std::process::id(),
+        pool: new,
+    };
     Ok(())
 }
 
@@ -72,14 +102,24 @@ pub fn install<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) ->
 }
 
 fn sized_pool(n: usize) -> Result<Arc<rayon::ThreadPool>> {
-    static CACHE: OnceLock<std::sync::Mutex<Vec<Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    static CACHE: OnceLock<std::sync::Mutex<Vec<Owned>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut pools = cache.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(p) = pools.iter().find(|p| p.current_num_threads() == n) {
-        return Ok(p.clone());
+    let pid = std::process::id();
+    if pools.iter().any(|o| o.pid != pid) {
+        // Inherited through fork: unusable here, and not droppable (see `pool`).
+        for stale in pools.drain(..) {
+            std::mem::forget(stale);
+        }
+    }
+    if let Some(o) = pools.iter().find(|o| o.pool.current_num_threads() == n) {
+        return Ok(o.pool.clone());
     }
     let p = build(n)?;
-    pools.push(p.clone());
+    pools.push(Owned {
+        pid,
+        pool: p.clone(),
+    });
     Ok(p)
 }
 
