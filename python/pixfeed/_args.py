@@ -33,11 +33,16 @@ def positive_int(value: Any, name: str) -> int:
     return v
 
 
+U32_MAX = 2**32 - 1
+
+
 def size(value: Any, name: str) -> tuple[int, int]:
-    """A (width, height) pair of positive ints."""
+    """A (width, height) pair of positive ints. Values past 2**32 - 1 are larger than any
+    image can be, so they are clamped there (a request larger than the image is valid)."""
     if not isinstance(value, Sequence) or isinstance(value, (str, bytes)) or len(value) != 2:
         raise TypeError(f"{name}: expected (width, height), got {value!r}")
-    return positive_int(value[0], name), positive_int(value[1], name)
+    w, h = positive_int(value[0], name), positive_int(value[1], name)
+    return min(w, U32_MAX), min(h, U32_MAX)
 
 
 def box(value: Any, name: str) -> tuple[int, int, int, int]:
@@ -54,6 +59,8 @@ def box(value: Any, name: str) -> tuple[int, int, int, int]:
         raise ValueError(f"{name}: x and y must be >= 0, got {value!r}")
     if w < 1 or h < 1:
         raise ValueError(f"{name}: width and height must be >= 1, got {value!r}")
+    if max(x + w, y + h) > U32_MAX:
+        raise ValueError(f"{name}: {value!r} reaches past 2**32 - 1, outside any image")
     return x, y, w, h
 
 

@@ -34,7 +34,7 @@ def decode_batch(
     sources: list[_Source],
     mode: str,
     apply_exif: bool,
-    reduce_to: tuple[int, int] | None,
+    reduce_to: list[tuple[int, int]] | None,
     rois: list[tuple[int, int, int, int] | None] | None,
     threads: int | None,
     max_pixels: int,

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from pixfeed import _args, _core
+from pixfeed import _args, _batch, _core
 
 __all__ = ["MAX_PIXELS", "DecodedBatch", "ImageInfo", "decode", "decode_batch", "probe"]
 
@@ -95,28 +95,44 @@ def decode_batch(
 ) -> DecodedBatch:
     """Decode many images in parallel native threads (GIL released); results in input order.
 
-    ``on_error``: ``"raise"`` raises the first failure (in input order) after all finished,
-    ``"skip"`` drops failed items, ``"none"`` puts None in their place. Either way the result's
+    ``reduce_to`` is one (w, h) for all or one per source; ``rois`` one box for all or one
+    per source (None entries decode whole). ``on_error``: ``"raise"`` raises the first failure
+    (in input order) after all finished, ``"skip"`` drops failed items, ``"none"`` puts None in
+    their place. Either way the result's
     ``errors`` maps each failed input index to its exception.
     """
     if on_error not in ("raise", "skip", "none"):
         raise ValueError(f"on_error: expected 'raise', 'skip' or 'none', got {on_error!r}")
     if isinstance(sources, (str, bytes, bytearray, memoryview)):
         raise TypeError("sources: expected a sequence of sources, got a single source")
+    if not isinstance(sources, Sequence):
+        raise TypeError(f"sources: expected a sequence of sources, got {type(sources).__name__}")
     srcs = [_args.source(s, f"sources[{i}]") for i, s in enumerate(sources)]
-    roi_list = None
+    n = len(srcs)
+    sizes = None
+    if reduce_to is not None:
+        sizes = _batch.per_image(
+            reduce_to,
+            n,
+            "reduce_to",
+            _args.size,
+            lambda v: _batch.is_pair(v) and not isinstance(v, int),
+        )
+    boxes = None
     if rois is not None:
-        if len(rois) != len(srcs):
-            raise ValueError(
-                f"rois: expected {len(srcs)} entries (one per source), got {len(rois)}"
-            )
-        roi_list = [None if r is None else _args.box(r, f"rois[{i}]") for i, r in enumerate(rois)]
+        boxes = _batch.per_image(
+            rois,
+            n,
+            "rois",
+            lambda v, name: None if v is None else _args.box(v, name),
+            _batch.is_box,
+        )
     results = _core.decode_batch(
         srcs,
         str(mode),
         bool(apply_exif),
-        None if reduce_to is None else _args.size(reduce_to, "reduce_to"),
-        roi_list,
+        sizes,
+        boxes,
         _args.threads(threads),
         _args.max_pixels(max_pixels),
     )

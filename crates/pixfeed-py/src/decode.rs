@@ -98,8 +98,9 @@ pub fn decode(
     }
 }
 
-/// Decode many sources in parallel. Returns a list with an array or an exception
-/// instance per source (the Python layer applies `on_error`).
+/// Decode many sources in parallel. `reduce_to` and `rois` hold one entry per source
+/// (Python broadcasts). Returns a list with an array or an exception instance per source
+/// (the Python layer applies `on_error`).
 #[pyfunction]
 #[pyo3(signature = (sources, mode, apply_exif, reduce_to, rois, threads, max_pixels))]
 #[allow(clippy::too_many_arguments)]
@@ -108,7 +109,7 @@ pub fn decode_batch<'py>(
     sources: &Bound<'py, PyList>,
     mode: &str,
     apply_exif: bool,
-    reduce_to: Option<(u32, u32)>,
+    reduce_to: Option<Vec<Option<(u32, u32)>>>,
     rois: Option<Vec<Option<PyBox>>>,
     threads: Option<usize>,
     max_pixels: u64,
@@ -117,24 +118,30 @@ pub fn decode_batch<'py>(
         .iter()
         .map(|s| OwnedSource::extract(&s))
         .collect::<PyResult<_>>()?;
-    if let Some(r) = &rois {
-        if r.len() != owned.len() {
+    let n = owned.len();
+    for (name, len) in [
+        ("reduce_to", reduce_to.as_ref().map(Vec::len)),
+        ("rois", rois.as_ref().map(Vec::len)),
+    ] {
+        if let Some(len) = len.filter(|&l| l != n) {
             return Err(PyValueError::new_err(format!(
-                "rois: expected one per source ({}), got {}",
-                owned.len(),
-                r.len()
+                "{name}: expected one per source ({n}), got {len}"
             )));
         }
     }
-    let rois: Option<Vec<Option<Rect>>> =
-        rois.map(|v| v.into_iter().map(|r| r.map(rect)).collect());
-    let opts = options(mode, apply_exif, reduce_to, max_pixels)?;
+    let base = options(mode, apply_exif, None, max_pixels)?;
+    let opts: Vec<DecodeOptions> = (0..n)
+        .map(|i| DecodeOptions {
+            reduce_to: reduce_to.as_ref().and_then(|v| v[i]),
+            roi: rois.as_ref().and_then(|v| v[i]).map(rect),
+            ..base
+        })
+        .collect();
+    let opts = if opts.is_empty() { vec![base] } else { opts };
     let results = py
         .detach(|| {
             let srcs: Vec<Source<'_>> = owned.iter().map(OwnedSource::as_source).collect();
-            catch_panic(|| {
-                pixfeed_core::batch::decode_batch(&srcs, &opts, rois.as_deref(), threads)
-            })
+            catch_panic(|| pixfeed_core::batch::decode_batch(&srcs, &opts, threads))
         })
         .map_err(|e| to_pyerr(py, "decode_batch", e))?;
     let out = PyList::empty(py);

@@ -5,8 +5,39 @@
 /// `Exif\0\0` prefix (JPEG APP1 has it; PNG eXIf usually does not; WebP varies).
 /// Anything malformed or out of range yields 1, as Pillow's `exif_transpose` does.
 pub fn orientation(block: &[u8]) -> u8 {
+    resolve(orientation_tag(block), None)
+}
+
+/// The raw orientation value when the block has the tag at all (valid or not).
+pub fn orientation_tag(block: &[u8]) -> Option<u8> {
     let tiff = block.strip_prefix(b"Exif\0\0").unwrap_or(block);
     read_orientation(tiff)
+}
+
+/// `tiff:Orientation` from an XMP packet (`tiff:Orientation="6"` or
+/// `<tiff:Orientation>6</tiff:Orientation>`), the way Pillow's `getexif` falls back to it.
+pub fn xmp_orientation(xmp: &[u8]) -> Option<u8> {
+    const KEY: &[u8] = b"tiff:Orientation";
+    let mut from = 0;
+    while let Some(at) = xmp[from..].windows(KEY.len()).position(|w| w == KEY) {
+        let rest = &xmp[from + at + KEY.len()..];
+        let digit = match rest {
+            [b'=', b'"', d, ..] | [b'>', d, ..] => Some(*d),
+            _ => None,
+        };
+        if let Some(d) = digit.filter(u8::is_ascii_digit) {
+            return Some(d - b'0');
+        }
+        from += at + KEY.len();
+    }
+    None
+}
+
+/// Pillow's rule: the EXIF tag wins when present (an invalid value means upright);
+/// without it, XMP's `tiff:Orientation`; else upright.
+pub fn resolve(exif_tag: Option<u8>, xmp: Option<u8>) -> u8 {
+    exif_tag
+        .or(xmp)
         .filter(|o| (1..=8).contains(o))
         .unwrap_or(1)
 }
@@ -97,6 +128,28 @@ mod tests {
             // Without the Exif\0\0 prefix (PNG eXIf).
             assert_eq!(orientation(&make_block(o, true)[6..]), o as u8);
         }
+    }
+
+    #[test]
+    fn xmp_forms_and_precedence() {
+        assert_eq!(xmp_orientation(br#"<x tiff:Orientation="6"/>"#), Some(6));
+        assert_eq!(
+            xmp_orientation(b"<tiff:Orientation>8</tiff:Orientation>"),
+            Some(8)
+        );
+        assert_eq!(
+            xmp_orientation(b"tiff:OrientationX tiff:Orientation='3'"),
+            None
+        );
+        assert_eq!(xmp_orientation(b"nothing"), None);
+        assert_eq!(resolve(None, Some(6)), 6);
+        assert_eq!(resolve(Some(3), Some(6)), 3);
+        assert_eq!(
+            resolve(Some(9), Some(6)),
+            1,
+            "an invalid EXIF tag still wins"
+        );
+        assert_eq!(resolve(None, None), 1);
     }
 
     #[test]

@@ -138,7 +138,9 @@ fn parse_header(data: &[u8]) -> Result<Header> {
     }
     let mut pos = 2usize;
     let mut frame: Option<Header> = None;
-    let mut orientation: Option<u8> = None;
+    // Outer Option: block seen; inner: tag (or XMP value) present.
+    let mut orientation: Option<Option<u8>> = None;
+    let mut xmp: Option<Option<u8>> = None;
     loop {
         // Next marker: skip anything up to an 0xFF, then fill bytes; FF 00 is not a marker.
         let marker = loop {
@@ -165,7 +167,7 @@ fn parse_header(data: &[u8]) -> Result<Header> {
             0x01 | 0xD0..=0xD7 => continue, // TEM, RSTn: no length
             0xDA => {
                 let mut hdr = frame.ok_or_else(|| Error::corrupt(FMT, "SOS marker before SOF"))?;
-                hdr.orientation = orientation.unwrap_or(1);
+                hdr.orientation = exif::resolve(orientation.flatten(), xmp.flatten());
                 return Ok(hdr);
             }
             _ => {}
@@ -203,7 +205,11 @@ fn parse_header(data: &[u8]) -> Result<Header> {
                 ))
             }
             0xE1 if orientation.is_none() && body.starts_with(b"Exif\0\0") => {
-                orientation = Some(exif::orientation(body));
+                // Some(tag) when the first EXIF block has one; Some(None) when it has none.
+                orientation = Some(exif::orientation_tag(body));
+            }
+            0xE1 if xmp.is_none() && body.starts_with(b"http://ns.adobe.com/xap/1.0/\0") => {
+                xmp = Some(exif::xmp_orientation(body));
             }
             // DHT, DAC, DQT, DNL, DRI, APPn, COM: nothing needed here.
             0xC4 | 0xCC | 0xDB..=0xDD | 0xE0..=0xEF | 0xFE => {}
@@ -257,7 +263,7 @@ fn parse_sof(marker: u8, body: &[u8]) -> Result<Header> {
 
 /// Header facts without decoding pixels: size, components (1 gray, 3 YCbCr/RGB, 4
 /// CMYK/YCCK), precision, progressive (SOF2/6/10/14) and EXIF orientation (first APP1
-/// `Exif` block). 12/16-bit and hierarchical files probe fine but do not decode.
+/// `Exif` block, else XMP `tiff:Orientation` as Pillow's `getexif` does). 12/16-bit and hierarchical files probe fine but do not decode.
 pub fn probe(data: &[u8]) -> Result<RawInfo> {
     let hdr = parse_header(data)?;
     Ok(RawInfo {
