@@ -7,6 +7,7 @@ pixfeed never imports torch or ray; integrations import them lazily.
 from __future__ import annotations
 
 from pixfeed._core import __version__
+from pixfeed.crop_paths import CropBatch, crop_paths
 from pixfeed.decode import MAX_PIXELS, DecodedBatch, ImageInfo, decode, decode_batch, probe
 from pixfeed.errors import DecodeError, ImageTooLargeError, PixfeedError, UnsupportedFormatError
 from pixfeed.loader import Loader
@@ -18,6 +19,7 @@ __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "MAX_PIXELS",
+    "CropBatch",
     "DecodeError",
     "DecodedBatch",
     "ImageInfo",
@@ -27,6 +29,7 @@ __all__ = [
     "PixfeedError",
     "UnsupportedFormatError",
     "__version__",
+    "crop_paths",
     "decode",
     "decode_batch",
     "flip",

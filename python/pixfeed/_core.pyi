@@ -7,6 +7,7 @@ import numpy.typing as npt
 __all__ = [
     "__version__",
     "build_info",
+    "crop_paths",
     "decode",
     "decode_batch",
     "flip",
@@ -67,3 +68,17 @@ def pipeline_params(
     epoch: int,
     key: int,
 ) -> tuple[tuple[float, float, float, float], bool]: ...
+def crop_paths(
+    sources: list[_Source],
+    x: list[float],
+    y: list[float],
+    scale: list[float],
+    window: int,
+    max_img_percent: float,
+    center: bool,
+    interpolation: str,
+    antialias: bool,
+    mode: str,
+    threads: int | None,
+    out: npt.NDArray[np.uint8],
+) -> list[BaseException | None]: ...

@@ -49,5 +49,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ops::flip, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::pipeline_batch, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::pipeline_params, m)?)?;
+    m.add_function(wrap_pyfunction!(pipeline::crop_paths, m)?)?;
     Ok(())
 }

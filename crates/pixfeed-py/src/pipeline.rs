@@ -1,7 +1,9 @@
 //! Loader pipeline binding: parse the spec Python validated, release the GIL, run a batch
 //! into the caller's buffer, return one exception (or None) per item.
 
-use pixfeed_core::pipeline::{self, CropKind, Interp, Lut, OutDtype, OutLayout, PipelineSpec};
+use pixfeed_core::pipeline::{
+    self, CropKind, Interp, Lut, OutDtype, OutLayout, PipelineSpec, RelativeCrop,
+};
 use pixfeed_core::Source;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -21,6 +23,17 @@ type SpecTuple = (
 
 fn bad(arg: &str, v: &str) -> PyErr {
     PyValueError::new_err(format!("{arg}: unexpected value {v:?}"))
+}
+
+fn parse_interp(interp: &str) -> PyResult<Interp> {
+    Ok(match interp {
+        "nearest" => Interp::Nearest,
+        "bilinear" => Interp::Bilinear,
+        "bicubic" => Interp::Bicubic,
+        "lanczos" => Interp::Lanczos,
+        "area" => Interp::Area,
+        other => return Err(bad("interpolation", other)),
+    })
 }
 
 fn parse_spec(t: SpecTuple) -> PyResult<PipelineSpec> {
@@ -48,14 +61,7 @@ fn parse_spec(t: SpecTuple) -> PyResult<PipelineSpec> {
         "NHWC" => OutLayout::Nhwc,
         other => return Err(bad("layout", other)),
     };
-    let interp = match interp.as_str() {
-        "nearest" => Interp::Nearest,
-        "bilinear" => Interp::Bilinear,
-        "bicubic" => Interp::Bicubic,
-        "lanczos" => Interp::Lanczos,
-        "area" => Interp::Area,
-        other => return Err(bad("interpolation", other)),
-    };
+    let interp = parse_interp(&interp)?;
     let mode = parse_mode(&mode)?;
     let mut spec = PipelineSpec {
         size,
@@ -100,7 +106,7 @@ pub fn pipeline_batch<'py>(
     let results = py
         .detach(|| {
             let srcs: Vec<Source<'_>> = owned.iter().map(OwnedSource::as_source).collect();
-            pipeline::run_batch(&spec, &srcs, &keys, seed, epoch, buf, threads)
+            pipeline::run_batch(&spec, &srcs, &keys, None, seed, epoch, buf, threads)
         })
         .map_err(|e| to_pyerr(py, "pipeline", e))?;
     let list = PyList::empty(py);
@@ -126,6 +132,76 @@ pub fn pipeline_params(
     key: u64,
 ) -> PyResult<((f64, f64, f64, f64), bool)> {
     let spec = parse_spec(spec)?;
-    let p = pipeline::sample_params(&spec, width, height, seed, epoch, key);
+    let p = pipeline::sample_params(&spec, width, height, seed, epoch, key, None);
     Ok(((p.crop.x, p.crop.y, p.crop.w, p.crop.h), p.flip))
+}
+
+/// `crop_paths`: per-item relative crops resized to `window x window` uint8 into `out`
+/// (validated by Python). Returns one exception (or None) per source.
+#[pyfunction]
+#[pyo3(signature = (sources, x, y, scale, window, max_img_percent, center, interpolation, antialias, mode, threads, out))]
+#[allow(clippy::too_many_arguments)]
+pub fn crop_paths<'py>(
+    py: Python<'py>,
+    sources: &Bound<'py, PyList>,
+    x: Vec<f64>,
+    y: Vec<f64>,
+    scale: Vec<f64>,
+    window: u32,
+    max_img_percent: f64,
+    center: bool,
+    interpolation: &str,
+    antialias: bool,
+    mode: &str,
+    threads: Option<usize>,
+    out: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyList>> {
+    let owned: Vec<OwnedSource> = sources
+        .iter()
+        .map(|s| OwnedSource::extract(&s))
+        .collect::<PyResult<_>>()?;
+    let n = owned.len();
+    if x.len() != n || y.len() != n || scale.len() != n {
+        return Err(PyValueError::new_err("x, y, scale: one value per source"));
+    }
+    let rel: Vec<RelativeCrop> = (0..n)
+        .map(|i| RelativeCrop {
+            x: x[i],
+            y: y[i],
+            scale: scale[i],
+        })
+        .collect();
+    let spec = PipelineSpec {
+        size: (window, window),
+        crop: CropKind::Relative {
+            max_img_percent,
+            center,
+        },
+        flip: 0.0,
+        mode: parse_mode(mode)?,
+        interp: parse_interp(interpolation)?,
+        antialias,
+        apply_exif: true,
+        max_pixels: pixfeed_core::decode::DEFAULT_MAX_PIXELS,
+        dtype: OutDtype::U8,
+        layout: OutLayout::Nhwc,
+        lut: Lut::Identity,
+    };
+    let keys: Vec<u64> = (0..n as u64).collect();
+    let mut out = ArrayOut::extract(out)?;
+    let buf = out.bytes();
+    let results = py
+        .detach(|| {
+            let srcs: Vec<Source<'_>> = owned.iter().map(OwnedSource::as_source).collect();
+            pipeline::run_batch(&spec, &srcs, &keys, Some(&rel), 0, 0, buf, threads)
+        })
+        .map_err(|e| to_pyerr(py, "crop_paths", e))?;
+    let list = PyList::empty(py);
+    for (src, r) in owned.iter().zip(results) {
+        match r {
+            Ok(()) => list.append(py.None())?,
+            Err(e) => list.append(to_pyerr(py, &src.name(), e).into_value(py))?,
+        }
+    }
+    Ok(list)
 }

@@ -18,7 +18,7 @@ use crate::rng::SampleRng;
 use crate::source::{with_bytes, Source};
 use crate::{pool, Error, Result};
 
-pub use plan::BoxF;
+pub use plan::{BoxF, RelativeCrop};
 pub use write::{Lut, OutDtype, OutLayout};
 
 /// How each image is cropped before the resize to `size`.
@@ -35,6 +35,9 @@ pub enum CropKind {
     Resize,
     /// No crop or resize: the image must already be `size`.
     None,
+    /// A per-item [`RelativeCrop`] (parallel_image_crop's geometry, see
+    /// [`plan::relative_box`]), resized to `size`.
+    Relative { max_img_percent: f64, center: bool },
 }
 
 /// Resampling filter (see `resize_alg` for the library mapping).
@@ -136,6 +139,7 @@ pub fn sample_params(
     seed: u64,
     epoch: u64,
     key: u64,
+    rel: Option<RelativeCrop>,
 ) -> SampleParams {
     let (tw, th) = spec.size;
     let mut rng = SampleRng::new(seed, epoch, key);
@@ -144,6 +148,18 @@ pub fn sample_params(
             plan::random_resized_crop_box(iw, ih, scale, ratio, &mut rng)
         }
         CropKind::Center { shorter } => plan::center_box(iw, ih, shorter, tw, th),
+        CropKind::Relative {
+            max_img_percent,
+            center,
+        } => match rel {
+            Some(r) => plan::relative_box(iw, ih, r, max_img_percent, center),
+            None => BoxF {
+                x: 0.0,
+                y: 0.0,
+                w: f64::from(iw),
+                h: f64::from(ih),
+            },
+        },
         CropKind::Resize | CropKind::None => BoxF {
             x: 0.0,
             y: 0.0,
@@ -162,6 +178,7 @@ pub fn run_one(
     key: u64,
     seed: u64,
     epoch: u64,
+    rel: Option<RelativeCrop>,
     slot: &mut [u8],
 ) -> Result<()> {
     let (tw, th) = spec.size;
@@ -173,7 +190,7 @@ pub fn run_one(
         crate::orient::oriented_size(info.width, info.height, info.orientation)
     };
     crate::codecs::check_pixels(iw, ih, spec.max_pixels)?;
-    let sample = sample_params(spec, iw, ih, seed, epoch, key);
+    let sample = sample_params(spec, iw, ih, seed, epoch, key, rel);
     let (crop_box, flip) = (sample.crop, sample.flip);
     let margin = match spec.crop {
         CropKind::Center { .. } => {
@@ -277,18 +294,24 @@ pub fn run_one(
     })
 }
 
-/// Run a batch: item `i` from `sources[i]` with the randomness of `keys[i]`, into the
-/// `i`-th `spec.item_bytes()` slot of `out`. Returns one result per item.
+/// Run a batch: item `i` from `sources[i]` with the randomness of `keys[i]` (and the crop
+/// `rel[i]` for [`CropKind::Relative`]), into the `i`-th `spec.item_bytes()` slot of `out`.
+/// Returns one result per item.
+#[allow(clippy::too_many_arguments)]
 pub fn run_batch(
     spec: &PipelineSpec,
     sources: &[Source<'_>],
     keys: &[u64],
+    rel: Option<&[RelativeCrop]>,
     seed: u64,
     epoch: u64,
     out: &mut [u8],
     threads: Option<usize>,
 ) -> Result<Vec<Result<()>>> {
     let item = spec.item_bytes();
+    if rel.is_some_and(|r| r.len() != sources.len()) {
+        return Err(Error::invalid("rel", "one relative crop per source"));
+    }
     if sources.len() != keys.len() || out.len() != item * sources.len() {
         return Err(Error::invalid(
             "out",
@@ -302,9 +325,10 @@ pub fn run_batch(
         ));
     }
     let one = |i: usize, slot: &mut [u8]| {
+        let r = rel.map(|r| r[i]);
         catch_panic(|| {
             with_bytes(sources[i], |data| {
-                run_one(spec, data, keys[i], seed, epoch, slot)
+                run_one(spec, data, keys[i], seed, epoch, r, slot)
             })
         })
     };

@@ -77,6 +77,45 @@ pub fn center_box(width: u32, height: u32, shorter: u32, tw: u32, th: u32) -> Bo
     }
 }
 
+/// A crop given relative to the image, parallel_image_crop style.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RelativeCrop {
+    /// Position in [0, 1] of the crop's corner (or centre) along the width.
+    pub x: f64,
+    /// Same along the height.
+    pub y: f64,
+    /// Crop size as a fraction of the image's width and height.
+    pub scale: f64,
+}
+
+/// parallel_image_crop's geometry (SPEC section 4): `s = min(scale, max_img_percent)`, crop
+/// size `(max(floor(W*s), 2), max(floor(H*s), 2))` (at most the image), the corner
+/// `(trunc(x*W), trunc(y*H))` — or the centre with `center`, the corner then being centre
+/// minus half the size, floored — clamped so that the crop lies inside the image.
+pub fn relative_box(
+    width: u32,
+    height: u32,
+    rel: RelativeCrop,
+    max_img_percent: f64,
+    center: bool,
+) -> BoxF {
+    let (w0, h0) = (f64::from(width), f64::from(height));
+    let s = rel.scale.min(max_img_percent);
+    let cw = (w0 * s).floor().max(2.0).min(w0);
+    let ch = (h0 * s).floor().max(2.0).min(h0);
+    let (mut x, mut y) = ((rel.x * w0).trunc(), (rel.y * h0).trunc());
+    if center {
+        x = (x - (cw / 2.0).floor()).max(0.0);
+        y = (y - (ch / 2.0).floor()).max(0.0);
+    }
+    BoxF {
+        x: x.min(w0 - cw),
+        y: y.min(h0 - ch),
+        w: cw,
+        h: ch,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +143,52 @@ mod tests {
         let b = random_resized_crop_box(400, 100, (2.0, 3.0), (0.75, 4.0 / 3.0), &mut r);
         assert_eq!((b.w, b.h), (133.0, 100.0));
         assert_eq!((b.x, b.y), (133.0, 0.0));
+    }
+
+    #[test]
+    fn relative_box_geometry() {
+        let rc = |x, y, scale| RelativeCrop { x, y, scale };
+        // Corner anchor, truncation, clamping at the far edges.
+        assert_eq!(
+            relative_box(4000, 3000, rc(0.5, 0.5, 0.25), 1.0, false),
+            BoxF {
+                x: 2000.0,
+                y: 1500.0,
+                w: 1000.0,
+                h: 750.0
+            }
+        );
+        assert_eq!(
+            relative_box(4000, 3000, rc(1.0, 1.0, 0.25), 1.0, false),
+            BoxF {
+                x: 3000.0,
+                y: 2250.0,
+                w: 1000.0,
+                h: 750.0
+            }
+        );
+        // Centre anchor.
+        assert_eq!(
+            relative_box(4000, 3000, rc(0.5, 0.5, 0.25), 1.0, true),
+            BoxF {
+                x: 1500.0,
+                y: 1125.0,
+                w: 1000.0,
+                h: 750.0
+            }
+        );
+        assert_eq!(
+            relative_box(4000, 3000, rc(0.0, 0.0, 0.25), 1.0, true).x,
+            0.0
+        );
+        // Scale capped by max_img_percent; tiny crops are at least 2 pixels.
+        assert_eq!(relative_box(100, 80, rc(0.0, 0.0, 3.0), 0.5, false).w, 50.0);
+        assert_eq!(
+            relative_box(100, 80, rc(0.3, 0.3, 0.001), 1.0, false).w,
+            2.0
+        );
+        // A 1-pixel-wide image cannot hold 2 columns: the crop is the image.
+        assert_eq!(relative_box(1, 80, rc(0.5, 0.5, 0.1), 1.0, false).w, 1.0);
     }
 
     #[test]
