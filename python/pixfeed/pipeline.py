@@ -80,6 +80,7 @@ class Pipeline:
         antialias: bool = True,
         apply_exif: bool = True,
         max_pixels: int | None = 178_956_970,
+        fast_decode: bool = True,
     ) -> None:
         if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
             self.size = (_args.positive_int(size, "size"),) * 2
@@ -124,6 +125,7 @@ class Pipeline:
         self.antialias = bool(antialias)
         self.apply_exif = bool(apply_exif)
         self.max_pixels = _args.max_pixels(max_pixels)
+        self.fast_decode = bool(fast_decode)
 
     def __repr__(self) -> str:
         return (
@@ -145,7 +147,7 @@ class Pipeline:
         return (
             (self.size, self.crop, self.scale, self.ratio, self.resize_shorter, self.flip),
             (self.mean, self.std, self.dtype, self.layout, self.mode, self.interpolation),
-            (self.antialias, self.apply_exif, self.max_pixels),
+            (self.antialias, self.apply_exif, self.max_pixels, self.fast_decode),
         )
 
     def _run(

@@ -227,8 +227,8 @@ int pf_jpeg_decode(const uint8_t *data, size_t len, const pf_jpeg_params *p,
   fake_eof_matters = jpeg_has_multiple_scans(&cinfo) || cinfo.arith_code;
 
   cinfo.out_color_space = space;
-  cinfo.dct_method = JDCT_ISLOW;
-  cinfo.do_fancy_upsampling = TRUE;
+  cinfo.dct_method = p->fast ? JDCT_IFAST : JDCT_ISLOW;
+  cinfo.do_fancy_upsampling = p->fast ? FALSE : TRUE;
   cinfo.scale_num = p->scale_num;
   cinfo.scale_denom = 8;
   jpeg_calc_output_dimensions(&cinfo);

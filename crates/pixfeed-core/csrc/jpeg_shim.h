@@ -37,6 +37,9 @@ typedef struct pf_jpeg_params {
   uint32_t x, y, w, h;
   /* One of PF_COLOR_*. */
   uint32_t color;
+  /* Nonzero: trade exactness for speed (JDCT_IFAST, merged instead of fancy upsampling),
+   * for callers that resample the result anyway. */
+  uint32_t fast;
 } pf_jpeg_params;
 
 /* Decode the region p->(x, y, w, h) of the JPEG in data[0..len) into out, rows of

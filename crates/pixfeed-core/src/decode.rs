@@ -19,6 +19,8 @@ pub struct DecodeOptions {
     pub reduce_to: Option<(u32, u32)>,
     pub roi: Option<Rect>,
     pub max_pixels: u64,
+    /// See [`RawRequest::fast`]: not Pillow-exact; for pipelines that resize afterwards.
+    pub fast: bool,
 }
 
 impl Default for DecodeOptions {
@@ -29,6 +31,7 @@ impl Default for DecodeOptions {
             reduce_to: None,
             roi: None,
             max_pixels: DEFAULT_MAX_PIXELS,
+            fast: false,
         }
     }
 }
@@ -112,6 +115,7 @@ fn plan(raw: &RawInfo, opts: &DecodeOptions) -> Result<(RawRequest, u8)> {
             roi,
             min_size,
             max_pixels: opts.max_pixels,
+            fast: opts.fast,
         },
         orientation,
     ))

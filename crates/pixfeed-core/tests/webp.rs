@@ -27,6 +27,7 @@ fn req(roi: Option<Rect>) -> RawRequest {
         roi,
         min_size: None,
         max_pixels: MAX_PIXELS,
+        fast: false,
     }
 }
 

@@ -67,6 +67,7 @@ fn options(
         reduce_to,
         roi: None,
         max_pixels,
+        fast: false,
     })
 }
 

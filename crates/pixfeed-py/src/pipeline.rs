@@ -18,7 +18,7 @@ use crate::errors::to_pyerr;
 type SpecTuple = (
     ((u32, u32), String, (f64, f64), (f64, f64), u32, f64),
     (Vec<f32>, Vec<f32>, String, String, String, String),
-    (bool, bool, u64),
+    (bool, bool, u64, bool),
 );
 
 fn bad(arg: &str, v: &str) -> PyErr {
@@ -40,7 +40,7 @@ fn parse_spec(t: SpecTuple) -> PyResult<PipelineSpec> {
     let (
         (size, crop, scale, ratio, shorter, flip),
         (mean, std, dtype, layout, mode, interp),
-        (aa, exif, maxp),
+        (aa, exif, maxp, fast),
     ) = t;
     let crop = match crop.as_str() {
         "random_resized" => CropKind::RandomResized { scale, ratio },
@@ -72,6 +72,7 @@ fn parse_spec(t: SpecTuple) -> PyResult<PipelineSpec> {
         antialias: aa,
         apply_exif: exif,
         max_pixels: maxp,
+        fast_decode: fast,
         dtype,
         layout,
         lut: Lut::Identity,
@@ -183,6 +184,7 @@ pub fn crop_paths<'py>(
         antialias,
         apply_exif: true,
         max_pixels: pixfeed_core::decode::DEFAULT_MAX_PIXELS,
+        fast_decode: false,
         dtype: OutDtype::U8,
         layout: OutLayout::Nhwc,
         lut: Lut::Identity,

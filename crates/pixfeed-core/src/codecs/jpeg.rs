@@ -41,6 +41,7 @@ struct PfJpegParams {
     w: u32,
     h: u32,
     color: u32,
+    fast: u32,
 }
 
 const PF_OK: c_int = 0;
@@ -364,10 +365,17 @@ pub fn decode(data: &[u8], req: &RawRequest) -> Result<Decoded> {
     } else {
         choose_scale(hdr.width, hdr.height, region, req.min_size)
     };
-    decode_at(data, &hdr, req.mode, region, m)
+    decode_at(data, &hdr, req.mode, region, m, req.fast)
 }
 
-fn decode_at(data: &[u8], hdr: &Header, mode: Mode, region: Rect, m: u32) -> Result<Decoded> {
+fn decode_at(
+    data: &[u8],
+    hdr: &Header,
+    mode: Mode,
+    region: Rect,
+    m: u32,
+    fast: bool,
+) -> Result<Decoded> {
     if hdr.hierarchical() {
         return Err(Error::unsupported(
             FMT,
@@ -412,6 +420,7 @@ fn decode_at(data: &[u8], hdr: &Header, mode: Mode, region: Rect, m: u32) -> Res
         w: r.width,
         h: r.height,
         color,
+        fast: u32::from(fast),
     };
     let mut buf: Vec<u8> = Vec::with_capacity(len);
     let mut msg = [0u8; 256];

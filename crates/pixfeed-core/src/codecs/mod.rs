@@ -103,6 +103,9 @@ pub struct RawRequest {
     pub min_size: Option<(u32, u32)>,
     /// Refuse images with more pixels than this (checked from the header).
     pub max_pixels: u64,
+    /// Trade exactness for speed where a codec can (JPEG: the fast integer IDCT and merged
+    /// instead of fancy chroma upsampling), for callers that resample the result anyway.
+    pub fast: bool,
 }
 
 /// A decoded buffer and how to read it.

@@ -63,6 +63,9 @@ pub struct PipelineSpec {
     pub antialias: bool,
     pub apply_exif: bool,
     pub max_pixels: u64,
+    /// Decode JPEG with the fast IDCT and merged upsampling (see `RawRequest::fast`): the
+    /// crop is resampled afterwards, which hides the difference.
+    pub fast_decode: bool,
     pub dtype: OutDtype,
     pub layout: OutLayout,
     pub lut: Lut,
@@ -223,6 +226,7 @@ pub fn run_one(
         reduce_to,
         roi: if full { None } else { Some(roi) },
         max_pixels: spec.max_pixels,
+        fast: spec.fast_decode,
     };
     let region = decode_region(data, &opts)?;
     let img = &region.image;

@@ -255,6 +255,7 @@ fn req(mode: Mode) -> RawRequest {
         roi: None,
         min_size: None,
         max_pixels: 178_956_970,
+        fast: false,
     }
 }
 
@@ -266,7 +267,7 @@ fn pixels(d: &Decoded) -> &[u8] {
 fn decode_m(data: &[u8], mode: Mode, region: Option<Rect>, m: u32) -> Result<Decoded> {
     let hdr = parse_header(data)?;
     let region = region_or_full(region, hdr.width, hdr.height);
-    decode_at(data, &hdr, mode, region, m)
+    decode_at(data, &hdr, mode, region, m, false)
 }
 
 /// Crop `r` out of a packed image of width `w`.
