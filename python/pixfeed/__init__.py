@@ -9,10 +9,22 @@ from __future__ import annotations
 from pixfeed._core import __version__
 from pixfeed.decode import MAX_PIXELS, DecodedBatch, ImageInfo, decode, decode_batch, probe
 from pixfeed.errors import DecodeError, ImageTooLargeError, PixfeedError, UnsupportedFormatError
-from pixfeed.ops import flip
+from pixfeed.ops import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    center_crop,
+    convert,
+    crop,
+    flip,
+    luminance,
+    normalize,
+    random_crop,
+)
 from pixfeed.threads import get_num_threads, set_num_threads
 
 __all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
     "MAX_PIXELS",
     "DecodeError",
     "DecodedBatch",
@@ -21,10 +33,16 @@ __all__ = [
     "PixfeedError",
     "UnsupportedFormatError",
     "__version__",
+    "center_crop",
+    "convert",
+    "crop",
     "decode",
     "decode_batch",
     "flip",
     "get_num_threads",
+    "luminance",
+    "normalize",
     "probe",
+    "random_crop",
     "set_num_threads",
 ]

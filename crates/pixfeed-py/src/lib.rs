@@ -46,5 +46,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     m.add_function(wrap_pyfunction!(ops::flip, m)?)?;
+    m.add_function(wrap_pyfunction!(ops::crop, m)?)?;
+    m.add_function(wrap_pyfunction!(ops::center_crop, m)?)?;
+    m.add_function(wrap_pyfunction!(ops::random_crop, m)?)?;
+    m.add_function(wrap_pyfunction!(ops::convert, m)?)?;
+    m.add_function(wrap_pyfunction!(ops::luminance, m)?)?;
+    m.add_function(wrap_pyfunction!(ops::normalize, m)?)?;
     Ok(())
 }

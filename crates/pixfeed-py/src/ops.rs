@@ -1,10 +1,17 @@
 //! Array-op bindings: take a list of images, release the GIL, run the core kernel on the
 //! pool, hand back numpy arrays. Argument semantics live in Python (`pixfeed/_batch.py`).
 
-use numpy::ndarray::{Array2, Array3};
-use numpy::IntoPyArray;
+use numpy::ndarray::{Array2, Array3, IxDyn};
+use numpy::{
+    Element, IntoPyArray, PyArray1, PyArrayDyn, PyArrayMethods, PyReadwriteArrayDyn,
+    PyUntypedArrayMethods,
+};
+use pixfeed_core::codecs::Layout;
 use pixfeed_core::image::ImageViewMut;
 use pixfeed_core::kernels;
+use pixfeed_core::kernels::crop::CropBox;
+use pixfeed_core::rng::SampleRng;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
@@ -98,4 +105,463 @@ pub fn flip<'py>(
         )?)?;
     }
     Ok(Some(list))
+}
+
+/// Per-image destination buffers written by pool tasks: (pointer, length) of each, every one
+/// handed to exactly one task.
+struct Dests<T> {
+    slots: Vec<(*mut T, usize)>,
+}
+
+// SAFETY: the pointers target distinct buffers owned by numpy arrays that the caller keeps
+// alive (and does not touch) until the pool work has finished; each is used by one task.
+unsafe impl<T: Send> Send for Dests<T> {}
+// SAFETY: as above: tasks never share a slot.
+unsafe impl<T: Send> Sync for Dests<T> {}
+
+impl<T> Dests<T> {
+    /// Slot `i` as a mutable slice.
+    ///
+    /// # Safety
+    /// Call at most once per `i` while the buffers are alive, and never concurrently for the
+    /// same `i`.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn get(&self, i: usize) -> &mut [T] {
+        let (ptr, len) = self.slots[i];
+        // SAFETY: the caller's contract: `ptr` is valid for `len` elements and not aliased.
+        unsafe { std::slice::from_raw_parts_mut(ptr, len) }
+    }
+}
+
+/// Fresh uninitialized uint8 arrays of the given shapes (every byte is written by a kernel
+/// before Python sees them), and their buffers.
+fn alloc_u8<'py>(
+    py: Python<'py>,
+    shapes: &[Vec<usize>],
+) -> (Vec<Bound<'py, PyArrayDyn<u8>>>, Dests<u8>) {
+    let arrays: Vec<_> = shapes
+        .iter()
+        // SAFETY: u8 needs no initialization to be dropped; kernels write every element
+        // before the arrays are returned.
+        .map(|s| unsafe { PyArrayDyn::<u8>::new(py, IxDyn(s), false) })
+        .collect();
+    let slots = arrays
+        .iter()
+        // A fresh C-contiguous array: `len()` elements from `data()`.
+        .map(|a| (a.data(), a.len()))
+        .collect();
+    (arrays, Dests { slots })
+}
+
+/// A writeable C-contiguous `out=` array of element type `T`, as a mutable slice holder.
+struct TypedOut<'py, T: Element> {
+    _borrow: PyReadwriteArrayDyn<'py, T>,
+    ptr: *mut T,
+    len: usize,
+}
+
+// SAFETY: the pointer targets the numpy buffer exclusively borrowed by `_borrow`.
+unsafe impl<T: Element> Send for TypedOut<'_, T> {}
+
+impl<'py, T: Element> TypedOut<'py, T> {
+    fn extract(obj: &Bound<'py, PyAny>, dtype: &str) -> PyResult<Self> {
+        let arr = obj
+            .cast::<PyArrayDyn<T>>()
+            .map_err(|_| PyTypeError::new_err(format!("out: expected a {dtype} numpy array")))?;
+        if !arr.is_c_contiguous() {
+            return Err(PyValueError::new_err("out: must be C-contiguous"));
+        }
+        let mut borrow = arr
+            .try_readwrite()
+            .map_err(|e| PyValueError::new_err(format!("out: not writeable ({e})")))?;
+        let len = borrow.len();
+        let ptr = borrow
+            .as_slice_mut()
+            .map_err(|e| PyValueError::new_err(format!("out: {e}")))?
+            .as_mut_ptr();
+        Ok(TypedOut {
+            _borrow: borrow,
+            ptr,
+            len,
+        })
+    }
+
+    /// `n` consecutive slots of `slot` elements each.
+    fn slots(&mut self, n: usize, slot: usize) -> PyResult<Dests<T>> {
+        if n * slot != self.len {
+            return Err(PyValueError::new_err(format!(
+                "out: holds {} elements, {n} images need {}",
+                self.len,
+                n * slot
+            )));
+        }
+        let slots = (0..n)
+            // SAFETY: `i * slot + slot <= len`: inside the buffer.
+            .map(|i| (unsafe { self.ptr.add(i * slot) }, slot))
+            .collect();
+        Ok(Dests { slots })
+    }
+}
+
+/// Output shape of an image, keeping 2-D inputs 2-D.
+fn shape_of(h: usize, w: usize, c: usize, two_d: bool) -> Vec<usize> {
+    if two_d {
+        vec![h, w]
+    } else {
+        vec![h, w, c]
+    }
+}
+
+/// Run `kernel(i, dst_i)` for every image into `out` (one slot of `slot_len` bytes each) or
+/// into fresh arrays of `shapes`; the GIL is released meanwhile.
+fn run_u8<'py, F>(
+    py: Python<'py>,
+    name: &str,
+    n: usize,
+    shapes: Vec<Vec<usize>>,
+    threads: Option<usize>,
+    out: Option<&Bound<'py, PyAny>>,
+    kernel: F,
+) -> PyResult<Option<Bound<'py, PyList>>>
+where
+    F: Fn(usize, &mut [u8]) -> pixfeed_core::Result<()> + Sync + Send,
+{
+    if let Some(out) = out {
+        let mut out = ArrayOut::extract(out)?;
+        let slot = out.slot_len(n)?;
+        if let Some((i, s)) = shapes
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.iter().product::<usize>() != slot)
+        {
+            return Err(PyValueError::new_err(format!(
+                "out: image {i} is {s:?}, slots of out are {:?}",
+                &out.shape[1..]
+            )));
+        }
+        let buf = out.bytes();
+        py.detach(|| pixfeed_core::pool::for_each_slot(buf, slot, threads, kernel))
+            .map_err(|e| to_pyerr(py, name, e))?;
+        return Ok(None);
+    }
+    let work = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
+    let (arrays, dests) = alloc_u8(py, &shapes);
+    py.detach(|| {
+        pixfeed_core::pool::map(n, work, threads, |i| {
+            // SAFETY: index `i` is handed to exactly one task; the arrays outlive the call.
+            kernel(i, unsafe { dests.get(i) })
+        })
+    })
+    .map_err(|e| to_pyerr(py, name, e))?;
+    Ok(Some(PyList::new(py, arrays)?))
+}
+
+/// Per-image pad bytes: one value for every channel, or one per channel.
+fn pads(pad: Option<&[u8]>, arrays: &[ArrayIn<'_>]) -> PyResult<Vec<Option<Vec<u8>>>> {
+    arrays
+        .iter()
+        .enumerate()
+        .map(|(i, a)| match pad {
+            None => Ok(None),
+            Some([v]) => Ok(Some(vec![*v; a.channels])),
+            Some(p) if p.len() == a.channels => Ok(Some(p.to_vec())),
+            Some(p) => Err(PyValueError::new_err(format!(
+                "pad_value: {} values for images[{i}] with {} channels",
+                p.len(),
+                a.channels
+            ))),
+        })
+        .collect()
+}
+
+fn run_crops<'py>(
+    py: Python<'py>,
+    name: &str,
+    arrays: &[ArrayIn<'py>],
+    boxes: &[CropBox],
+    pad: Option<&[u8]>,
+    threads: Option<usize>,
+    out: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Option<Bound<'py, PyList>>> {
+    if boxes.len() != arrays.len() {
+        return Err(PyValueError::new_err(format!(
+            "boxes: {} boxes for {} images",
+            boxes.len(),
+            arrays.len()
+        )));
+    }
+    let pads = pads(pad, arrays)?;
+    let shapes = arrays
+        .iter()
+        .zip(boxes)
+        .map(|(a, b)| shape_of(b.height, b.width, a.channels, a.ndim == 2))
+        .collect();
+    run_u8(py, name, arrays.len(), shapes, threads, out, |i, s| {
+        let v = arrays[i].view();
+        let dst = ImageViewMut::new(s, boxes[i].width, boxes[i].height, v.channels)?;
+        kernels::crop::crop_into(v, dst, boxes[i], pads[i].as_deref())
+    })
+}
+
+/// Crop `boxes[i] = (x, y, w, h)` out of image i (checked by Python: one per image, in
+/// bounds unless `pad_value`).
+#[pyfunction]
+#[pyo3(signature = (images, boxes, pad_value, threads, out=None))]
+pub fn crop<'py>(
+    py: Python<'py>,
+    images: &Bound<'py, PyList>,
+    boxes: Vec<(i64, i64, usize, usize)>,
+    pad_value: Option<Vec<u8>>,
+    threads: Option<usize>,
+    out: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Option<Bound<'py, PyList>>> {
+    let arrays = extract_images(images)?;
+    let boxes: Vec<CropBox> = boxes
+        .into_iter()
+        .map(|(x, y, w, h)| CropBox::new(x, y, w, h))
+        .collect();
+    run_crops(
+        py,
+        "crop",
+        &arrays,
+        &boxes,
+        pad_value.as_deref(),
+        threads,
+        out,
+    )
+}
+
+/// torchvision's CenterCrop of `sizes[i] = (w, h)`, padding with `pad_value`.
+#[pyfunction]
+#[pyo3(signature = (images, sizes, pad_value, threads, out=None))]
+pub fn center_crop<'py>(
+    py: Python<'py>,
+    images: &Bound<'py, PyList>,
+    sizes: Vec<(usize, usize)>,
+    pad_value: Vec<u8>,
+    threads: Option<usize>,
+    out: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Option<Bound<'py, PyList>>> {
+    let arrays = extract_images(images)?;
+    let boxes: Vec<CropBox> = arrays
+        .iter()
+        .zip(&sizes)
+        .map(|(a, &(w, h))| kernels::crop::center_box(a.width, a.height, w, h))
+        .collect();
+    if sizes.len() != arrays.len() {
+        return Err(PyValueError::new_err(format!(
+            "sizes: {} sizes for {} images",
+            sizes.len(),
+            arrays.len()
+        )));
+    }
+    run_crops(
+        py,
+        "center_crop",
+        &arrays,
+        &boxes,
+        Some(&pad_value),
+        threads,
+        out,
+    )
+}
+
+/// torchvision's RandomCrop of `sizes[i] = (w, h)`; image i draws from
+/// `SampleRng::new(seed, 0, i)`.
+#[pyfunction]
+#[pyo3(signature = (images, sizes, seed, threads, out=None))]
+pub fn random_crop<'py>(
+    py: Python<'py>,
+    images: &Bound<'py, PyList>,
+    sizes: Vec<(usize, usize)>,
+    seed: u64,
+    threads: Option<usize>,
+    out: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Option<Bound<'py, PyList>>> {
+    let arrays = extract_images(images)?;
+    if sizes.len() != arrays.len() {
+        return Err(PyValueError::new_err(format!(
+            "sizes: {} sizes for {} images",
+            sizes.len(),
+            arrays.len()
+        )));
+    }
+    let boxes = arrays
+        .iter()
+        .zip(&sizes)
+        .enumerate()
+        .map(|(i, (a, &(w, h)))| {
+            let mut rng = SampleRng::new(seed, 0, i as u64);
+            kernels::crop::random_box(&mut rng, a.width, a.height, w, h)
+                .map_err(|e| PyValueError::new_err(format!("sizes[{i}]: {e}")))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    run_crops(py, "random_crop", &arrays, &boxes, None, threads, out)
+}
+
+fn layout(name: &str, arg: &str) -> PyResult<Layout> {
+    Ok(match name {
+        "L" => Layout::Gray,
+        "RGB" => Layout::Rgb,
+        "BGR" => Layout::Bgr,
+        "RGBA" => Layout::Rgba,
+        "BGRA" => Layout::Bgra,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "{arg}: expected one of 'L', 'RGB', 'BGR', 'RGBA', 'BGRA', got {other:?}"
+            )))
+        }
+    })
+}
+
+/// Convert images laid out as `source` to `to` (L output is 2-D).
+#[pyfunction]
+#[pyo3(signature = (images, to, source, alpha, threads, out=None))]
+pub fn convert<'py>(
+    py: Python<'py>,
+    images: &Bound<'py, PyList>,
+    to: &str,
+    source: &str,
+    alpha: u8,
+    threads: Option<usize>,
+    out: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Option<Bound<'py, PyList>>> {
+    let (to, from) = (layout(to, "to")?, layout(source, "source")?);
+    let arrays = extract_images(images)?;
+    if let Some((i, a)) = arrays
+        .iter()
+        .enumerate()
+        .find(|(_, a)| a.channels != from.channels())
+    {
+        return Err(PyValueError::new_err(format!(
+            "images[{i}]: source={source:?} needs {} channels, got {}",
+            from.channels(),
+            a.channels
+        )));
+    }
+    let tc = to.channels();
+    let shapes = arrays
+        .iter()
+        .map(|a| shape_of(a.height, a.width, tc, tc == 1))
+        .collect();
+    run_u8(py, "convert", arrays.len(), shapes, threads, out, |i, s| {
+        let v = arrays[i].view();
+        let dst = ImageViewMut::new(s, v.width, v.height, tc)?;
+        kernels::color::convert_into(v, dst, from, to, alpha)
+    })
+}
+
+/// Mean luminance of each image (float64 array).
+#[pyfunction]
+#[pyo3(signature = (images, weights, threads))]
+pub fn luminance<'py>(
+    py: Python<'py>,
+    images: &Bound<'py, PyList>,
+    weights: &str,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    use kernels::luminance::Weights;
+    let weights = match weights {
+        "bt601" => Weights::Bt601,
+        "bt709" => Weights::Bt709,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "weights: expected 'bt601' or 'bt709', got {other:?}"
+            )))
+        }
+    };
+    let arrays = extract_images(images)?;
+    let work = arrays.iter().map(|a| a.height * a.width * a.channels).sum();
+    let values = py
+        .detach(|| {
+            pixfeed_core::pool::map(arrays.len(), work, threads, |i| {
+                Ok(kernels::luminance::luminance(arrays[i].view(), weights))
+            })
+        })
+        .map_err(|e| to_pyerr(py, "luminance", e))?;
+    Ok(PyArray1::from_vec(py, values))
+}
+
+/// `(x / 255 - mean) / std` of every image into `out` (float32, or uint16 bits of float16 /
+/// bfloat16), planar (`CHW`) or interleaved (`HWC`) per image. Python checks shapes.
+#[pyfunction]
+#[pyo3(signature = (images, mean, std, dtype, layout, threads, out))]
+#[allow(clippy::too_many_arguments)]
+pub fn normalize<'py>(
+    py: Python<'py>,
+    images: &Bound<'py, PyList>,
+    mean: Vec<f64>,
+    std: Vec<f64>,
+    dtype: &str,
+    layout: &str,
+    threads: Option<usize>,
+    out: &Bound<'py, PyAny>,
+) -> PyResult<()> {
+    use kernels::normalize::{self as nz, TensorLayout};
+    let layout = match layout {
+        "CHW" => TensorLayout::Chw,
+        "HWC" => TensorLayout::Hwc,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "layout: expected 'CHW' or 'HWC', got {other:?}"
+            )))
+        }
+    };
+    let arrays = extract_images(images)?;
+    let n = arrays.len();
+    let slot = arrays
+        .first()
+        .map_or(0, |a| a.height * a.width * a.channels);
+    if let Some((i, _)) = arrays
+        .iter()
+        .enumerate()
+        .find(|(_, a)| a.height * a.width * a.channels != slot)
+    {
+        return Err(PyValueError::new_err(format!(
+            "images[{i}]: all images must have the same shape to be stacked"
+        )));
+    }
+    let err = |e| to_pyerr(py, "normalize", e);
+    match dtype {
+        "float32" => {
+            let tables = nz::f32_tables(&mean, &std).map_err(err)?;
+            let mut o = TypedOut::<f32>::extract(out, "float32")?;
+            let dests = o.slots(n, slot)?;
+            run_typed(py, &arrays, &dests, &tables, layout, threads)
+        }
+        "float16" | "bfloat16" => {
+            let tables = if dtype == "float16" {
+                nz::f16_tables(&mean, &std)
+            } else {
+                nz::bf16_tables(&mean, &std)
+            }
+            .map_err(err)?;
+            let mut o = TypedOut::<u16>::extract(out, "uint16")?;
+            let dests = o.slots(n, slot)?;
+            run_typed(py, &arrays, &dests, &tables, layout, threads)
+        }
+        other => Err(PyValueError::new_err(format!(
+            "dtype: expected 'float32', 'float16' or 'bfloat16', got {other:?}"
+        ))),
+    }
+}
+
+fn run_typed<T: Copy + Send + Sync>(
+    py: Python<'_>,
+    arrays: &[ArrayIn<'_>],
+    dests: &Dests<T>,
+    tables: &[[T; 256]],
+    layout: kernels::normalize::TensorLayout,
+    threads: Option<usize>,
+) -> PyResult<()> {
+    let work = dests.slots.iter().map(|s| s.1).sum::<usize>() * std::mem::size_of::<T>();
+    py.detach(|| {
+        pixfeed_core::pool::map(arrays.len(), work, threads, |i| {
+            // SAFETY: index `i` is handed to exactly one task; `out` outlives the call.
+            let dst = unsafe { dests.get(i) };
+            kernels::normalize::normalize_into(arrays[i].view(), dst, tables, layout)
+        })
+    })
+    .map_err(|e| to_pyerr(py, "normalize", e))?;
+    Ok(())
 }
