@@ -3,6 +3,7 @@ Argument conventions are in `pixfeed._batch`."""
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
@@ -68,27 +69,44 @@ def _channels(a: npt.NDArray[Any]) -> int:
 
 
 def _run_u8(
-    native: Callable[..., list[npt.NDArray[np.uint8]] | None],
+    native: Callable[..., None],
     batch: _batch.Batch,
     shapes: Sequence[tuple[int, ...]],
     args: tuple[Any, ...],
     out: Any,
 ) -> Any:
-    """Call ``native(arrays, *args[, out])``: into ``out`` when given, into one fresh stacked
-    array when a 4-D batch came in (no second copy by ``np.stack``), else into fresh arrays."""
-    if out is not None or (batch.kind == "stacked" and shapes):
-        first = shapes[0] if shapes else ()
-        if any(s != first for s in shapes):
-            raise ValueError("out: needs all results to have the same shape, got " + str(shapes))
-        if out is None:
-            out = np.empty((len(shapes), *first), np.uint8)
-        else:
-            _batch.check_out(out, (len(shapes), *first))
+    """Call ``native(arrays, *args, buffer)``, which writes the results one after the other
+    into ``buffer``: ``out`` when given, else one fresh allocation for the whole call, handed
+    back as one array (one image in, or a 4-D batch in) or as per-image views of it (a
+    sequence in). One allocation instead of one per image: the page faults of fresh memory,
+    which otherwise dominate a batch of crops, are paid once."""
+    n = len(shapes)
+    first = shapes[0] if shapes else ()
+    same = all(s == first for s in shapes)
+    if out is not None:
+        if not same:
+            raise ValueError(f"out: needs all results to have the same shape, got {shapes}")
+        _batch.check_out(out, (n, *first))
         native(batch.arrays, *args, out)
         return out
-    results = native(batch.arrays, *args)
-    assert results is not None
-    return batch.wrap(list(results))
+    if batch.kind == "single":
+        result = np.empty(first, np.uint8)
+        native(batch.arrays, *args, result)
+        return result
+    if same:
+        stacked = np.empty((n, *first), np.uint8)
+        native(batch.arrays, *args, stacked)
+        return stacked if batch.kind == "stacked" else list(stacked)
+    # Mixed result shapes (also from a 4-D batch with per-image sizes): a list.
+    sizes = [math.prod(s) for s in shapes]
+    flat = np.empty(sum(sizes), np.uint8)
+    native(batch.arrays, *args, flat)
+    views = []
+    offset = 0
+    for s, size in zip(shapes, sizes, strict=True):
+        views.append(flat[offset : offset + size].reshape(s))
+        offset += size
+    return views
 
 
 def _int(value: Any, name: str) -> int:
