@@ -2,9 +2,11 @@
 //! interleaved (HWC).
 //!
 //! A u8 channel has 256 possible values, so each channel's 256 results are computed once per
-//! call in f64 and rounded once (round-to-nearest-even) to the output type: every output
-//! element is the correctly rounded value of the f64 formula, and the per-pixel work is a
-//! table load and a store. float16 and bfloat16 are produced as their bit patterns (u16).
+//! call in f64 and rounded (to nearest, ties to even) to float32: every float32 element is the
+//! correctly rounded value of the f64 formula, and the per-pixel work is a table load and a
+//! store. float16 and bfloat16 are that float32 value rounded again (to nearest even), i.e.
+//! exactly what numpy / ml_dtypes / torch give when converting the float32 result (ml_dtypes
+//! and torch also go through float32 from float64), produced as their bit patterns (u16).
 
 use crate::image::ImageView;
 use crate::{Error, Result};
@@ -57,19 +59,19 @@ pub fn f32_tables(mean: &[f64], std: &[f64]) -> Result<Tables<f32>> {
         .collect())
 }
 
-/// float16 tables (IEEE binary16 bits).
+/// float16 tables (IEEE binary16 bits of the float32 values).
 pub fn f16_tables(mean: &[f64], std: &[f64]) -> Result<Tables<u16>> {
-    Ok(exact_tables(mean, std)?
+    Ok(f32_tables(mean, std)?
         .iter()
-        .map(|t| t.map(f64_to_f16_bits))
+        .map(|t| t.map(|v| f64_to_f16_bits(f64::from(v))))
         .collect())
 }
 
-/// bfloat16 tables (bits).
+/// bfloat16 tables (bits of the float32 values rounded to bfloat16).
 pub fn bf16_tables(mean: &[f64], std: &[f64]) -> Result<Tables<u16>> {
-    Ok(exact_tables(mean, std)?
+    Ok(f32_tables(mean, std)?
         .iter()
-        .map(|t| t.map(f64_to_bf16_bits))
+        .map(|t| t.map(|v| f64_to_bf16_bits(f64::from(v))))
         .collect())
 }
 
