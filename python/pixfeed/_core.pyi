@@ -59,30 +59,34 @@ def crop(
     boxes: list[tuple[int, int, int, int]],
     pad_value: list[int] | None,
     threads: int | None,
-    out: npt.NDArray[np.uint8],
-) -> None: ...
+    out: npt.NDArray[np.uint8] | None,
+    squeeze: bool,
+) -> npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]]: ...
 def center_crop(
     images: list[npt.NDArray[np.uint8]],
     sizes: list[tuple[int, int]],
     pad_value: list[int],
     threads: int | None,
-    out: npt.NDArray[np.uint8],
-) -> None: ...
+    out: npt.NDArray[np.uint8] | None,
+    squeeze: bool,
+) -> npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]]: ...
 def random_crop(
     images: list[npt.NDArray[np.uint8]],
     sizes: list[tuple[int, int]],
     seed: int,
     threads: int | None,
-    out: npt.NDArray[np.uint8],
-) -> None: ...
+    out: npt.NDArray[np.uint8] | None,
+    squeeze: bool,
+) -> npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]]: ...
 def convert(
     images: list[npt.NDArray[np.uint8]],
     to: str,
     source: str,
     alpha: int,
     threads: int | None,
-    out: npt.NDArray[np.uint8],
-) -> None: ...
+    out: npt.NDArray[np.uint8] | None,
+    squeeze: bool,
+) -> npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]]: ...
 def luminance(
     images: list[npt.NDArray[np.uint8]],
     weights: str,

@@ -6,10 +6,9 @@ from __future__ import annotations
 import math
 import secrets
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
-import numpy.typing as npt
 
 from pixfeed import _args, _batch, _core
 
@@ -28,6 +27,8 @@ __all__ = [
 #: torchvision's ImageNet statistics (RGB, on the 0-1 scale).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+
+T = TypeVar("T")
 
 ColorMode = Literal["L", "RGB", "BGR", "RGBA", "BGRA"]
 _MODES = ("L", "RGB", "BGR", "RGBA", "BGRA")
@@ -61,52 +62,48 @@ def flip(
 
 
 # --------------------------------------------------------------------------------------------
-# Shared plumbing of the uint8 -> uint8 ops
+# Shared plumbing of the ops
+#
+# Per-call overhead is part of the product: on the fast path the images go to the native layer
+# as given (a list as is, a 4-D batch as its per-image views) and it checks every image itself
+# (dtype, dims, channels, strides, emptiness). When it refuses anything, the call is made again
+# on ``_batch.images``'s arrays, which copies non-contiguous layouts (then the call succeeds)
+# or raises the canonical error; argument errors are raised again by the careful path.
 
 
-def _channels(a: npt.NDArray[Any]) -> int:
-    return 1 if a.ndim == 2 else int(a.shape[2])
+def _fast_images(images: Any) -> tuple[list[Any], str] | None:
+    t = type(images)
+    if t is list:
+        return images, "list"
+    if t is tuple:
+        return list(images), "list"
+    if t is np.ndarray:
+        nd = images.ndim
+        if nd == 4:
+            return list(images), "stacked"
+        if nd == 2 or nd == 3:
+            return [images], "single"
+    return None
 
 
-def _run_u8(
-    native: Callable[..., None],
-    batch: _batch.Batch,
-    shapes: Sequence[tuple[int, ...]],
-    args: tuple[Any, ...],
-    out: Any,
-) -> Any:
-    """Call ``native(arrays, *args, buffer)``, which writes the results one after the other
-    into ``buffer``: ``out`` when given, else one fresh allocation for the whole call, handed
-    back as one array (one image in, or a 4-D batch in) or as per-image views of it (a
-    sequence in). One allocation instead of one per image: the page faults of fresh memory,
-    which otherwise dominate a batch of crops, are paid once."""
-    n = len(shapes)
-    first = shapes[0] if shapes else ()
-    same = all(s == first for s in shapes)
-    if out is not None:
-        if not same:
-            raise ValueError(f"out: needs all results to have the same shape, got {shapes}")
-        _batch.check_out(out, (n, *first))
-        native(batch.arrays, *args, out)
-        return out
-    if batch.kind == "single":
-        result = np.empty(first, np.uint8)
-        native(batch.arrays, *args, result)
-        return result
-    if same:
-        stacked = np.empty((n, *first), np.uint8)
-        native(batch.arrays, *args, stacked)
-        return stacked if batch.kind == "stacked" else list(stacked)
-    # Mixed result shapes (also from a 4-D batch with per-image sizes): a list.
-    sizes = [math.prod(s) for s in shapes]
-    flat = np.empty(sum(sizes), np.uint8)
-    native(batch.arrays, *args, flat)
-    views = []
-    offset = 0
-    for s, size in zip(shapes, sizes, strict=True):
-        views.append(flat[offset : offset + size].reshape(s))
-        offset += size
-    return views
+def _with_images(images: Any, call: Callable[[list[Any], str, bool], T]) -> T:
+    """``call(arrays, kind, careful)``: first on the fast path, then carefully (see above)."""
+    fast = _fast_images(images)
+    if fast is not None:
+        try:
+            return call(fast[0], fast[1], False)
+        except (TypeError, ValueError):
+            pass
+    batch = _batch.images(images)
+    return call(batch.arrays, batch.kind, True)
+
+
+def _u8_result(result: Any, kind: str, out: Any) -> Any:
+    """The native layer returns ``out``, one array (one image in / a 4-D batch in / a list of
+    same-shape results, which becomes per-image views) or a list (mixed shapes)."""
+    if out is None and kind == "list" and isinstance(result, np.ndarray):
+        return list(result)
+    return result
 
 
 def _int(value: Any, name: str) -> int:
@@ -145,28 +142,27 @@ def _crop_size(value: Any, name: str) -> tuple[int, int]:
     return _args.size(value, name)
 
 
-def _sizes(value: Any, n: int) -> tuple[list[tuple[int, int]], bool]:
-    """``sizes`` per image, and whether one value was broadcast (fast path for the usual
-    plain tuple or int)."""
-    if type(value) is tuple and len(value) == 2:
-        w, h = value
-        if type(w) is int and type(h) is int and w > 0 and h > 0:
-            return [(w, h)] * n, True
-    elif type(value) is int and value > 0:
-        return [(value, value)] * n, True
-    parsed = _batch.per_image(value, n, "sizes", _crop_size, _batch.is_pair)
-    return parsed, _batch.is_pair(value)
+def _sizes(value: Any, n: int, careful: bool) -> list[Any]:
+    """``sizes`` as one ``(w, h)`` per image. Fast path: a plain tuple or int is broadcast and
+    a list passed on, the native layer checking types, counts and values."""
+    if not careful:
+        if type(value) is tuple and len(value) == 2:
+            return [value] * n
+        if type(value) is int:
+            return [(value, value)] * n
+        if type(value) is list:
+            return value
+    return _batch.per_image(value, n, "sizes", _crop_size, _batch.is_pair)
 
 
-def _boxes(value: Any, n: int) -> tuple[list[tuple[int, int, int, int]], bool]:
-    """``boxes`` per image, and whether one box was broadcast."""
-    if type(value) is tuple and len(value) == 4:
-        x, y, w, h = value
-        if type(x) is int and type(y) is int and type(w) is int and type(h) is int:
-            if w > 0 and h > 0:
-                return [(x, y, w, h)] * n, True
-    parsed = _batch.per_image(value, n, "boxes", _loose_box, _batch.is_box)
-    return parsed, _batch.is_box(value)
+def _boxes(value: Any, n: int, careful: bool) -> list[Any]:
+    """``boxes`` as one ``(x, y, w, h)`` per image (fast path as for :func:`_sizes`)."""
+    if not careful:
+        if type(value) is tuple and len(value) == 4:
+            return [value] * n
+        if type(value) is list:
+            return value
+    return _batch.per_image(value, n, "boxes", _loose_box, _batch.is_box)
 
 
 def _loose_box(value: Any, name: str) -> tuple[int, int, int, int]:
@@ -190,13 +186,8 @@ def _seed(seed: Any) -> int:
     return v
 
 
-def _name(name: str, i: int, broadcast: bool) -> str:
-    return name if broadcast else f"{name}[{i}]"
-
-
 # --------------------------------------------------------------------------------------------
 # Crops
-
 
 #: Below this many output bytes, one in-bounds crop of one image is numpy's slice copy: the
 #: same row copies as the kernel, without the hand-off to native code (~0.3 us of a ~1 us call).
@@ -247,24 +238,15 @@ def crop(
         fast = _small_single_crop(images, boxes)
         if fast is not None:
             return fast
-    batch = _batch.images(images)
     nthreads = _args.threads(threads)
     pad = _pad_value(pad_value)
-    n = len(batch)
-    parsed, broadcast = _boxes(boxes, n)
-    for i, (a, (x, y, w, h)) in enumerate(zip(batch.arrays, parsed, strict=True)):
-        ih, iw = a.shape[:2]
-        if pad is None and (x < 0 or y < 0 or x + w > iw or y + h > ih):
-            raise ValueError(
-                f"{_name('boxes', i, broadcast)}: box {(x, y, w, h)} leaves the {iw}x{ih} "
-                f"image images[{i}] (pass pad_value to pad)"
-            )
-        if pad is not None and len(pad) not in (1, _channels(a)):
-            raise ValueError(
-                f"pad_value: {len(pad)} values for images[{i}] with {_channels(a)} channels"
-            )
-    shapes = [(h, w, *a.shape[2:]) for a, (_, _, w, h) in zip(batch.arrays, parsed, strict=True)]
-    return _run_u8(_core.crop, batch, shapes, (parsed, pad, nthreads), out)
+
+    def call(arrays: list[Any], kind: str, careful: bool) -> Any:
+        parsed = _boxes(boxes, len(arrays), careful)
+        res = _core.crop(arrays, parsed, pad, nthreads, out, kind == "single")
+        return _u8_result(res, kind, out)
+
+    return _with_images(images, call)
 
 
 def center_crop(
@@ -281,19 +263,17 @@ def center_crop(
     Where the crop is larger than the image it is padded like torchvision (``(h - H) // 2``
     rows above, the rest below; likewise left/right) with ``pad_value`` (torchvision: 0).
     """
-    batch = _batch.images(images)
     nthreads = _args.threads(threads)
     pad = _pad_value(pad_value)
     if pad is None:
         raise TypeError("pad_value: center_crop pads; expected an int or one per channel")
-    parsed, _ = _sizes(sizes, len(batch))
-    for i, a in enumerate(batch.arrays):
-        if len(pad) not in (1, _channels(a)):
-            raise ValueError(
-                f"pad_value: {len(pad)} values for images[{i}] with {_channels(a)} channels"
-            )
-    shapes = [(h, w, *a.shape[2:]) for a, (w, h) in zip(batch.arrays, parsed, strict=True)]
-    return _run_u8(_core.center_crop, batch, shapes, (parsed, pad, nthreads), out)
+
+    def call(arrays: list[Any], kind: str, careful: bool) -> Any:
+        parsed = _sizes(sizes, len(arrays), careful)
+        res = _core.center_crop(arrays, parsed, pad, nthreads, out, kind == "single")
+        return _u8_result(res, kind, out)
+
+    return _with_images(images, call)
 
 
 def random_crop(
@@ -311,19 +291,15 @@ def random_crop(
     the boxes never depend on the thread count. ``seed=None`` draws a fresh seed. A crop larger
     than its image is a ``ValueError``.
     """
-    batch = _batch.images(images)
     nthreads = _args.threads(threads)
     s = _seed(seed)
-    parsed, broadcast = _sizes(sizes, len(batch))
-    for i, (a, (w, h)) in enumerate(zip(batch.arrays, parsed, strict=True)):
-        ih, iw = a.shape[:2]
-        if w > iw or h > ih:
-            raise ValueError(
-                f"{_name('sizes', i, broadcast)}: crop {w}x{h} is larger than the {iw}x{ih} "
-                f"image images[{i}]"
-            )
-    shapes = [(h, w, *a.shape[2:]) for a, (w, h) in zip(batch.arrays, parsed, strict=True)]
-    return _run_u8(_core.random_crop, batch, shapes, (parsed, s, nthreads), out)
+
+    def call(arrays: list[Any], kind: str, careful: bool) -> Any:
+        parsed = _sizes(sizes, len(arrays), careful)
+        res = _core.random_crop(arrays, parsed, s, nthreads, out, kind == "single")
+        return _u8_result(res, kind, out)
+
+    return _with_images(images, call)
 
 
 # --------------------------------------------------------------------------------------------
@@ -350,20 +326,13 @@ def convert(
         if v not in _MODES:
             raise ValueError(f"{name}: expected one of {', '.join(_MODES)}, got {v!r}")
     a = _byte(alpha, "alpha")
-    batch = _batch.images(images)
     nthreads = _args.threads(threads)
-    want = _MODE_CHANNELS[source]
-    for i, img in enumerate(batch.arrays):
-        if _channels(img) != want:
-            raise ValueError(
-                f"images[{i}]: source={source!r} needs {want} channel(s), got shape {img.shape}"
-            )
-    tc = _MODE_CHANNELS[to]
-    shapes = [
-        (img.shape[0], img.shape[1]) if tc == 1 else (img.shape[0], img.shape[1], tc)
-        for img in batch.arrays
-    ]
-    return _run_u8(_core.convert, batch, shapes, (to, source, a, nthreads), out)
+
+    def call(arrays: list[Any], kind: str, careful: bool) -> Any:
+        res = _core.convert(arrays, to, source, a, nthreads, out, kind == "single")
+        return _u8_result(res, kind, out)
+
+    return _with_images(images, call)
 
 
 # --------------------------------------------------------------------------------------------
@@ -385,11 +354,13 @@ def luminance(
     """
     if weights not in ("bt601", "bt709"):
         raise ValueError(f"weights: expected 'bt601' or 'bt709', got {weights!r}")
-    batch = _batch.images(images)
-    values = _core.luminance(batch.arrays, weights, _args.threads(threads))
-    if batch.kind == "single":
-        return float(values[0])
-    return values
+    nthreads = _args.threads(threads)
+
+    def call(arrays: list[Any], kind: str, careful: bool) -> Any:
+        values = _core.luminance(arrays, weights, nthreads)
+        return float(values[0]) if kind == "single" else values
+
+    return _with_images(images, call)
 
 
 def _per_channel(value: Any, c: int, name: str) -> list[float]:
@@ -446,43 +417,35 @@ def normalize(
         raise ValueError(f"dtype: expected 'float32', 'float16' or 'bfloat16', got {dtype!r}")
     if layout not in ("NCHW", "NHWC"):
         raise ValueError(f"layout: expected 'NCHW' or 'NHWC', got {layout!r}")
-    batch = _batch.images(images)
     nthreads = _args.threads(threads)
     bf16 = _bfloat16() if dtype == "bfloat16" else None
     np_dtype: Any = {"float32": np.float32, "float16": np.float16}.get(dtype, bf16 or np.uint16)
-    if not batch.arrays:
-        if out is not None:
-            raise ValueError("out: no images to write")
-        return np.empty((0,), np_dtype)
-    first = batch.arrays[0].shape
-    for i, a in enumerate(batch.arrays):
-        if a.shape != first:
-            raise ValueError(
-                f"images[{i}]: all images must have the same shape to be stacked, "
-                f"got {a.shape} and {first}"
-            )
-    h, w = first[:2]
-    c = 1 if len(first) == 2 else first[2]
-    m = _per_channel(mean, c, "mean")
-    sd = _per_channel(std, c, "std")
-    if any(v == 0.0 for v in sd):
-        raise ValueError(f"std: values must be non-zero, got {sd}")
-    if layout == "NCHW":
-        img_shape: tuple[int, ...] = (c, h, w)
-    else:
-        img_shape = tuple(first)
-    n = len(batch.arrays)
-    if out is None:
-        result = np.empty((n, *img_shape), np_dtype)
-    else:
-        if dtype == "bfloat16" and isinstance(out, np.ndarray) and out.dtype == np.uint16:
+    native_layout = "CHW" if layout == "NCHW" else "HWC"
+
+    def call(arrays: list[Any], kind: str, careful: bool) -> Any:
+        if not arrays:
+            if out is not None:
+                raise ValueError("out: no images to write")
+            return np.empty((0,), np_dtype)
+        first = arrays[0].shape  # the native layer checks that all images share it
+        if not 2 <= len(first) <= 3:
+            raise ValueError(f"images[0]: expected a 2-D or 3-D image, got shape {first}")
+        h, w = first[:2]
+        c = 1 if len(first) == 2 else first[2]
+        m = _per_channel(mean, c, "mean")
+        sd = _per_channel(std, c, "std")
+        if any(v == 0.0 for v in sd):
+            raise ValueError(f"std: values must be non-zero, got {sd}")
+        img_shape = (c, h, w) if layout == "NCHW" else tuple(first)
+        n = len(arrays)
+        if out is None:
+            result = np.empty(img_shape if kind == "single" else (n, *img_shape), np_dtype)
+        elif dtype == "bfloat16" and isinstance(out, np.ndarray) and out.dtype == np.uint16:
             result = _batch.check_out(out, (n, *img_shape), np.uint16)
         else:
             result = _batch.check_out(out, (n, *img_shape), np_dtype)
-    native_out = result if dtype == "float32" else result.view(np.uint16)
-    _core.normalize(
-        batch.arrays, m, sd, dtype, "CHW" if layout == "NCHW" else "HWC", nthreads, native_out
-    )
-    if out is not None or batch.kind != "single":
+        native_out = result if dtype == "float32" else result.view(np.uint16)
+        _core.normalize(arrays, m, sd, dtype, native_layout, nthreads, native_out)
         return result
-    return result[0]
+
+    return _with_images(images, call)

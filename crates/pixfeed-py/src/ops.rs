@@ -1,7 +1,7 @@
 //! Array-op bindings: take a list of images, release the GIL, run the core kernel on the
 //! pool, hand back numpy arrays. Argument semantics live in Python (`pixfeed/_batch.py`).
 
-use numpy::ndarray::{Array2, Array3};
+use numpy::ndarray::{Array2, Array3, IxDyn};
 use numpy::{
     Element, IntoPyArray, PyArray1, PyArrayDyn, PyArrayMethods, PyReadwriteArrayDyn,
     PyUntypedArrayMethods,
@@ -23,7 +23,17 @@ pub fn extract_images<'py>(images: &Bound<'py, PyList>) -> PyResult<Vec<ArrayIn<
     images
         .iter()
         .enumerate()
-        .map(|(i, a)| ArrayIn::extract(&a, &format!("images[{i}]")))
+        .map(|(i, a)| {
+            let name = format!("images[{i}]");
+            let arr = ArrayIn::extract(&a, &name)?;
+            if arr.height == 0 || arr.width == 0 {
+                return Err(PyValueError::new_err(format!(
+                    "{name}: image is empty, {}x{}",
+                    arr.width, arr.height
+                )));
+            }
+            Ok(arr)
+        })
         .collect()
 }
 
@@ -192,26 +202,65 @@ fn shape_of(h: usize, w: usize, c: usize, two_d: bool) -> Vec<usize> {
     }
 }
 
-/// Run `kernel(i, dst_i)` for every image, the destinations being consecutive in `out` (a
-/// C-contiguous uint8 array holding exactly all results, in order, whatever its shape: a
-/// preallocated `(N, h, w[, C])` batch, or one flat buffer that Python cuts into per-image
-/// views). One allocation per call instead of one per image: no page faults per image. The
-/// GIL is released meanwhile.
+/// Run `kernel(i, dst_i)` for every image, writing the results one after the other into a
+/// single buffer (the GIL is released meanwhile) and return it:
+/// - `out` (a preallocated `(N, *shape)` uint8 batch) when given;
+/// - else, when all results have one shape, a fresh `(N, *shape)` array (`shape` alone when
+///   `squeeze`: one image in, one array out);
+/// - else a list of per-image arrays, views of one fresh flat buffer.
+///
+/// One allocation per call rather than one per image: fresh memory costs a page fault per
+/// 4 KiB, which otherwise dominates a batch of crops.
 fn run_u8<'py, F>(
     py: Python<'py>,
     name: &str,
     shapes: Vec<Vec<usize>>,
+    squeeze: bool,
     threads: Option<usize>,
-    out: &Bound<'py, PyAny>,
+    out: Option<&Bound<'py, PyAny>>,
     kernel: F,
-) -> PyResult<()>
+) -> PyResult<Bound<'py, PyAny>>
 where
     F: Fn(usize, &mut [u8]) -> pixfeed_core::Result<()> + Sync + Send,
 {
-    let mut out = ArrayOut::extract(out)?;
+    let n = shapes.len();
+    let same = shapes.windows(2).all(|w| w[0] == w[1]);
+    let first = shapes.first().cloned().unwrap_or_default();
+    let batch_shape: Vec<usize> = std::iter::once(n).chain(first.iter().copied()).collect();
+    let (result, mut view) = match out {
+        Some(out) => {
+            if !same {
+                return Err(PyValueError::new_err(format!(
+                    "out: needs all results to have the same shape, got {shapes:?}"
+                )));
+            }
+            let view = ArrayOut::extract(out)?;
+            if view.shape != batch_shape {
+                return Err(PyValueError::new_err(format!(
+                    "out: expected shape {batch_shape:?}, got {:?}",
+                    view.shape
+                )));
+            }
+            (out.clone(), view)
+        }
+        None => {
+            let dims: Vec<usize> = if !same {
+                vec![shapes.iter().map(|s| s.iter().product::<usize>()).sum()]
+            } else if squeeze && n == 1 {
+                first.clone()
+            } else {
+                batch_shape
+            };
+            // SAFETY: u8 needs no initialization to be dropped; every byte is written by the
+            // kernels below before the array is handed to Python (on error it is dropped).
+            let arr = unsafe { PyArrayDyn::<u8>::new(py, IxDyn(&dims), false) }.into_any();
+            let view = ArrayOut::extract(&arr)?;
+            (arr, view)
+        }
+    };
     let sizes: Vec<usize> = shapes.iter().map(|s| s.iter().product()).collect();
     let total: usize = sizes.iter().sum();
-    let buf = out.bytes();
+    let buf = view.bytes();
     if buf.len() != total {
         return Err(PyValueError::new_err(format!(
             "out: holds {} bytes, the results need {total}",
@@ -222,23 +271,40 @@ where
     let mut offset = 0;
     let slots = sizes
         .iter()
-        .map(|&n| {
-            // SAFETY: offsets are cumulative sizes, `offset + n <= total == buf.len()`.
+        .map(|&len| {
+            // SAFETY: offsets are cumulative sizes, `offset + len <= total == buf.len()`.
             let p = unsafe { base.add(offset) };
-            offset += n;
-            (p, n)
+            offset += len;
+            (p, len)
         })
         .collect();
     let dests = Dests { slots };
     py.detach(|| {
-        pixfeed_core::pool::map(sizes.len(), total, threads, |i| {
+        pixfeed_core::pool::map(n, total, threads, |i| {
             // SAFETY: index `i` is handed to exactly one task; slots are disjoint parts of
-            // `out`, which is borrowed until the call returns.
+            // the buffer, which is borrowed until the call returns.
             kernel(i, unsafe { dests.get(i) })
         })
     })
     .map_err(|e| to_pyerr(py, name, e))?;
-    Ok(())
+    drop(view);
+    if same || out.is_some() {
+        return Ok(result);
+    }
+    // Mixed shapes: per-image views of the flat buffer.
+    let list = PyList::empty(py);
+    let mut offset = 0;
+    for (shape, len) in shapes.iter().zip(&sizes) {
+        let part = result.get_item(pyo3::types::PySlice::new(
+            py,
+            offset as isize,
+            (offset + len) as isize,
+            1,
+        ))?;
+        list.append(part.call_method1("reshape", (pyo3::types::PyTuple::new(py, shape)?,))?)?;
+        offset += len;
+    }
+    Ok(list.into_any())
 }
 
 /// Per-image pad bytes: one value for every channel, or one per channel.
@@ -259,6 +325,27 @@ fn pads(pad: Option<&[u8]>, arrays: &[ArrayIn<'_>]) -> PyResult<Vec<Option<Vec<u
         .collect()
 }
 
+/// One value per image (`what` names the argument in errors).
+fn check_count(what: &str, got: usize, n: usize) -> PyResult<()> {
+    if got != n {
+        return Err(PyValueError::new_err(format!(
+            "{what}: expected one value or {n} (one per image), got {got}"
+        )));
+    }
+    Ok(())
+}
+
+/// A positive crop size `(w, h)` named `sizes[i]`.
+fn crop_size(i: usize, (w, h): (i64, i64)) -> PyResult<(usize, usize)> {
+    if w < 1 || h < 1 {
+        return Err(PyValueError::new_err(format!(
+            "sizes[{i}]: width and height must be >= 1, got ({w}, {h})"
+        )));
+    }
+    Ok((w as usize, h as usize))
+}
+
+#[allow(clippy::too_many_arguments)]
 fn run_crops<'py>(
     py: Python<'py>,
     name: &str,
@@ -266,122 +353,142 @@ fn run_crops<'py>(
     boxes: &[CropBox],
     pad: Option<&[u8]>,
     threads: Option<usize>,
-    out: &Bound<'py, PyAny>,
-) -> PyResult<()> {
-    if boxes.len() != arrays.len() {
-        return Err(PyValueError::new_err(format!(
-            "boxes: {} boxes for {} images",
-            boxes.len(),
-            arrays.len()
-        )));
-    }
+    out: Option<&Bound<'py, PyAny>>,
+    squeeze: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    check_count("boxes", boxes.len(), arrays.len())?;
     let pads = pads(pad, arrays)?;
     let shapes = arrays
         .iter()
         .zip(boxes)
         .map(|(a, b)| shape_of(b.height, b.width, a.channels, a.ndim == 2))
         .collect();
-    run_u8(py, name, shapes, threads, out, |i, s| {
+    run_u8(py, name, shapes, squeeze, threads, out, |i, s| {
         let v = arrays[i].view();
         let dst = ImageViewMut::new(s, boxes[i].width, boxes[i].height, v.channels)?;
         kernels::crop::crop_into(v, dst, boxes[i], pads[i].as_deref())
     })
 }
 
-/// Crop `boxes[i] = (x, y, w, h)` out of image i (checked by Python: one per image, in
-/// bounds unless `pad_value`).
+/// Crop `boxes[i] = (x, y, w, h)` out of image i (one box per image); a box leaving its image
+/// is an error naming it unless `pad_value` is given.
 #[pyfunction]
-#[pyo3(signature = (images, boxes, pad_value, threads, out))]
+#[pyo3(signature = (images, boxes, pad_value, threads, out, squeeze))]
+#[allow(clippy::too_many_arguments)]
 pub fn crop<'py>(
     py: Python<'py>,
     images: &Bound<'py, PyList>,
-    boxes: Vec<(i64, i64, usize, usize)>,
+    boxes: Vec<(i64, i64, i64, i64)>,
     pad_value: Option<Vec<u8>>,
     threads: Option<usize>,
-    out: &Bound<'py, PyAny>,
-) -> PyResult<()> {
+    out: Option<&Bound<'py, PyAny>>,
+    squeeze: bool,
+) -> PyResult<Bound<'py, PyAny>> {
     let arrays = extract_images(images)?;
-    let boxes: Vec<CropBox> = boxes
+    check_count("boxes", boxes.len(), arrays.len())?;
+    let boxes = boxes
         .into_iter()
-        .map(|(x, y, w, h)| CropBox::new(x, y, w, h))
-        .collect();
-    run_crops(
-        py,
-        "crop",
-        &arrays,
-        &boxes,
-        pad_value.as_deref(),
-        threads,
-        out,
-    )
+        .zip(&arrays)
+        .enumerate()
+        .map(|(i, ((x, y, w, h), a))| {
+            if w < 1 || h < 1 {
+                return Err(PyValueError::new_err(format!(
+                    "boxes[{i}]: width and height must be >= 1, got ({x}, {y}, {w}, {h})"
+                )));
+            }
+            let b = CropBox::new(x, y, w as usize, h as usize);
+            if pad_value.is_none() && !b.inside(a.width, a.height) {
+                return Err(PyValueError::new_err(format!(
+                    "boxes[{i}]: box ({x}, {y}, {w}, {h}) leaves the {}x{} image images[{i}] \
+                     (pass pad_value to pad)",
+                    a.width, a.height
+                )));
+            }
+            Ok(b)
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let pad = pad_value.as_deref();
+    run_crops(py, "crop", &arrays, &boxes, pad, threads, out, squeeze)
 }
 
 /// torchvision's CenterCrop of `sizes[i] = (w, h)`, padding with `pad_value`.
 #[pyfunction]
-#[pyo3(signature = (images, sizes, pad_value, threads, out))]
+#[pyo3(signature = (images, sizes, pad_value, threads, out, squeeze))]
+#[allow(clippy::too_many_arguments)]
 pub fn center_crop<'py>(
     py: Python<'py>,
     images: &Bound<'py, PyList>,
-    sizes: Vec<(usize, usize)>,
+    sizes: Vec<(i64, i64)>,
     pad_value: Vec<u8>,
     threads: Option<usize>,
-    out: &Bound<'py, PyAny>,
-) -> PyResult<()> {
+    out: Option<&Bound<'py, PyAny>>,
+    squeeze: bool,
+) -> PyResult<Bound<'py, PyAny>> {
     let arrays = extract_images(images)?;
-    let boxes: Vec<CropBox> = arrays
+    check_count("sizes", sizes.len(), arrays.len())?;
+    let boxes = arrays
         .iter()
-        .zip(&sizes)
-        .map(|(a, &(w, h))| kernels::crop::center_box(a.width, a.height, w, h))
-        .collect();
-    if sizes.len() != arrays.len() {
-        return Err(PyValueError::new_err(format!(
-            "sizes: {} sizes for {} images",
-            sizes.len(),
-            arrays.len()
-        )));
-    }
+        .zip(sizes)
+        .enumerate()
+        .map(|(i, (a, s))| {
+            let (w, h) = crop_size(i, s)?;
+            Ok(kernels::crop::center_box(a.width, a.height, w, h))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let pad = Some(pad_value.as_slice());
     run_crops(
         py,
         "center_crop",
         &arrays,
         &boxes,
-        Some(&pad_value),
+        pad,
         threads,
         out,
+        squeeze,
     )
 }
 
 /// torchvision's RandomCrop of `sizes[i] = (w, h)`; image i draws from
 /// `SampleRng::new(seed, 0, i)`.
 #[pyfunction]
-#[pyo3(signature = (images, sizes, seed, threads, out))]
+#[pyo3(signature = (images, sizes, seed, threads, out, squeeze))]
+#[allow(clippy::too_many_arguments)]
 pub fn random_crop<'py>(
     py: Python<'py>,
     images: &Bound<'py, PyList>,
-    sizes: Vec<(usize, usize)>,
+    sizes: Vec<(i64, i64)>,
     seed: u64,
     threads: Option<usize>,
-    out: &Bound<'py, PyAny>,
-) -> PyResult<()> {
+    out: Option<&Bound<'py, PyAny>>,
+    squeeze: bool,
+) -> PyResult<Bound<'py, PyAny>> {
     let arrays = extract_images(images)?;
-    if sizes.len() != arrays.len() {
-        return Err(PyValueError::new_err(format!(
-            "sizes: {} sizes for {} images",
-            sizes.len(),
-            arrays.len()
-        )));
-    }
+    check_count("sizes", sizes.len(), arrays.len())?;
     let boxes = arrays
         .iter()
-        .zip(&sizes)
+        .zip(sizes)
         .enumerate()
-        .map(|(i, (a, &(w, h)))| {
+        .map(|(i, (a, s))| {
+            let (w, h) = crop_size(i, s)?;
             let mut rng = SampleRng::new(seed, 0, i as u64);
-            kernels::crop::random_box(&mut rng, a.width, a.height, w, h)
-                .map_err(|e| PyValueError::new_err(format!("sizes[{i}]: {e}")))
+            kernels::crop::random_box(&mut rng, a.width, a.height, w, h).map_err(|_| {
+                PyValueError::new_err(format!(
+                    "sizes[{i}]: crop {w}x{h} is larger than the {}x{} image images[{i}]",
+                    a.width, a.height
+                ))
+            })
         })
         .collect::<PyResult<Vec<_>>>()?;
-    run_crops(py, "random_crop", &arrays, &boxes, None, threads, out)
+    run_crops(
+        py,
+        "random_crop",
+        &arrays,
+        &boxes,
+        None,
+        threads,
+        out,
+        squeeze,
+    )
 }
 
 fn layout(name: &str, arg: &str) -> PyResult<Layout> {
@@ -401,7 +508,8 @@ fn layout(name: &str, arg: &str) -> PyResult<Layout> {
 
 /// Convert images laid out as `source` to `to` (L output is 2-D).
 #[pyfunction]
-#[pyo3(signature = (images, to, source, alpha, threads, out))]
+#[pyo3(signature = (images, to, source, alpha, threads, out, squeeze))]
+#[allow(clippy::too_many_arguments)]
 pub fn convert<'py>(
     py: Python<'py>,
     images: &Bound<'py, PyList>,
@@ -409,9 +517,10 @@ pub fn convert<'py>(
     source: &str,
     alpha: u8,
     threads: Option<usize>,
-    out: &Bound<'py, PyAny>,
-) -> PyResult<()> {
-    let (to, from) = (layout(to, "to")?, layout(source, "source")?);
+    out: Option<&Bound<'py, PyAny>>,
+    squeeze: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (to_layout, from) = (layout(to, "to")?, layout(source, "source")?);
     let arrays = extract_images(images)?;
     if let Some((i, a)) = arrays
         .iter()
@@ -419,20 +528,20 @@ pub fn convert<'py>(
         .find(|(_, a)| a.channels != from.channels())
     {
         return Err(PyValueError::new_err(format!(
-            "images[{i}]: source={source:?} needs {} channels, got {}",
+            "images[{i}]: source={source:?} needs {} channel(s), got {}",
             from.channels(),
             a.channels
         )));
     }
-    let tc = to.channels();
+    let tc = to_layout.channels();
     let shapes = arrays
         .iter()
         .map(|a| shape_of(a.height, a.width, tc, tc == 1))
         .collect();
-    run_u8(py, "convert", shapes, threads, out, |i, s| {
+    run_u8(py, "convert", shapes, squeeze, threads, out, |i, s| {
         let v = arrays[i].view();
         let dst = ImageViewMut::new(s, v.width, v.height, tc)?;
-        kernels::color::convert_into(v, dst, from, to, alpha)
+        kernels::color::convert_into(v, dst, from, to_layout, alpha)
     })
 }
 
