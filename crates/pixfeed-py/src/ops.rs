@@ -565,14 +565,47 @@ pub fn luminance<'py>(
         }
     };
     let arrays = extract_images(images)?;
+    // Tasks of whole images, large images split into row bands: one big image still uses
+    // every thread, and the sums are exact integers, so the split never changes the result.
+    const BAND_BYTES: usize = 1 << 20;
+    let mut tasks: Vec<(usize, usize, usize)> = Vec::with_capacity(arrays.len());
+    for (i, a) in arrays.iter().enumerate() {
+        let row = (a.width * a.channels).max(1);
+        let rows = if a.height * row > 2 * BAND_BYTES {
+            (BAND_BYTES / row).max(1)
+        } else {
+            a.height
+        };
+        let mut y = 0;
+        while y < a.height {
+            let n = rows.min(a.height - y);
+            tasks.push((i, y, n));
+            y += n;
+        }
+    }
     let work = arrays.iter().map(|a| a.height * a.width * a.channels).sum();
-    let values = py
+    let sums = py
         .detach(|| {
-            pixfeed_core::pool::map(arrays.len(), work, threads, |i| {
-                Ok(kernels::luminance::luminance(arrays[i].view(), weights))
+            pixfeed_core::pool::map(tasks.len(), work, threads, |t| {
+                let (i, y0, rows) = tasks[t];
+                let band = kernels::luminance::band(arrays[i].view(), y0, rows);
+                Ok(kernels::luminance::channel_sums(band))
             })
         })
         .map_err(|e| to_pyerr(py, "luminance", e))?;
+    let mut totals = vec![[0u64; 4]; arrays.len()];
+    for (&(i, _, _), s) in tasks.iter().zip(&sums) {
+        for (t, v) in totals[i].iter_mut().zip(s) {
+            *t += v;
+        }
+    }
+    let values = arrays
+        .iter()
+        .zip(&totals)
+        .map(|(a, &s)| {
+            kernels::luminance::weighted_mean(s, a.channels, a.width * a.height, weights)
+        })
+        .collect();
     Ok(PyArray1::from_vec(py, values))
 }
 

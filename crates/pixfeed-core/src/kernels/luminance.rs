@@ -30,16 +30,36 @@ impl Weights {
 /// Mean luminance of `src` on the 0-255 scale: the weighted mean of R, G, B for 3 and 4
 /// channels (alpha ignored), the plain mean of the first channel for 1 and 2 (gray + alpha).
 pub fn luminance(src: ImageView<'_>, weights: Weights) -> f64 {
-    let n = (src.width * src.height) as f64;
-    if n == 0.0 {
+    weighted_mean(
+        channel_sums(src),
+        src.channels,
+        src.width * src.height,
+        weights,
+    )
+}
+
+/// The luminance of an image of `pixels` pixels and `channels` channels from its exact
+/// channel sums (which may be added up over row bands computed separately).
+pub fn weighted_mean(s: [u64; 4], channels: usize, pixels: usize, weights: Weights) -> f64 {
+    let n = pixels as f64;
+    if pixels == 0 {
         return f64::NAN;
     }
-    let s = channel_sums(src);
-    if src.channels < 3 {
+    if channels < 3 {
         return s[0] as f64 / n;
     }
     let [wr, wg, wb] = weights.rgb();
     (wr * s[0] as f64 + wg * s[1] as f64 + wb * s[2] as f64) / n
+}
+
+/// Rows `y0 .. y0 + rows` of `src` as a view (for splitting one large image across threads).
+pub fn band<'a>(src: ImageView<'a>, y0: usize, rows: usize) -> ImageView<'a> {
+    debug_assert!(y0 + rows <= src.height);
+    ImageView {
+        data: &src.data[(y0 * src.row_stride).min(src.data.len())..],
+        height: rows,
+        ..src
+    }
 }
 
 /// Exact per-channel sums (entries past the channel count are 0).
@@ -239,6 +259,21 @@ mod tests {
                 assert_eq!(channel_sums(contiguous), naive(&contiguous));
             }
         }
+    }
+
+    #[test]
+    fn bands_add_up() {
+        let (w, h, c) = (37, 29, 3);
+        let data: Vec<u8> = (0..(w * c + 3) * h).map(|i| (i * 13 % 256) as u8).collect();
+        let v = ImageView::new(&data, w, h, c, w * c + 3).unwrap();
+        let mut total = [0u64; 4];
+        for (y0, rows) in [(0, 10), (10, 1), (11, 18)] {
+            let part = channel_sums(band(v, y0, rows));
+            for k in 0..4 {
+                total[k] += part[k];
+            }
+        }
+        assert_eq!(total, channel_sums(v));
     }
 
     #[test]
