@@ -32,7 +32,6 @@ T = TypeVar("T")
 
 ColorMode = Literal["L", "RGB", "BGR", "RGBA", "BGRA"]
 _MODES = ("L", "RGB", "BGR", "RGBA", "BGRA")
-_MODE_CHANNELS = {"L": 1, "RGB": 3, "BGR": 3, "RGBA": 4, "BGRA": 4}
 
 
 def flip(
