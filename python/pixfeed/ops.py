@@ -145,22 +145,26 @@ def _sizes(value: Any, n: int, careful: bool) -> list[Any]:
     """``sizes`` as one ``(w, h)`` per image. Fast path: a plain tuple or int is broadcast and
     a list passed on, the native layer checking types, counts and values."""
     if not careful:
-        if type(value) is tuple and len(value) == 2:
+        if type(value) is tuple and len(value) == 2 and bool not in map(type, value):
             return [value] * n
         if type(value) is int:
             return [(value, value)] * n
         if type(value) is list:
             return value
+    if isinstance(value, np.ndarray) and value.ndim == 2:
+        value = [tuple(r) for r in value.tolist()]  # an (N, 2) array: one size per image
     return _batch.per_image(value, n, "sizes", _crop_size, _batch.is_pair)
 
 
 def _boxes(value: Any, n: int, careful: bool) -> list[Any]:
     """``boxes`` as one ``(x, y, w, h)`` per image (fast path as for :func:`_sizes`)."""
     if not careful:
-        if type(value) is tuple and len(value) == 4:
+        if type(value) is tuple and len(value) == 4 and bool not in map(type, value):
             return [value] * n
         if type(value) is list:
             return value
+    if isinstance(value, np.ndarray) and value.ndim == 2:
+        value = [tuple(r) for r in value.tolist()]  # an (N, 4) array: one box per image
     return _batch.per_image(value, n, "boxes", _loose_box, _batch.is_box)
 
 
