@@ -327,3 +327,16 @@ def test_random_crop_bad_arguments() -> None:
         pixfeed.random_crop(a, (2, 2), seed=1.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="sizes: expected one value or 2"):
         pixfeed.random_crop([a, a], [(2, 2)], seed=0)
+
+
+def test_boxes_and_sizes_as_numpy_arrays() -> None:
+    rng = np.random.default_rng(5)
+    imgs = [rng.integers(0, 256, (20, 30, 3), dtype=np.uint8) for _ in range(3)]
+    boxes = np.array([[1, 2, 3, 4], [0, 0, 5, 5], [10, 5, 7, 2]])
+    for o, a, (x, y, w, h) in zip(pixfeed.crop(imgs, boxes), imgs, boxes, strict=True):
+        np.testing.assert_array_equal(o, a[y : y + h, x : x + w])
+    np.testing.assert_array_equal(pixfeed.crop(imgs[0], np.array([1, 2, 3, 4])), imgs[0][2:6, 1:4])
+    outs = pixfeed.center_crop(imgs, np.array([[4, 6], [8, 2], [30, 20]]))
+    assert [o.shape for o in outs] == [(6, 4, 3), (2, 8, 3), (20, 30, 3)]
+    with pytest.raises((TypeError, ValueError), match="boxes"):
+        pixfeed.crop(imgs, (True, 0, 2, 2))
