@@ -11,8 +11,18 @@ from pixfeed.crop_paths import CropBatch, crop_paths
 from pixfeed.decode import MAX_PIXELS, DecodedBatch, ImageInfo, decode, decode_batch, probe
 from pixfeed.errors import DecodeError, ImageTooLargeError, PixfeedError, UnsupportedFormatError
 from pixfeed.loader import Loader
-from pixfeed.ops import flip
-from pixfeed.pipeline import IMAGENET_MEAN, IMAGENET_STD, Pipeline
+from pixfeed.ops import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    center_crop,
+    convert,
+    crop,
+    flip,
+    luminance,
+    normalize,
+    random_crop,
+)
+from pixfeed.pipeline import Pipeline
 from pixfeed.threads import get_num_threads, set_num_threads
 
 __all__ = [
@@ -29,11 +39,17 @@ __all__ = [
     "PixfeedError",
     "UnsupportedFormatError",
     "__version__",
+    "center_crop",
+    "convert",
+    "crop",
     "crop_paths",
     "decode",
     "decode_batch",
     "flip",
     "get_num_threads",
+    "luminance",
+    "normalize",
     "probe",
+    "random_crop",
     "set_num_threads",
 ]

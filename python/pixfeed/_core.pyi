@@ -7,14 +7,20 @@ import numpy.typing as npt
 __all__ = [
     "__version__",
     "build_info",
+    "center_crop",
+    "convert",
+    "crop",
     "crop_paths",
     "decode",
     "decode_batch",
     "flip",
     "get_num_threads",
+    "luminance",
+    "normalize",
     "pipeline_batch",
     "pipeline_params",
     "probe",
+    "random_crop",
     "set_num_threads",
 ]
 
@@ -82,3 +88,50 @@ def crop_paths(
     threads: int | None,
     out: npt.NDArray[np.uint8],
 ) -> list[BaseException | None]: ...
+def crop(
+    images: list[npt.NDArray[np.uint8]],
+    boxes: list[tuple[int, int, int, int]],
+    pad_value: list[int] | None,
+    threads: int | None,
+    out: npt.NDArray[np.uint8] | None,
+    squeeze: bool,
+) -> npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]]: ...
+def center_crop(
+    images: list[npt.NDArray[np.uint8]],
+    sizes: list[tuple[int, int]],
+    pad_value: list[int],
+    threads: int | None,
+    out: npt.NDArray[np.uint8] | None,
+    squeeze: bool,
+) -> npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]]: ...
+def random_crop(
+    images: list[npt.NDArray[np.uint8]],
+    sizes: list[tuple[int, int]],
+    seed: int,
+    threads: int | None,
+    out: npt.NDArray[np.uint8] | None,
+    squeeze: bool,
+) -> npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]]: ...
+def convert(
+    images: list[npt.NDArray[np.uint8]],
+    to: str,
+    source: str,
+    alpha: int,
+    threads: int | None,
+    out: npt.NDArray[np.uint8] | None,
+    squeeze: bool,
+) -> npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]]: ...
+def luminance(
+    images: list[npt.NDArray[np.uint8]],
+    weights: str,
+    threads: int | None,
+) -> npt.NDArray[np.float64]: ...
+def normalize(
+    images: list[npt.NDArray[np.uint8]],
+    mean: list[float],
+    std: list[float],
+    dtype: str,
+    layout: str,
+    threads: int | None,
+    out: npt.NDArray[np.float32] | npt.NDArray[np.uint16],
+) -> None: ...

@@ -16,11 +16,10 @@ import numpy as np
 import numpy.typing as npt
 
 from pixfeed import _args, _core
+from pixfeed.ops import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "Pipeline"]
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 CropKind = Literal["random_resized", "center", "resize", "none"]
 _DTYPES: dict[str, type[np.generic]] = {

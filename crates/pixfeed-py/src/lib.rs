@@ -50,5 +50,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pipeline::pipeline_batch, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::pipeline_params, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::crop_paths, m)?)?;
+    m.add_function(wrap_pyfunction!(ops::crop, m)?)?;
+    m.add_function(wrap_pyfunction!(ops::center_crop, m)?)?;
+    m.add_function(wrap_pyfunction!(ops::random_crop, m)?)?;
+    m.add_function(wrap_pyfunction!(ops::convert, m)?)?;
+    m.add_function(wrap_pyfunction!(ops::luminance, m)?)?;
+    m.add_function(wrap_pyfunction!(ops::normalize, m)?)?;
     Ok(())
 }

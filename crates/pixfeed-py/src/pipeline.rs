@@ -17,7 +17,7 @@ use crate::errors::to_pyerr;
 /// Grouped in three because PyO3 extracts tuples of at most 12 items.
 type SpecTuple = (
     ((u32, u32), String, (f64, f64), (f64, f64), u32, f64),
-    (Vec<f32>, Vec<f32>, String, String, String, String),
+    (Vec<f64>, Vec<f64>, String, String, String, String),
     (bool, bool, u64, bool),
 );
 
@@ -80,7 +80,7 @@ fn parse_spec(t: SpecTuple) -> PyResult<PipelineSpec> {
     if mean.len() != spec.channels() || std.len() != spec.channels() {
         return Err(PyValueError::new_err("mean/std: one value per channel"));
     }
-    spec.lut = Lut::new(dtype, &mean, &std);
+    spec.lut = Lut::new(dtype, &mean, &std).map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(spec)
 }
 

@@ -2,8 +2,6 @@
 //! into its slot of the batch, in one sweep. Normalization is a per-channel 256-entry table
 //! built once per batch, so the sweep is a gather and a store.
 
-use half::{bf16, f16};
-
 /// Element type of the batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutDtype {
@@ -31,7 +29,8 @@ pub enum OutLayout {
     Nhwc,
 }
 
-/// Per-channel lookup tables `v -> (v/255 - mean)/std`, already in the output's bits.
+/// Per-channel lookup tables `v -> (v/255 - mean)/std`, already in the output's bits, with
+/// exactly the rounding of `pixfeed.normalize` (see `kernels::normalize`).
 #[derive(Debug, Clone)]
 pub enum Lut {
     F32(Vec<[f32; 256]>),
@@ -40,29 +39,14 @@ pub enum Lut {
 }
 
 impl Lut {
-    pub fn new(dtype: OutDtype, mean: &[f32], std: &[f32]) -> Self {
-        // Computed in f64 then rounded once to the output type.
-        let value =
-            |c: usize, v: usize| (v as f64 / 255.0 - f64::from(mean[c])) / f64::from(std[c]);
-        let n = mean.len();
-        match dtype {
-            OutDtype::F32 => Lut::F32(
-                (0..n)
-                    .map(|c| std::array::from_fn(|v| value(c, v) as f32))
-                    .collect(),
-            ),
-            OutDtype::F16 => Lut::U16(
-                (0..n)
-                    .map(|c| std::array::from_fn(|v| f16::from_f64(value(c, v)).to_bits()))
-                    .collect(),
-            ),
-            OutDtype::BF16 => Lut::U16(
-                (0..n)
-                    .map(|c| std::array::from_fn(|v| bf16::from_f64(value(c, v)).to_bits()))
-                    .collect(),
-            ),
+    pub fn new(dtype: OutDtype, mean: &[f64], std: &[f64]) -> crate::Result<Self> {
+        use crate::kernels::normalize::{bf16_tables, f16_tables, f32_tables};
+        Ok(match dtype {
+            OutDtype::F32 => Lut::F32(f32_tables(mean, std)?),
+            OutDtype::F16 => Lut::U16(f16_tables(mean, std)?),
+            OutDtype::BF16 => Lut::U16(bf16_tables(mean, std)?),
             OutDtype::U8 => Lut::Identity,
-        }
+        })
     }
 }
 
@@ -146,9 +130,9 @@ mod tests {
     fn nchw_f32_with_flip_matches_formula() {
         let (w, h, c) = (3, 2, 3);
         let src: Vec<u8> = (0..(w * h * c) as u8).map(|v| v * 10).collect();
-        let mean = [0.5f32, 0.4, 0.3];
-        let std = [0.2f32, 0.25, 0.3];
-        let lut = Lut::new(OutDtype::F32, &mean, &std);
+        let mean = [0.5, 0.4, 0.3];
+        let std = [0.2, 0.25, 0.3];
+        let lut = Lut::new(OutDtype::F32, &mean, &std).unwrap();
         let mut slot = vec![0u8; w * h * c * 4];
         write_item(&src, w, h, c, true, &lut, OutLayout::Nchw, &mut slot);
         let vals: Vec<f32> = slot
@@ -159,8 +143,7 @@ mod tests {
             for y in 0..h {
                 for x in 0..w {
                     let v = src[(y * w + (w - 1 - x)) * c + ch];
-                    let want =
-                        ((f64::from(v) / 255.0 - f64::from(mean[ch])) / f64::from(std[ch])) as f32;
+                    let want = ((f64::from(v) / 255.0 - mean[ch]) / std[ch]) as f32;
                     assert_eq!(vals[ch * w * h + y * w + x], want);
                 }
             }
