@@ -8,7 +8,7 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=csrc/jpeg_shim.c");
     println!("cargo:rerun-if-changed=csrc/jpeg_shim.h");
-    println!("cargo:rerun-if-changed=csrc/jpeg_test_enc.c");
+    println!("cargo:rerun-if-changed=csrc/jpeg_enc.c");
     println!("cargo:rerun-if-env-changed=DEP_TURBOJPEG_INCLUDE");
 
     // turbojpeg-sys (`links = "turbojpeg"`) prints `cargo:include=a,b,...`.
@@ -27,7 +27,7 @@ fn main() {
     build
         .file("csrc/jpeg_shim.c")
         // Separate object: only linked into binaries that call the test encoder.
-        .file("csrc/jpeg_test_enc.c")
+        .file("csrc/jpeg_enc.c")
         .include("csrc")
         .includes(&includes)
         .opt_level(2)

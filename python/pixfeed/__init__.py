@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from pixfeed._core import __version__
 from pixfeed.crop_paths import CropBatch, crop_paths
-from pixfeed.decode import MAX_PIXELS, DecodedBatch, ImageInfo, decode, decode_batch, probe
+from pixfeed.decode import (
+    MAX_PIXELS,
+    DecodedBatch,
+    ImageInfo,
+    decode,
+    decode_batch,
+    encode,
+    probe,
+)
 from pixfeed.errors import DecodeError, ImageTooLargeError, PixfeedError, UnsupportedFormatError
 from pixfeed.loader import Loader
 from pixfeed.ops import (
@@ -45,6 +53,7 @@ __all__ = [
     "crop_paths",
     "decode",
     "decode_batch",
+    "encode",
     "flip",
     "get_num_threads",
     "luminance",

@@ -13,6 +13,7 @@ __all__ = [
     "crop_paths",
     "decode",
     "decode_batch",
+    "encode",
     "flip",
     "get_num_threads",
     "luminance",
@@ -135,3 +136,4 @@ def normalize(
     threads: int | None,
     out: npt.NDArray[np.float32] | npt.NDArray[np.uint16],
 ) -> None: ...
+def encode(image: npt.NDArray[np.uint8], format: str, quality: int) -> bytes: ...

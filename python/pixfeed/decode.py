@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from pixfeed import _args, _batch, _core
 
-__all__ = ["MAX_PIXELS", "DecodedBatch", "ImageInfo", "decode", "decode_batch", "probe"]
+__all__ = ["MAX_PIXELS", "DecodedBatch", "ImageInfo", "decode", "decode_batch", "encode", "probe"]
 
 #: Default decompression-bomb guard, Pillow's ``Image.MAX_IMAGE_PIXELS``.
 MAX_PIXELS = 178_956_970
@@ -145,3 +145,19 @@ def decode_batch(
     else:
         items = [None if isinstance(r, BaseException) else r for r in results]
     return DecodedBatch(items, errors)
+
+
+def encode(
+    image: npt.NDArray[np.uint8],
+    format: Literal["jpeg", "png", "bmp", "webp"] = "png",
+    *,
+    quality: int = 90,
+) -> bytes:
+    """Encode a uint8 (H, W) or (H, W, 1|3|4) image. JPEG uses ``quality`` and 4:2:0 chroma
+    (Pillow's defaults) and drops alpha; PNG, BMP and WebP are lossless."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+        raise TypeError("image: expected a uint8 numpy array")
+    q = int(quality)
+    if not 1 <= q <= 100:
+        raise ValueError(f"quality: expected 1..100, got {quality!r}")
+    return _core.encode(np.ascontiguousarray(image), str(format).lower(), q)

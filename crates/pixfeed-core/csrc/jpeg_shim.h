@@ -52,7 +52,7 @@ int pf_jpeg_decode(const uint8_t *data, size_t len, const pf_jpeg_params *p,
 /* "3.1.0": LIBJPEG_TURBO_VERSION of the library compiled in. */
 const char *pf_jpeg_turbo_version(void);
 
-/* ---- Test support (jpeg_test_enc.c; only linked when referenced) ---- */
+/* ---- Encoding (jpeg_enc.c; only linked when referenced) ---- */
 
 typedef struct pf_jpeg_enc_params {
   uint32_t width, height;
@@ -79,10 +79,10 @@ typedef struct pf_jpeg_enc_params {
 } pf_jpeg_enc_params;
 
 /* Encode pixels (height rows of width * in_components bytes). On success returns 0
- * and a malloc'ed buffer in *out (free with pf_jpeg_free_for_tests). */
-int pf_jpeg_encode_for_tests(const uint8_t *pixels, const pf_jpeg_enc_params *p,
+ * and a malloc'ed buffer in *out (free with pf_jpeg_free). */
+int pf_jpeg_encode(const uint8_t *pixels, const pf_jpeg_enc_params *p,
                              uint8_t **out, size_t *out_len, char *msg,
                              size_t msg_len);
-void pf_jpeg_free_for_tests(uint8_t *buf);
+void pf_jpeg_free(uint8_t *buf);
 
 #endif

@@ -176,3 +176,35 @@ pub fn probe(
         Err(e) => Err(to_pyerr(py, &src.name(), e)),
     }
 }
+
+/// Encode one uint8 (H, W[, C]) image (1, 3 or 4 channels) as JPEG, PNG, BMP or WebP.
+#[pyfunction]
+#[pyo3(signature = (image, format, quality))]
+pub fn encode<'py>(
+    py: Python<'py>,
+    image: &Bound<'py, PyAny>,
+    format: &str,
+    quality: u8,
+) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+    let fmt = match format {
+        "jpeg" => pixfeed_core::Format::Jpeg,
+        "png" => pixfeed_core::Format::Png,
+        "bmp" => pixfeed_core::Format::Bmp,
+        "webp" => pixfeed_core::Format::Webp,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "format: expected 'jpeg', 'png', 'bmp' or 'webp', got {other:?}"
+            )))
+        }
+    };
+    let arr = crate::arrays::ArrayIn::extract(image, "image")?;
+    let view = arr.view();
+    if !view.is_contiguous() {
+        return Err(PyValueError::new_err("image: must be C-contiguous"));
+    }
+    let (w, h, c) = (view.width as u32, view.height as u32, view.channels);
+    let data = py
+        .detach(|| pixfeed_core::codecs::encode::encode(view.data, w, h, c, fmt, quality))
+        .map_err(|e| to_pyerr(py, "encode", e))?;
+    Ok(pyo3::types::PyBytes::new(py, &data))
+}

@@ -8,6 +8,7 @@
 //!   the scale the codec chose, see `RawRequest::min_size`), and never panics on bad input.
 
 pub mod bmp;
+pub mod encode;
 pub mod exif;
 pub mod jpeg;
 pub mod png;

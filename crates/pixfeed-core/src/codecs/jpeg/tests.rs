@@ -1,38 +1,10 @@
 //! JPEG codec tests. Test files are made by libjpeg's own encoder through
-//! `pf_jpeg_encode_for_tests` (csrc/jpeg_test_enc.c), so nothing is read from disk.
+//! `pf_jpeg_encode` (csrc/jpeg_enc.c), so nothing is read from disk.
 
 use super::*;
 use crate::DecodeErrorKind;
 
-#[repr(C)]
-struct PfJpegEncParams {
-    width: u32,
-    height: u32,
-    in_components: u32,
-    jpeg_space: u32,
-    quality: u32,
-    h_samp: u32,
-    v_samp: u32,
-    progressive: u32,
-    arithmetic: u32,
-    restart_rows: u32,
-    precision: u32,
-    lossless: u32,
-    app1: *const u8,
-    app1_len: usize,
-}
-
-extern "C" {
-    fn pf_jpeg_encode_for_tests(
-        pixels: *const u8,
-        p: *const PfJpegEncParams,
-        out: *mut *mut u8,
-        out_len: *mut usize,
-        msg: *mut c_char,
-        msg_len: usize,
-    ) -> c_int;
-    fn pf_jpeg_free_for_tests(buf: *mut u8);
-}
+use crate::codecs::encode::{pf_jpeg_encode, pf_jpeg_free, PfJpegEncParams};
 
 /// Encoder options.
 #[derive(Clone, Debug)]
@@ -143,7 +115,7 @@ fn encode(pixels: &[u8], w: u32, h: u32, enc: &Enc) -> Vec<u8> {
     // SAFETY: `pixels` holds h rows of w * components bytes (asserted above); `p` and
     // `app1` outlive the call; the out-pointers and `msg` are valid for writes.
     let rc = unsafe {
-        pf_jpeg_encode_for_tests(
+        pf_jpeg_encode(
             pixels.as_ptr(),
             &p,
             &mut out,
@@ -162,7 +134,7 @@ fn encode(pixels: &[u8], w: u32, h: u32, enc: &Enc) -> Vec<u8> {
     // copied, then freed exactly once.
     unsafe {
         let v = std::slice::from_raw_parts(out, out_len).to_vec();
-        pf_jpeg_free_for_tests(out);
+        pf_jpeg_free(out);
         v
     }
 }

@@ -1,4 +1,5 @@
-/* Test-only JPEG encoder over libjpeg's compression API (see jpeg_shim.h).
+/* JPEG encoder over libjpeg's compression API (see jpeg_shim.h): used by the CLI
+ * (pixfeed resize / crop writing images) and by the tests.
  * Kept in its own object file so that nothing of it (nor libjpeg's encoder) is
  * linked into builds that do not reference it. */
 #include <setjmp.h>
@@ -29,7 +30,7 @@ static void pf_enc_output_message(j_common_ptr cinfo)
   (void)cinfo;
 }
 
-int pf_jpeg_encode_for_tests(const uint8_t *pixels, const pf_jpeg_enc_params *p,
+int pf_jpeg_encode(const uint8_t *pixels, const pf_jpeg_enc_params *p,
                              uint8_t **out, size_t *out_len, char *msg,
                              size_t msg_len)
 {
@@ -112,7 +113,7 @@ int pf_jpeg_encode_for_tests(const uint8_t *pixels, const pf_jpeg_enc_params *p,
   return 0;
 }
 
-void pf_jpeg_free_for_tests(uint8_t *buf)
+void pf_jpeg_free(uint8_t *buf)
 {
   free(buf);
 }
