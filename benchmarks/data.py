@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,9 +119,7 @@ def _noise(rng: np.random.Generator, a: np.ndarray, sigma: float) -> np.ndarray:
     return np.clip(a.astype(np.float32) + n, 0, 255).astype(np.uint8)
 
 
-def _random_crop(
-    rng: np.random.Generator, photo: np.ndarray, size: tuple[int, int]
-) -> np.ndarray:
+def _random_crop(rng: np.random.Generator, photo: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """A random crop of ``photo`` with the aspect of ``size`` (w, h), resized to ``size``."""
     h, w = photo.shape[:2]
     tw, th = size
@@ -239,14 +238,16 @@ def _digest(root: Path, sets: dict[str, dict[str, object]]) -> str:
     return h.hexdigest()[:16]
 
 
-def ensure(base: Path | str | None = None, *, verbose: bool = True) -> dict[str, DataSet]:
+def ensure(
+    base: Path | str | None = None, *, log: Callable[[str], None] | None = print
+) -> dict[str, DataSet]:
     """Generate (once) and return the benchmark sets, keyed by set name."""
     base = Path(base) if base is not None else DEFAULT_DIR
     root = base / DATA_VERSION
     manifest_path = root / "manifest.json"
     if not manifest_path.exists():
-        if verbose:
-            print(f"bench: generating benchmark images in {root} ...", flush=True)
+        if log is not None:
+            log(f"bench: generating benchmark images in {root} ...")
         base.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{DATA_VERSION}-", dir=base))
         try:

@@ -91,6 +91,7 @@ class Workload:
     floor: Floor | None = None
     notes: list[str] = field(default_factory=list)
     reference: str | None = None  # label of the case whose pixels others are compared with
+    closers: list[Callable[[], None]] = field(default_factory=list)  # run after the workload
 
     def add(self, case: Case) -> None:
         self.cases.append(case)
@@ -147,7 +148,7 @@ class WorkloadResult:
     equal_work: bool
     equal_work_notes: list[str]
     reference: str | None
-    ratios: dict[str, float]  # pixfeed / peer throughput, by peer label
+    ratios: dict[str, float]  # pixfeed / other throughput, by case label
     best_peer: str | None
     ratio_vs_best_peer: float | None
     floor: FloorResult | None
@@ -218,6 +219,16 @@ def run_workload(
     repeat: int = 7,
     min_rep_seconds: float = 0.2,
     log: Callable[[str], None] = print,
+) -> WorkloadResult:
+    try:
+        return _run_workload(wl, repeat=repeat, min_rep_seconds=min_rep_seconds, log=log)
+    finally:
+        for close in wl.closers:
+            close()
+
+
+def _run_workload(
+    wl: Workload, *, repeat: int, min_rep_seconds: float, log: Callable[[str], None]
 ) -> WorkloadResult:
     t_start = time.perf_counter()
     failed: dict[str, str] = {}
@@ -320,8 +331,9 @@ def run_workload(
     if peers:
         best_peer = min(peers, key=lambda r: r.median_s).label
     if pf is not None:
-        for r in peers:
-            ratios[r.label] = r.median_s / pf.median_s
+        for r in results:
+            if not r.is_primary:
+                ratios[r.label] = r.median_s / pf.median_s
         if best_peer is not None:
             ratio_best = ratios[best_peer]
 
@@ -330,8 +342,14 @@ def run_workload(
         fl = wl.floor
         cands = [r for r in results if r.label in fl.against]
         if pf is None:
-            reason = wl.missing.get(next((c.label for c in wl.cases if c.primary), ""), "")
-            reason = reason or failed.get(PIXFEED, "") or "pixfeed not measured"
+            label = next((c.label for c in wl.cases if c.system == PIXFEED and c.primary), "")
+            reason = (
+                failed.get(label)
+                or wl.missing.get(label)
+                or wl.missing.get(PIXFEED)
+                or "pixfeed not measured"
+            )
+            reason = f"pixfeed {'failed' if label in failed else 'missing'}: {reason}"
             floor_res = FloorResult(fl.text, fl.ratio, list(fl.against), None, None, "N/A", reason)
         elif not cands:
             floor_res = FloorResult(
@@ -470,7 +488,9 @@ def _fmt_time(s: float) -> str:
         return f"{s:.2f} s"
     if s >= 1e-3:
         return f"{s * 1e3:.2f} ms"
-    return f"{s * 1e6:.0f} µs"
+    if s >= 1e-5:
+        return f"{s * 1e6:.0f} µs"
+    return f"{s * 1e6:.2f} µs"
 
 
 def _fmt_ratio(v: float | None) -> str:
@@ -500,11 +520,22 @@ def machine_markdown(m: dict[str, Any]) -> str:
         ("Python", f"{m['python']}, numpy {m['numpy']}"),
         ("load average", f"start {m.get('loadavg_start')}, end {m.get('loadavg_end')}"),
     ]
-    for k in ("inputs", "data", "pixfeed_path"):
+    for k in ("inputs", "data", "pixfeed_path", "pixfeed_build"):
         if k in m:
             rows.append((k, str(m[k])))
     vers = ", ".join(f"{k} {v if v else '(missing)'}" for k, v in m["versions"].items())
     rows.append(("libraries", vers))
+    if "DEBUG" in str(m.get("pixfeed_build", "")):
+        rows.append(("warning", "pixfeed is a debug build: its numbers are meaningless"))
+    load = m.get("loadavg_start") or [0.0]
+    if load[0] > 0.5:
+        rows.append(
+            (
+                "warning",
+                f"the machine was busy when the run started (1-minute load {load[0]:.2f} on "
+                f"{m['usable_cpus']} CPUs): other processes share the cores, numbers are noisier",
+            )
+        )
     return "\n".join(f"- **{k}**: {v}" for k, v in rows)
 
 
@@ -536,9 +567,7 @@ def workload_markdown(w: dict[str, Any]) -> str:
         out.append(f"| {label} | failed | | | | | | | | {why} |")
     out.append("")
     if w["ratio_vs_best_peer"] is not None:
-        out.append(
-            f"pixfeed vs best peer ({w['best_peer']}): **{w['ratio_vs_best_peer']:.2f}x**."
-        )
+        out.append(f"pixfeed vs best peer ({w['best_peer']}): **{w['ratio_vs_best_peer']:.2f}x**.")
     f = w["floor"]
     if f is not None:
         out.append(
@@ -576,7 +605,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         "## Workloads",
         "",
     ]
-    return "\n".join(head) + "\n".join(workload_markdown(w) for w in report["workloads"])
+    return "\n".join(head) + "\n" + "\n".join(workload_markdown(w) for w in report["workloads"])
 
 
 _COLORS = {
@@ -639,6 +668,14 @@ def _plots(report: dict[str, Any]) -> dict[str, str] | str:
             ax.text(v, i, f"  {_fmt_rate(v)}", va="center", fontsize=8)
         ax.set_yticks(y, [r["label"] for r in rs])
         ax.invert_yaxis()
+        f = w["floor"]
+        ref = [r for r in rs if f is not None and r["label"] == f["best_of"]]
+        if ref:
+            target = f["target"] * n / ref[0]["median_s"]
+            ax.axvline(
+                target, color="k", ls="--", lw=1, label=f"floor: {f['target']:g}x {ref[0]['label']}"
+            )
+            ax.legend(fontsize=7, loc="lower right")
         ax.set_xlabel("images/s (median, bars: interquartile range)")
         ax.set_title(f"{w['name']}: {w['title']}", fontsize=10)
         ax.margins(x=0.18)
@@ -699,7 +736,7 @@ def to_html(report: dict[str, Any]) -> str:
         "code{background:#f3f3f3}</style></head><body>",
     ]
     md = to_markdown(report)
-    head, _, rest = md.partition("## Workloads")
+    head = md.partition("## Workloads")[0]
     parts.append(_md_table_to_html(head))
     if isinstance(plots, dict) and "_floors" in plots:
         parts.append(f"<img alt='floors' src='data:image/png;base64,{plots['_floors']}'>")

@@ -60,6 +60,16 @@ def _load_pixfeed() -> Peer:
         p.module = mod
         p.version = str(getattr(mod, "__version__", None) or _dist_version("pixfeed"))
         p.extra["path"] = str(Path(mod.__file__ or "").parent)
+        try:
+            info = importlib.import_module("pixfeed._core").build_info()
+            codecs = ", ".join(f"{k}: {v}" for k, v in dict(info.get("codecs", {})).items())
+            p.extra["build"] = (
+                f"{'DEBUG build' if info.get('debug_build') else 'release build'}, "
+                f"SIMD {info.get('simd')}, codecs {codecs}"
+            )
+            p.extra["debug_build"] = str(bool(info.get("debug_build")))
+        except Exception as e:  # build_info is informative only
+            p.extra["build"] = f"unknown ({_err(e)})"
     except Exception as e:
         p.error = _err(e)
     return p
