@@ -2,3 +2,4 @@
 //! Batch parallelism lives in `crate::pool`; kernels are single-threaded and deterministic.
 
 pub mod flip;
+pub mod resize;
