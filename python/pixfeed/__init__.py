@@ -10,9 +10,18 @@ from pixfeed._core import __version__
 from pixfeed.decode import MAX_PIXELS, DecodedBatch, ImageInfo, decode, decode_batch, probe
 from pixfeed.errors import DecodeError, ImageTooLargeError, PixfeedError, UnsupportedFormatError
 from pixfeed.ops import flip
+from pixfeed.resize import (
+    INTERPOLATIONS,
+    iter_resize,
+    random_resized_crop,
+    random_resized_crop_params,
+    resize,
+    resize_video,
+)
 from pixfeed.threads import get_num_threads, set_num_threads
 
 __all__ = [
+    "INTERPOLATIONS",
     "MAX_PIXELS",
     "DecodeError",
     "DecodedBatch",
@@ -25,6 +34,11 @@ __all__ = [
     "decode_batch",
     "flip",
     "get_num_threads",
+    "iter_resize",
     "probe",
+    "random_resized_crop",
+    "random_resized_crop_params",
+    "resize",
+    "resize_video",
     "set_num_threads",
 ]

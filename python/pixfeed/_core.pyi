@@ -12,6 +12,11 @@ __all__ = [
     "flip",
     "get_num_threads",
     "probe",
+    "random_resized_crop",
+    "random_resized_crop_params",
+    "resize",
+    "resize_into",
+    "resize_one",
     "set_num_threads",
 ]
 
@@ -48,3 +53,45 @@ def flip(
     threads: int | None,
     out: npt.NDArray[np.uint8] | None = None,
 ) -> list[npt.NDArray[np.uint8]] | None: ...
+def resize_one(
+    image: Any,
+    sizes: Any,
+    interpolation: str,
+    antialias: bool,
+    threads: int | None,
+) -> npt.NDArray[np.uint8]: ...
+def resize(
+    images: list[npt.NDArray[np.uint8]],
+    sizes: list[tuple[int, int]],
+    interpolation: str,
+    antialias: bool,
+    threads: int | None,
+) -> list[npt.NDArray[np.uint8]]: ...
+def resize_into(
+    images: list[npt.NDArray[np.uint8]],
+    out: npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]],
+    interpolation: str,
+    antialias: bool,
+    threads: int | None,
+) -> None: ...
+def random_resized_crop_params(
+    sizes: list[tuple[int, int]],
+    scale: tuple[float, float],
+    ratio: tuple[float, float],
+    seed: int,
+    epoch: int,
+    indices: list[int] | None = None,
+) -> list[tuple[int, int, int, int]]: ...
+def random_resized_crop(
+    images: list[npt.NDArray[np.uint8]],
+    size: tuple[int, int],
+    scale: tuple[float, float],
+    ratio: tuple[float, float],
+    interpolation: str,
+    antialias: bool,
+    seed: int,
+    epoch: int,
+    indices: list[int] | None,
+    threads: int | None,
+    out: npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]] | None = None,
+) -> tuple[list[npt.NDArray[np.uint8]] | None, list[tuple[int, int, int, int]]]: ...

@@ -1,0 +1,429 @@
+"""Resize family of the batch array ops (SPEC section 3): ``resize``, ``resize_video``, the lazy
+``iter_resize`` and ``random_resized_crop``. Argument conventions are in `pixfeed._batch`.
+
+Fidelity: with ``antialias=True`` each interpolation matches Pillow's ``Image.resize`` filter of
+that name (``area`` is Pillow's BOX), with ``antialias=False`` it matches ``cv2.resize``
+(INTER_NEAREST, INTER_LINEAR, INTER_CUBIC, INTER_LANCZOS4, INTER_AREA), within one level on
+uint8. Channels are resized independently: Pillow premultiplies the alpha of RGBA/LA images,
+pixfeed does not (an array's fourth channel need not be alpha); compare with Pillow's RGBX or
+per-channel "L" results.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from pixfeed import _args, _batch, _core
+
+__all__ = [
+    "INTERPOLATIONS",
+    "iter_resize",
+    "random_resized_crop",
+    "random_resized_crop_params",
+    "resize",
+    "resize_video",
+]
+
+#: The interpolation names accepted by the resize functions.
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos", "area")
+
+_ndarray = np.ndarray
+Box = tuple[int, int, int, int]
+
+
+def _interpolation(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"interpolation: expected a str, got {type(value).__name__}")
+    if value not in INTERPOLATIONS:
+        raise ValueError(
+            f"interpolation: expected one of {', '.join(INTERPOLATIONS)}, got {value!r}"
+        )
+    return value
+
+
+def _size_spec(value: Any, name: str) -> int | tuple[int, int]:
+    """An int (shorter side) or a (width, height) pair of positive ints."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return _args.positive_int(value, name)
+    return _args.size(value, name)
+
+
+def _target(spec: int | tuple[int, int], shape: tuple[int, ...]) -> tuple[int, int]:
+    """(width, height) for an image of `shape`; an int is torchvision's shorter-side rule."""
+    if not isinstance(spec, int):
+        return spec
+    h, w = shape[0], shape[1]
+    if w <= h:
+        return spec, int(spec * h / w)
+    return int(spec * w / h), spec
+
+
+def _targets(shapes: Sequence[tuple[int, ...]], sizes: Any) -> list[tuple[int, int]]:
+    specs = _batch.per_image(sizes, len(shapes), "sizes", _size_spec, _batch.is_pair)
+    return [_target(s, shape) for s, shape in zip(specs, shapes, strict=True)]
+
+
+def _out_shape(n: int, size: tuple[int, int], like: npt.NDArray[Any]) -> tuple[int, ...]:
+    w, h = size
+    return (n, h, w) if like.ndim == 2 else (n, h, w, like.shape[2])
+
+
+def _one_size(targets: list[tuple[int, int]], what: str) -> tuple[int, int]:
+    if any(t != targets[0] for t in targets):
+        raise ValueError(f"sizes: {what} needs one output size for all images, got {targets}")
+    return targets[0]
+
+
+def _stack_shape_check(arrays: list[npt.NDArray[np.uint8]], what: str) -> None:
+    first = arrays[0]
+    if any(a.ndim != first.ndim or a.shape[2:] != first.shape[2:] for a in arrays):
+        raise ValueError(f"out: {what} needs all images to have the same number of channels")
+
+
+def resize(
+    images: Any,
+    sizes: Any,
+    *,
+    interpolation: str = "bilinear",
+    antialias: bool = True,
+    threads: int | None = None,
+    out: Any = None,
+) -> Any:
+    """Resize images to ``sizes``: one ``(width, height)`` or an int (the shorter side becomes
+    that size, the longer ``int(size * long / short)``, as torchvision), for all images or one
+    per image.
+
+    ``interpolation``: nearest, bilinear, bicubic, lanczos or area. ``antialias=True`` follows
+    Pillow's filters (antialiased when shrinking), ``antialias=False`` follows ``cv2.resize``.
+    One array in, one array out; a 4-D array in, a stacked array out; a sequence in, a list
+    out; ``out=`` an ``(N, h, w[, C])`` array to write into (returned).
+    """
+    if out is None and type(images) is _ndarray and images.ndim != 4 and images.flags.c_contiguous:
+        # One image: argument checks and work in one native call.
+        return _core.resize_one(images, sizes, interpolation, bool(antialias), threads)
+    batch = _batch.images(images)
+    interp = _interpolation(interpolation)
+    nthreads = _args.threads(threads)
+    targets = _targets([a.shape for a in batch.arrays], sizes)
+    if not batch.arrays:
+        return out if out is not None else batch.wrap([])
+    if out is not None or batch.kind == "stacked":
+        size = _one_size(targets, "out=" if out is not None else "a 4-D batch")
+        _stack_shape_check(batch.arrays, "out=")
+        shape = _out_shape(len(batch), size, batch.arrays[0])
+        if out is None:
+            out = np.empty(shape, np.uint8)
+        else:
+            _batch.check_out(out, shape)
+        _core.resize_into(batch.arrays, out, interp, bool(antialias), nthreads)
+        return out
+    results = _core.resize(batch.arrays, targets, interp, bool(antialias), nthreads)
+    return batch.wrap(list(results))
+
+
+def _clip(value: Any, name: str) -> npt.NDArray[np.uint8]:
+    """A (T, H, W[, C]) uint8 clip whose frames have contiguous pixels."""
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy array, got {type(value).__name__}")
+    if value.dtype != np.uint8:
+        raise TypeError(f"{name}: expected dtype uint8, got {value.dtype}")
+    if value.ndim not in (3, 4):
+        raise ValueError(f"{name}: expected a (T, H, W) or (T, H, W, C) clip, got {value.shape}")
+    if value.ndim == 4 and not 1 <= value.shape[3] <= 4:
+        raise ValueError(f"{name}: expected 1 to 4 channels, got shape {value.shape}")
+    if 0 in value.shape:
+        raise ValueError(f"{name}: clip is empty, shape {value.shape}")
+    s = value.strides
+    ok = s[1] >= 0 and (s[2] == 1 if value.ndim == 3 else (s[3] == 1 and s[2] == value.shape[3]))
+    return value if ok else np.ascontiguousarray(value)
+
+
+def resize_video(
+    videos: Any,
+    sizes: Any,
+    *,
+    interpolation: str = "bilinear",
+    antialias: bool = True,
+    threads: int | None = None,
+    out: Any = None,
+) -> Any:
+    """Resize every frame of (T, H, W[, C]) clips; options as :func:`resize`.
+
+    One clip in, one clip out; a 5-D array (N, T, H, W[, C]) in, a stacked array out; a
+    sequence of clips in, a list out. ``sizes``: one for all clips or one per clip. ``out=``:
+    (T, h, w[, C]) for one clip, (N, T, h, w[, C]) for several. All frames of all clips are
+    resized in one parallel pass.
+    """
+    if isinstance(videos, _ndarray) and videos.ndim in (3, 4):
+        clips, kind = [_clip(videos, "videos")], "single"
+    elif isinstance(videos, _ndarray) and videos.ndim == 5:
+        clips, kind = [_clip(videos[i], f"videos[{i}]") for i in range(len(videos))], "stacked"
+    elif isinstance(videos, _ndarray):
+        raise ValueError(f"videos: expected a 3-D to 5-D array of clips, got {videos.shape}")
+    elif isinstance(videos, (str, bytes)) or not isinstance(videos, Sequence):
+        raise TypeError(
+            f"videos: expected a numpy array or a sequence of clips, got {type(videos).__name__}"
+        )
+    else:
+        clips, kind = [_clip(v, f"videos[{i}]") for i, v in enumerate(videos)], "list"
+    interp = _interpolation(interpolation)
+    nthreads = _args.threads(threads)
+    targets = _targets([c.shape[1:] for c in clips], sizes)
+    shapes = [
+        (len(c), h, w) if c.ndim == 3 else (len(c), h, w, c.shape[3])
+        for c, (w, h) in zip(clips, targets, strict=True)
+    ]
+    if out is not None or kind == "stacked":
+        if kind == "single":
+            full: tuple[int, ...] = shapes[0]
+        else:
+            if any(s != shapes[0] for s in shapes):
+                raise ValueError(
+                    f"out: needs all clips to have the same output shape, got {shapes}"
+                )
+            full = (len(clips), *shapes[0]) if clips else (0,)
+        if out is None:
+            out = np.empty(full, np.uint8)
+        else:
+            _batch.check_out(out, full)
+        outs = [out] if kind == "single" else list(out)
+    else:
+        outs = [np.empty(s, np.uint8) for s in shapes]
+    frames = [f for c in clips for f in c]
+    frame_outs = [f for o in outs for f in o]
+    if frames:
+        _core.resize_into(frames, frame_outs, interp, bool(antialias), nthreads)
+    if out is not None:
+        return out
+    return outs[0] if kind == "single" else outs
+
+
+def iter_resize(
+    images: Iterable[Any],
+    sizes: Any,
+    *,
+    interpolation: str = "bilinear",
+    antialias: bool = True,
+    threads: int | None = None,
+    prefetch: int = 2,
+) -> Iterator[Any]:
+    """Lazily resize an iterable of images, in order, keeping up to ``prefetch`` results
+    computing in the background (GIL released) while the consumer works on the previous ones.
+
+    ``sizes`` as :func:`resize`: one for all images or one per image. Input items are pulled
+    from ``images`` only as needed. When the consumer stops (``break``, ``close()``, garbage
+    collection), pending work is cancelled and the background threads exit.
+    """
+    if isinstance(images, _ndarray) and images.ndim != 4:
+        raise TypeError("images: iter_resize takes a sequence, iterable or 4-D array of images")
+    if isinstance(images, (str, bytes)) or not isinstance(images, Iterable):
+        raise TypeError(f"images: expected an iterable of images, got {type(images).__name__}")
+    interp = _interpolation(interpolation)
+    nthreads = _args.threads(threads)
+    n_ahead = _args.positive_int(prefetch, "prefetch")
+    if _batch.is_pair(sizes):
+        spec = _size_spec(sizes, "sizes")
+        per_image: Iterable[Any] | None = None
+    else:
+        if not isinstance(sizes, Sequence) or isinstance(sizes, (str, bytes)):
+            raise TypeError(f"sizes: expected one size or one per image, got {sizes!r}")
+        if isinstance(images, Sequence | _ndarray) and len(sizes) != len(images):
+            raise ValueError(
+                f"sizes: expected one value or {len(images)} (one per image), got {len(sizes)}"
+            )
+        per_image = [_size_spec(s, f"sizes[{i}]") for i, s in enumerate(sizes)]
+        spec = 0
+    return _resize_stream(images, spec, per_image, interp, bool(antialias), nthreads, n_ahead)
+
+
+def _resize_stream(
+    images: Iterable[Any],
+    spec: int | tuple[int, int],
+    per_image: Iterable[Any] | None,
+    interp: str,
+    antialias: bool,
+    threads: int | None,
+    prefetch: int,
+) -> Iterator[Any]:
+    items = iter(images)
+    specs = iter(per_image) if per_image is not None else None
+    pending: deque[Future[Any]] = deque()
+    executor = ThreadPoolExecutor(max_workers=prefetch, thread_name_prefix="pixfeed-iter_resize")
+    exhausted = False
+
+    def submit_more() -> None:
+        nonlocal exhausted
+        while not exhausted and len(pending) < prefetch:
+            try:
+                image = next(items)
+            except StopIteration:
+                exhausted = True
+                return
+            size = spec if specs is None else next(specs, None)
+            if size is None:
+                exhausted = True
+                raise ValueError("sizes: fewer sizes than images")
+            pending.append(
+                executor.submit(
+                    resize,
+                    image,
+                    size,
+                    interpolation=interp,
+                    antialias=antialias,
+                    threads=threads,
+                )
+            )
+
+    try:
+        submit_more()
+        while pending:
+            result = pending.popleft().result()
+            submit_more()
+            yield result
+        if specs is not None and next(specs, None) is not None:
+            raise ValueError("sizes: more sizes than images")
+    finally:
+        for f in pending:
+            f.cancel()
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _seed(seed: Any) -> int:
+    if seed is None:
+        return secrets.randbits(64)
+    if isinstance(seed, bool) or not hasattr(seed, "__index__"):
+        raise TypeError(f"seed: expected an int or None, got {type(seed).__name__}")
+    return int(seed) & 0xFFFF_FFFF_FFFF_FFFF
+
+
+def _epoch(epoch: Any) -> int:
+    if isinstance(epoch, bool) or not hasattr(epoch, "__index__"):
+        raise TypeError(f"epoch: expected an int, got {type(epoch).__name__}")
+    if int(epoch) < 0:
+        raise ValueError(f"epoch: must be >= 0, got {epoch}")
+    return int(epoch)
+
+
+def _indices(indices: Any, n: int) -> list[int] | None:
+    if indices is None:
+        return None
+    if isinstance(indices, (str, bytes)) or not isinstance(indices, Sequence | _ndarray):
+        raise TypeError(f"indices: expected a sequence of ints, got {type(indices).__name__}")
+    if len(indices) != n:
+        raise ValueError(f"indices: expected {n} (one per image), got {len(indices)}")
+    out = []
+    for i, v in enumerate(indices):
+        if isinstance(v, bool) or not hasattr(v, "__index__") or int(v) < 0:
+            raise ValueError(f"indices[{i}]: expected an int >= 0, got {v!r}")
+        out.append(int(v))
+    return out
+
+
+def _range(value: Any, name: str) -> tuple[float, float]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence | _ndarray):
+        raise TypeError(f"{name}: expected (min, max), got {value!r}")
+    if len(value) != 2:
+        raise ValueError(f"{name}: expected (min, max), got {value!r}")
+    try:
+        lo, hi = float(value[0]), float(value[1])
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: expected two numbers, got {value!r}") from None
+    return lo, hi
+
+
+def _square(size: Any) -> tuple[int, int]:
+    if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+        s = _args.positive_int(size, "size")
+        return s, s
+    return _args.size(size, "size")
+
+
+def random_resized_crop(
+    images: Any,
+    size: Any,
+    *,
+    scale: Sequence[float] = (0.08, 1.0),
+    ratio: Sequence[float] = (3 / 4, 4 / 3),
+    interpolation: str = "bilinear",
+    antialias: bool = True,
+    seed: int | None = None,
+    epoch: int = 0,
+    indices: Sequence[int] | None = None,
+    threads: int | None = None,
+    out: Any = None,
+    return_boxes: bool = False,
+) -> Any:
+    """torchvision's ``RandomResizedCrop``: crop a random box (area fraction in ``scale``,
+    aspect ratio log-uniform in ``ratio``, 10 attempts, then a centred fallback; torchvision's
+    formulas, Python rounding) and resize it to ``size`` (an int for a square, or
+    ``(width, height)``), in one pass that reads only the box.
+
+    Randomness: image ``i`` draws from the stream of ``(seed, epoch, indices[i])`` (``indices``
+    defaults to the positions 0..N-1), so for a given seed the result never depends on the
+    thread count, and reordering images together with their ``indices`` reorders the results.
+    ``seed=None`` draws a fresh seed. ``return_boxes=True`` returns ``(result, boxes)`` with the
+    ``(x, y, width, height)`` boxes (one box for one image, else a list).
+    """
+    batch = _batch.images(images)
+    w, h = _square(size)
+    scale_r, ratio_r = _range(scale, "scale"), _range(ratio, "ratio")
+    interp = _interpolation(interpolation)
+    nthreads = _args.threads(threads)
+    seed_v, epoch_v = _seed(seed), _epoch(epoch)
+    idx = _indices(indices, len(batch))
+    args = (scale_r, ratio_r, interp, bool(antialias), seed_v, epoch_v, idx, nthreads)
+    result: Any
+    if batch.arrays and (out is not None or batch.kind == "stacked"):
+        _stack_shape_check(batch.arrays, "out=")
+        shape = _out_shape(len(batch), (w, h), batch.arrays[0])
+        if out is None:
+            out = np.empty(shape, np.uint8)
+        else:
+            _batch.check_out(out, shape)
+        _, boxes = _core.random_resized_crop(batch.arrays, (w, h), *args, out)
+        result = out
+    else:
+        arrays, boxes = _core.random_resized_crop(batch.arrays, (w, h), *args)
+        assert arrays is not None
+        result = batch.wrap(list(arrays)) if out is None else out
+    if not return_boxes:
+        return result
+    box_list = [tuple(b) for b in boxes]
+    return result, (box_list[0] if batch.kind == "single" else box_list)
+
+
+def random_resized_crop_params(
+    sizes: Any,
+    *,
+    scale: Sequence[float] = (0.08, 1.0),
+    ratio: Sequence[float] = (3 / 4, 4 / 3),
+    seed: int | None = None,
+    epoch: int = 0,
+    indices: Sequence[int] | None = None,
+) -> Any:
+    """The boxes :func:`random_resized_crop` would use, for images of the given
+    ``(width, height)`` (one pair -> one ``(x, y, w, h)`` box; a sequence of pairs -> a list).
+    """
+    if _batch.is_pair(sizes) and not isinstance(sizes, (int, np.integer)):
+        dims, single = [_args.size(sizes, "sizes")], True
+    elif isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence | _ndarray):
+        raise TypeError(f"sizes: expected (width, height) or a sequence of them, got {sizes!r}")
+    else:
+        dims, single = [_args.size(s, f"sizes[{i}]") for i, s in enumerate(sizes)], False
+    boxes = _core.random_resized_crop_params(
+        dims,
+        _range(scale, "scale"),
+        _range(ratio, "ratio"),
+        _seed(seed),
+        _epoch(epoch),
+        _indices(indices, len(dims)),
+    )
+    box_list: list[Box] = [tuple(b) for b in boxes]  # type: ignore[misc]
+    return box_list[0] if single else box_list
