@@ -44,6 +44,16 @@ fn non_empty(a: &ArrayIn<'_>, name: &str) -> PyResult<()> {
     Ok(())
 }
 
+/// "image is empty" for an empty array (numpy gives those zero strides), else `err`.
+fn empty_or(obj: &Bound<'_, PyAny>, err: PyErr) -> PyErr {
+    match obj.cast::<numpy::PyUntypedArray>() {
+        Ok(a) if a.shape().contains(&0) => {
+            PyValueError::new_err(format!("images: image is empty, shape {:?}", a.shape()))
+        }
+        _ => err,
+    }
+}
+
 /// One positive dimension of a size argument (ints only; bools refused).
 fn dim(v: &Bound<'_, PyAny>, name: &str) -> PyResult<usize> {
     if v.is_instance_of::<PyBool>() {
@@ -120,7 +130,7 @@ pub fn resize_one<'py>(
 ) -> PyResult<Py<PyAny>> {
     let f = filter(interpolation, antialias)?;
     let threads = threads_arg(threads)?;
-    let a = ArrayIn::extract(image, "images")?;
+    let a = ArrayIn::extract(image, "images").map_err(|e| empty_or(image, e))?;
     non_empty(&a, "images")?;
     let (w, h) = output_size(sizes, a.width, a.height)?;
     let v = a.view();
