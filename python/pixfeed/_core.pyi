@@ -14,7 +14,6 @@ __all__ = [
     "probe",
     "random_resized_crop",
     "random_resized_crop_params",
-    "resize",
     "resize_into",
     "resize_one",
     "set_num_threads",
@@ -60,13 +59,6 @@ def resize_one(
     antialias: bool,
     threads: int | None,
 ) -> npt.NDArray[np.uint8]: ...
-def resize(
-    images: list[npt.NDArray[np.uint8]],
-    sizes: list[tuple[int, int]],
-    interpolation: str,
-    antialias: bool,
-    threads: int | None,
-) -> list[npt.NDArray[np.uint8]]: ...
 def resize_into(
     images: list[npt.NDArray[np.uint8]],
     out: npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]],
@@ -93,5 +85,5 @@ def random_resized_crop(
     epoch: int,
     indices: list[int] | None,
     threads: int | None,
-    out: npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]] | None = None,
-) -> tuple[list[npt.NDArray[np.uint8]] | None, list[tuple[int, int, int, int]]]: ...
+    out: npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]],
+) -> list[tuple[int, int, int, int]]: ...

@@ -11,9 +11,10 @@ per-channel "L" results.
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -70,23 +71,6 @@ def _targets(shapes: Sequence[tuple[int, ...]], sizes: Any) -> list[tuple[int, i
     return [_target(s, shape) for s, shape in zip(specs, shapes, strict=True)]
 
 
-def _out_shape(n: int, size: tuple[int, int], like: npt.NDArray[Any]) -> tuple[int, ...]:
-    w, h = size
-    return (n, h, w) if like.ndim == 2 else (n, h, w, like.shape[2])
-
-
-def _one_size(targets: list[tuple[int, int]], what: str) -> tuple[int, int]:
-    if any(t != targets[0] for t in targets):
-        raise ValueError(f"sizes: {what} needs one output size for all images, got {targets}")
-    return targets[0]
-
-
-def _stack_shape_check(arrays: list[npt.NDArray[np.uint8]], what: str) -> None:
-    first = arrays[0]
-    if any(a.ndim != first.ndim or a.shape[2:] != first.shape[2:] for a in arrays):
-        raise ValueError(f"out: {what} needs all images to have the same number of channels")
-
-
 def resize(
     images: Any,
     sizes: Any,
@@ -112,20 +96,54 @@ def resize(
     interp = _interpolation(interpolation)
     nthreads = _args.threads(threads)
     targets = _targets([a.shape for a in batch.arrays], sizes)
-    if not batch.arrays:
-        return out if out is not None else batch.wrap([])
-    if out is not None or batch.kind == "stacked":
-        size = _one_size(targets, "out=" if out is not None else "a 4-D batch")
-        _stack_shape_check(batch.arrays, "out=")
-        shape = _out_shape(len(batch), size, batch.arrays[0])
-        if out is None:
-            out = np.empty(shape, np.uint8)
-        else:
-            _batch.check_out(out, shape)
-        _core.resize_into(batch.arrays, out, interp, bool(antialias), nthreads)
+    shapes = [_result_shape(a, t) for a, t in zip(batch.arrays, targets, strict=True)]
+
+    def run(dest: Any) -> None:
+        _core.resize_into(batch.arrays, dest, interp, bool(antialias), nthreads)
+
+    if out is not None:
+        _check_out(out, shapes)
+        run(out)
         return out
-    results = _core.resize(batch.arrays, targets, interp, bool(antialias), nthreads)
-    return batch.wrap(list(results))
+    return _fresh(shapes, batch.kind, run)
+
+
+def _result_shape(a: npt.NDArray[Any], size: tuple[int, int]) -> tuple[int, ...]:
+    w, h = size
+    return (h, w) if a.ndim == 2 else (h, w, a.shape[2])
+
+
+def _check_out(out: Any, shapes: Sequence[tuple[int, ...]]) -> None:
+    first = shapes[0] if shapes else ()
+    if any(s != first for s in shapes):
+        raise ValueError(f"out: needs all results to have the same shape, got {shapes}")
+    _batch.check_out(out, (len(shapes), *first) if shapes else getattr(out, "shape", (0,)))
+
+
+def _fresh(shapes: Sequence[tuple[int, ...]], kind: str, run: Callable[[Any], None]) -> Any:
+    """Results in one fresh allocation for the whole call (the page faults of fresh memory,
+    which otherwise dominate a batch, are paid once): one array for one image in, a stacked
+    array for a 4-D batch, per-image views for a sequence or mixed result shapes."""
+    if not shapes:
+        return np.empty((0,), np.uint8) if kind == "stacked" else []
+    if kind == "single":
+        result = np.empty(shapes[0], np.uint8)
+        run([result])
+        return result
+    first = shapes[0]
+    if all(s == first for s in shapes):
+        stacked = np.empty((len(shapes), *first), np.uint8)
+        run(stacked)
+        return stacked if kind == "stacked" else list(stacked)
+    sizes = [math.prod(s) for s in shapes]
+    flat = np.empty(sum(sizes), np.uint8)
+    views = []
+    offset = 0
+    for s, n in zip(shapes, sizes, strict=True):
+        views.append(flat[offset : offset + n].reshape(s))
+        offset += n
+    run(views)
+    return views
 
 
 def _clip(value: Any, name: str) -> npt.NDArray[np.uint8]:
@@ -180,29 +198,27 @@ def resize_video(
         (len(c), h, w) if c.ndim == 3 else (len(c), h, w, c.shape[3])
         for c, (w, h) in zip(clips, targets, strict=True)
     ]
-    if out is not None or kind == "stacked":
-        if kind == "single":
-            full: tuple[int, ...] = shapes[0]
-        else:
-            if any(s != shapes[0] for s in shapes):
-                raise ValueError(
-                    f"out: needs all clips to have the same output shape, got {shapes}"
-                )
-            full = (len(clips), *shapes[0]) if clips else (0,)
-        if out is None:
-            out = np.empty(full, np.uint8)
-        else:
-            _batch.check_out(out, full)
-        outs = [out] if kind == "single" else list(out)
-    else:
-        outs = [np.empty(s, np.uint8) for s in shapes]
     frames = [f for c in clips for f in c]
-    frame_outs = [f for o in outs for f in o]
-    if frames:
-        _core.resize_into(frames, frame_outs, interp, bool(antialias), nthreads)
+
+    def run(dest: Any) -> None:
+        # Every frame of every clip into its place: a list of per-clip destinations.
+        if frames:
+            frame_outs = [f for o in (dest if isinstance(dest, list) else [dest]) for f in o]
+            _core.resize_into(frames, frame_outs, interp, bool(antialias), nthreads)
+
     if out is not None:
+        if kind == "single":
+            _batch.check_out(out, shapes[0])
+            run([out])
+        else:
+            _check_out(out, shapes)
+            run(list(out))
         return out
-    return outs[0] if kind == "single" else outs
+    if kind == "single":
+        result = np.empty(shapes[0], np.uint8)
+        run([result])
+        return result
+    return _fresh(shapes, kind, lambda dest: run(list(dest)))
 
 
 def iter_resize(
@@ -379,24 +395,22 @@ def random_resized_crop(
     seed_v, epoch_v = _seed(seed), _epoch(epoch)
     idx = _indices(indices, len(batch))
     args = (scale_r, ratio_r, interp, bool(antialias), seed_v, epoch_v, idx, nthreads)
-    result: Any
-    if batch.arrays and (out is not None or batch.kind == "stacked"):
-        _stack_shape_check(batch.arrays, "out=")
-        shape = _out_shape(len(batch), (w, h), batch.arrays[0])
-        if out is None:
-            out = np.empty(shape, np.uint8)
-        else:
-            _batch.check_out(out, shape)
-        _, boxes = _core.random_resized_crop(batch.arrays, (w, h), *args, out)
-        result = out
+    shapes = [_result_shape(a, (w, h)) for a in batch.arrays]
+    boxes: list[Box] = []
+
+    def run(dest: Any) -> None:
+        boxes.extend(_core.random_resized_crop(batch.arrays, (w, h), *args, dest))
+
+    if out is not None:
+        _check_out(out, shapes)
+        if batch.arrays:
+            run(out)
+        result: Any = out
     else:
-        arrays, boxes = _core.random_resized_crop(batch.arrays, (w, h), *args)
-        assert arrays is not None
-        result = batch.wrap(list(arrays)) if out is None else out
+        result = _fresh(shapes, batch.kind, run)
     if not return_boxes:
         return result
-    box_list = [tuple(b) for b in boxes]
-    return result, (box_list[0] if batch.kind == "single" else box_list)
+    return result, (boxes[0] if batch.kind == "single" else boxes)
 
 
 def random_resized_crop_params(

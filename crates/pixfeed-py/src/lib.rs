@@ -47,7 +47,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     m.add_function(wrap_pyfunction!(ops::flip, m)?)?;
-    m.add_function(wrap_pyfunction!(resize::resize, m)?)?;
     m.add_function(wrap_pyfunction!(resize::resize_one, m)?)?;
     m.add_function(wrap_pyfunction!(resize::resize_into, m)?)?;
     m.add_function(wrap_pyfunction!(resize::random_resized_crop, m)?)?;

@@ -1,6 +1,6 @@
-//! Resize bindings: `resize` (fresh arrays), `resize_into` (caller's arrays), `resize_one` (the
-//! single-image fast path: all argument checks here, no Python-level work), and the random
-//! resized crop. Argument conventions for batches live in Python (`pixfeed/resize.py`).
+//! Resize bindings: `resize_into` (into arrays the caller allocated: one allocation per call),
+//! `resize_one` (the single-image fast path: all argument checks here, no Python-level work),
+//! and the random resized crop. Argument conventions for batches live in Python (`pixfeed/resize.py`).
 
 use std::sync::Mutex;
 
@@ -142,46 +142,6 @@ pub fn resize_one<'py>(
     }
     .map_err(|e| to_pyerr(py, "resize", e))?;
     to_numpy(py, data, h, w, a.channels, a.ndim == 2)
-}
-
-/// Resize each image to its `(width, height)` into fresh arrays.
-#[pyfunction]
-pub fn resize<'py>(
-    py: Python<'py>,
-    images: &Bound<'py, PyList>,
-    sizes: Vec<(usize, usize)>,
-    interpolation: &str,
-    antialias: bool,
-    threads: Option<i64>,
-) -> PyResult<Bound<'py, PyList>> {
-    let f = filter(interpolation, antialias)?;
-    let threads = threads_arg(threads)?;
-    let arrays = extract_images(images)?;
-    if sizes.len() != arrays.len() {
-        return Err(PyValueError::new_err(format!(
-            "sizes: expected {} (one per image), got {}",
-            arrays.len(),
-            sizes.len()
-        )));
-    }
-    let work: usize = arrays
-        .iter()
-        .zip(&sizes)
-        .map(|(a, (w, h))| (a.height * a.width + w * h) * a.channels)
-        .sum();
-    let outs = py
-        .detach(|| {
-            pixfeed_core::pool::map(arrays.len(), work, threads, |i| {
-                let (w, h) = sizes[i];
-                resize_to_vec(arrays[i].view(), w, h, f, threads)
-            })
-        })
-        .map_err(|e| to_pyerr(py, "resize", e))?;
-    let list = PyList::empty(py);
-    for ((a, data), (w, h)) in arrays.iter().zip(outs).zip(&sizes) {
-        list.append(to_numpy(py, data, *h, *w, a.channels, a.ndim == 2)?)?;
-    }
-    Ok(list)
 }
 
 /// Where the results go: the slots of one `(N, h, w[, C])` batch, or one array per image.
@@ -363,11 +323,11 @@ pub fn random_resized_crop_params(
         .collect())
 }
 
-/// Crop each image to its sampled box and resize the crop to `size`, in one pass (the crop is
-/// a view; only pixels inside the box contribute, as torchvision's crop-then-resize). Returns
-/// the arrays (None when written into `out`) and the boxes.
+/// Crop each image to its sampled box and resize the crop to `size` into `out` (one
+/// `(N, h, w[, C])` array or one array per image), in one pass: the crop is a view, and only
+/// pixels inside the box contribute, as torchvision's crop-then-resize. Returns the boxes.
 #[pyfunction]
-#[pyo3(signature = (images, size, scale, ratio, interpolation, antialias, seed, epoch, indices, threads, out=None))]
+#[pyo3(signature = (images, size, scale, ratio, interpolation, antialias, seed, epoch, indices, threads, out))]
 #[allow(clippy::too_many_arguments)]
 pub fn random_resized_crop<'py>(
     py: Python<'py>,
@@ -381,8 +341,8 @@ pub fn random_resized_crop<'py>(
     epoch: u64,
     indices: Option<Vec<u64>>,
     threads: Option<i64>,
-    out: Option<&Bound<'py, PyAny>>,
-) -> PyResult<(Option<Bound<'py, PyList>>, Vec<BoxTuple>)> {
+    out: &Bound<'py, PyAny>,
+) -> PyResult<Vec<BoxTuple>> {
     let f = filter(interpolation, antialias)?;
     let threads = threads_arg(threads)?;
     let s = sampling(scale, ratio)?;
@@ -402,37 +362,15 @@ pub fn random_resized_crop<'py>(
         .map(|(a, b)| kernel::crop_view(a.view(), *b))
         .collect::<pixfeed_core::Result<Vec<_>>>()
         .map_err(|e| to_pyerr(py, "random_resized_crop", e))?;
-    let tuples = boxes.iter().map(box_tuple).collect();
-    let (w, h) = size;
-    if let Some(out) = out {
-        let mut dest = Dest::extract(out, arrays.len())?;
-        let dims = check_dims(&arrays, &dest)?;
-        if dims.iter().any(|&(dw, dh, _)| (dw, dh) != (w, h)) {
-            return Err(PyValueError::new_err(format!(
-                "out: expected images of {h}x{w}, got shape {:?}",
-                out.cast::<numpy::PyUntypedArray>()
-                    .map(|a| a.shape().to_vec())
-                    .unwrap_or_default()
-            )));
-        }
-        let slots = dest.slots(arrays.len());
-        run_into(py, &views, &dims, slots, f, threads)?;
-        return Ok((None, tuples));
+    let mut dest = Dest::extract(out, arrays.len())?;
+    let dims = check_dims(&arrays, &dest)?;
+    if let Some(bad) = dims.iter().find(|&&(w, h, _)| (w, h) != size) {
+        return Err(PyValueError::new_err(format!(
+            "out: expected images of {}x{}, got {}x{}",
+            size.1, size.0, bad.1, bad.0
+        )));
     }
-    let work: usize = views
-        .iter()
-        .map(|v| (v.width * v.height + w * h) * v.channels)
-        .sum();
-    let outs = py
-        .detach(|| {
-            pixfeed_core::pool::map(views.len(), work, threads, |i| {
-                resize_to_vec(views[i], w, h, f, threads)
-            })
-        })
-        .map_err(|e| to_pyerr(py, "random_resized_crop", e))?;
-    let list = PyList::empty(py);
-    for (a, data) in arrays.iter().zip(outs) {
-        list.append(to_numpy(py, data, h, w, a.channels, a.ndim == 2)?)?;
-    }
-    Ok((Some(list), tuples))
+    let slots = dest.slots(arrays.len());
+    run_into(py, &views, &dims, slots, f, threads)?;
+    Ok(boxes.iter().map(box_tuple).collect())
 }

@@ -54,6 +54,21 @@ pub fn resize(src: ImageView<'_>, dst: ImageViewMut<'_>) {
     // Horizontal taps as (offset of the pair in the row, weights [w0, w1] as i16 pairs).
     let xoff: Vec<usize> = xs.iter().map(|&s| s * c).collect();
     let xwt: Vec<[i16; 2]> = xw.iter().map(|&w| [(W_ONE - w) as i16, w as i16]).collect();
+    // For 3-4 channels, the weights of each pair of outputs as the SIMD pass uses them: four
+    // (w0, w1) pairs for each of the two pixels.
+    let wide: Vec<[i16; 16]> = if c >= 3 {
+        xwt.chunks_exact(2)
+            .map(|w| {
+                let mut v = [0i16; 16];
+                for (k, pair) in v.chunks_exact_mut(2).enumerate() {
+                    pair.copy_from_slice(&w[k / 4]);
+                }
+                v
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     // The intermediate row, one pixel and 16 bytes longer than the source row so that a
     // pair starting at the last pixel, and a 16-byte load there, stay inside.
     let row_len = src.width * c;
@@ -71,7 +86,7 @@ pub fn resize(src: ImageView<'_>, dst: ImageViewMut<'_>) {
             pad[..c].copy_from_slice(&body[row_len - c..]);
             prev = Some((sy, w1));
         }
-        horizontal(&tmp, c, &xoff, &xwt, out);
+        horizontal(&tmp, c, &xoff, &xwt, &wide, out);
     }
 }
 
@@ -121,7 +136,14 @@ fn blend(t: &[i16], off: usize, c: usize, k: usize, w: [i16; 2]) -> u8 {
     ((v + (1 << (W_BITS + T_BITS - 1))) >> (W_BITS + T_BITS)).clamp(0, 255) as u8
 }
 
-fn horizontal(t: &[i16], c: usize, xoff: &[usize], xwt: &[[i16; 2]], out: &mut [u8]) {
+fn horizontal(
+    t: &[i16],
+    c: usize,
+    xoff: &[usize],
+    xwt: &[[i16; 2]],
+    wide: &[[i16; 16]],
+    out: &mut [u8],
+) {
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
@@ -130,7 +152,7 @@ fn horizontal(t: &[i16], c: usize, xoff: &[usize], xwt: &[[i16; 2]], out: &mut [
             match c {
                 1 => horizontal1_avx2(t, xoff, xwt, out),
                 2 => horizontal2_avx2(t, xoff, xwt, out),
-                _ => horizontal_avx2(t, c, xoff, xwt, out),
+                _ => horizontal_avx2(t, c, xoff, wide, out),
             }
         };
     }
@@ -234,7 +256,7 @@ unsafe fn horizontal_avx2(
     t: &[i16],
     c: usize,
     xoff: &[usize],
-    xwt: &[[i16; 2]],
+    wide: &[[i16; 16]],
     out: &mut [u8],
 ) -> usize {
     use std::arch::x86_64::*;
@@ -259,30 +281,35 @@ unsafe fn horizontal_avx2(
         Z, Z, Z, Z,
     );
     let round = _mm256_set1_epi32(1 << (W_BITS + T_BITS - 1));
-    let n = xoff.len();
-    // Loads read 8 i16 from each pair's start; stores write 32 bytes (4 past the 24 of three
-    // channels): stop while both stay inside.
-    let out_len = out.len();
-    let fits =
-        |dx: usize| xoff[dx..dx + 8].iter().all(|&o| o + 8 <= t.len()) && dx * c + 32 <= out_len;
+    // Loads read 8 i16 from each pair's start: `t` is padded for that (see `resize`); offsets
+    // never decrease, so checking the last one covers all.
+    match xoff.last() {
+        Some(&last) if last + 8 <= t.len() => {}
+        _ => return 0,
+    }
+    let base = t.as_ptr();
     let pair = |dx: usize| -> __m256i {
-        let (a, b) = (
-            &t[xoff[dx]..xoff[dx] + 8],
-            &t[xoff[dx + 1]..xoff[dx + 1] + 8],
-        );
-        // SAFETY: `a` and `b` are 8 i16 (16 bytes) each.
-        let v = unsafe {
-            _mm256_loadu2_m128i(b.as_ptr().cast::<__m128i>(), a.as_ptr().cast::<__m128i>())
+        // SAFETY: `xoff[dx] + 8 <= t.len()` (checked above for the largest offset), so both
+        // 16-byte loads are inside `t`; `dx + 1 < xoff.len()` and `wide` has one entry per
+        // pair of outputs (`dx` is even), each 16 i16 = 32 bytes.
+        let (v, wv) = unsafe {
+            let a = base.add(*xoff.get_unchecked(dx)).cast::<__m128i>();
+            let b = base.add(*xoff.get_unchecked(dx + 1)).cast::<__m128i>();
+            let w = wide.get_unchecked(dx / 2).as_ptr().cast::<__m256i>();
+            (_mm256_loadu2_m128i(b, a), _mm256_loadu_si256(w))
         };
-        let (p, q) = (xwt[dx], xwt[dx + 1]);
-        let w8 = [p, p, p, p, q, q, q, q];
-        // SAFETY: `w8` is 8 pairs of i16 = 32 bytes.
-        let wv = unsafe { _mm256_loadu_si256(w8.as_ptr().cast::<__m256i>()) };
         let s = _mm256_madd_epi16(_mm256_shuffle_epi8(v, inter), wv);
         _mm256_srai_epi32::<{ (W_BITS + T_BITS) as i32 }>(_mm256_add_epi32(s, round))
     };
+    // Stores write 32 bytes (4 past the 24 of three channels): stop while inside `out`.
+    let n = xoff
+        .len()
+        .min(wide.len() * 2)
+        .min(out.len().saturating_sub(32) / c + 1)
+        / 8
+        * 8;
     let mut dx = 0;
-    while dx + 8 <= n && fits(dx) {
+    while dx < n {
         let p01 = _mm256_packs_epi32(pair(dx), pair(dx + 2));
         let p23 = _mm256_packs_epi32(pair(dx + 4), pair(dx + 6));
         let bytes = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(p01, p23), order);

@@ -103,9 +103,10 @@ struct Coeffs {
     ksize: usize,
     bounds: Vec<(usize, usize)>,
     kk: Vec<i32>,
-    /// For the SIMD horizontal pass: each output's weights by pairs of taps, each weight
-    /// repeated for four channels (`[k0; 4] ++ [k1; 4]`), `ksize.div_ceil(2)` per output.
-    pairs: Vec<[i32; 8]>,
+    /// For the SIMD horizontal pass, `ksize.div_ceil(4)` groups of four taps per output, each
+    /// as two vectors of 16 i16: the high and low parts of the weights (`k = hi * 2**11 + lo`,
+    /// `0 <= lo < 2**11`), laid out `[k0, k1] x 4 channels ++ [k2, k3] x 4 channels`.
+    quads: Vec<[[i16; 16]; 2]>,
 }
 
 impl Coeffs {
@@ -144,19 +145,26 @@ impl Coeffs {
             }
             bounds.push((xmin as usize, n));
         }
-        let per = ksize.div_ceil(2);
-        let mut pairs = vec![[0i32; 8]; out_size * per];
+        let per = ksize.div_ceil(4);
+        let mut quads = vec![[[0i16; 16]; 2]; out_size * per];
         for xx in 0..out_size {
             for (t, &w) in kk[xx * ksize..(xx + 1) * ksize].iter().enumerate() {
-                let lanes = &mut pairs[xx * per + t / 2][(t % 2) * 4..(t % 2) * 4 + 4];
-                lanes.fill(w);
+                let (hi, lo) = ((w >> 11) as i16, (w & 0x7FF) as i16);
+                let q = &mut quads[xx * per + t / 4];
+                // Tap t's weight in the lanes that hold its pixel: the first or second of
+                // each (even, odd) lane pair, in the first or second half.
+                let half = (t % 4) / 2 * 8;
+                for c in 0..4 {
+                    q[0][half + 2 * c + t % 2] = hi;
+                    q[1][half + 2 * c + t % 2] = lo;
+                }
             }
         }
         Coeffs {
             ksize,
             bounds,
             kk,
-            pairs,
+            quads,
         }
     }
 
@@ -324,41 +332,60 @@ fn horizontal_row<const C: usize>(row: &[u8], co: &Coeffs, out: &mut [u8]) {
     }
 }
 
-/// Three or four channels, two taps per step: the 8 bytes from a pair of pixels are widened
-/// to 8 lanes (channels of pixel t, then of pixel t + 1; for three channels a shuffle makes
-/// room for the missing fourth) and multiplied by the pair's repeated weights.
+/// Three or four channels, four taps per step. The 16 bytes from tap t's pixel on are
+/// broadcast to both halves of a register and one shuffle widens them to 16-bit lanes holding
+/// `(p[t], p[t+1])` per channel in the low half and `(p[t+2], p[t+3])` in the high half; two
+/// `pmaddwd` with the high and low parts of the weights give exact 32-bit sums (the weights
+/// have 22 fractional bits, too many for one 16-bit multiply).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn horizontal_row_avx2<const C: usize>(row: &[u8], co: &Coeffs, out: &mut [u8]) {
     use std::arch::x86_64::*;
     const Z: i8 = -128; // a shuffle index with the top bit set yields 0
-    let spread = _mm_setr_epi8(0, 1, 2, Z, 3, 4, 5, Z, Z, Z, Z, Z, Z, Z, Z, Z);
-    let per = co.ksize.div_ceil(2);
+    let spread = if C == 3 {
+        _mm256_setr_epi8(
+            0, Z, 3, Z, 1, Z, 4, Z, 2, Z, 5, Z, Z, Z, Z, Z, 6, Z, 9, Z, 7, Z, 10, Z, 8, Z, 11, Z,
+            Z, Z, Z, Z,
+        )
+    } else {
+        _mm256_setr_epi8(
+            0, Z, 4, Z, 1, Z, 5, Z, 2, Z, 6, Z, 3, Z, 7, Z, 8, Z, 12, Z, 9, Z, 13, Z, 10, Z, 14, Z,
+            11, Z, 15, Z,
+        )
+    };
+    let per = co.ksize.div_ceil(4);
+    let mut buf = [0u8; 16];
     for (xx, o) in out.chunks_exact_mut(C).enumerate() {
         let (start, n) = co.bounds[xx];
-        let pairs = &co.pairs[xx * per..xx * per + n.div_ceil(2)];
-        let mut acc = _mm256_setzero_si256();
-        for (p, w) in pairs.iter().enumerate() {
-            let at = (start + 2 * p) * C;
-            // Bytes past the row end (an odd tap count's dummy second pixel, or the padding
-            // of three-channel pixels) are read as 0 and weigh 0 or land in ignored lanes.
-            let word = match row.get(at..at + 8) {
-                Some(b) => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+        let quads = &co.quads[xx * per..xx * per + n.div_ceil(4)];
+        let mut hi = _mm256_setzero_si256();
+        let mut lo = _mm256_setzero_si256();
+        for (q, w) in quads.iter().enumerate() {
+            let at = (start + 4 * q) * C;
+            // Bytes past the row end (taps beyond the window, weighted 0) are read as 0.
+            let bytes: &[u8; 16] = match row.get(at..at + 16) {
+                Some(b) => b.try_into().expect("16 bytes"),
                 None => {
-                    let mut b = [0u8; 8];
                     let tail = &row[at.min(row.len())..];
-                    b[..tail.len().min(8)].copy_from_slice(&tail[..tail.len().min(8)]);
-                    u64::from_le_bytes(b)
+                    let k = tail.len().min(16);
+                    buf.fill(0);
+                    buf[..k].copy_from_slice(&tail[..k]);
+                    &buf
                 }
             };
-            let mut v = _mm_cvtsi64_si128(word as i64);
-            if C == 3 {
-                v = _mm_shuffle_epi8(v, spread);
-            }
-            // SAFETY: `w` is 8 contiguous i32, exactly one unaligned 256-bit load.
-            let k = unsafe { _mm256_loadu_si256(w.as_ptr().cast::<__m256i>()) };
-            acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(v), k));
+            // SAFETY: `bytes` is 16 bytes, each weight vector 16 i16 = 32 bytes.
+            let (v, wh, wl) = unsafe {
+                (
+                    _mm256_broadcastsi128_si256(_mm_loadu_si128(bytes.as_ptr().cast())),
+                    _mm256_loadu_si256(w[0].as_ptr().cast::<__m256i>()),
+                    _mm256_loadu_si256(w[1].as_ptr().cast::<__m256i>()),
+                )
+            };
+            let v = _mm256_shuffle_epi8(v, spread);
+            hi = _mm256_add_epi32(hi, _mm256_madd_epi16(v, wh));
+            lo = _mm256_add_epi32(lo, _mm256_madd_epi16(v, wl));
         }
+        let acc = _mm256_add_epi32(_mm256_slli_epi32::<11>(hi), lo);
         let sum = _mm_add_epi32(
             _mm256_castsi256_si128(acc),
             _mm256_extracti128_si256::<1>(acc),
