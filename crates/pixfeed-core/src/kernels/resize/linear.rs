@@ -20,14 +20,24 @@ const W_ONE: i32 = 1 << W_BITS;
 const T_BITS: u32 = 6;
 
 /// Sample positions of one axis: first source index and the weight of the second tap.
-fn axis(src_len: usize, dst_len: usize) -> (Vec<usize>, Vec<i32>) {
-    let scale = 1.0 / (dst_len as f64 / src_len as f64);
+/// `area`: OpenCV's INTER_AREA positions for an enlarged axis (`floor(d * scale)` and the
+/// fraction of the next pixel in the output cell), else INTER_LINEAR's.
+fn axis(src_len: usize, dst_len: usize, area: bool) -> (Vec<usize>, Vec<i32>) {
+    let inv_scale = dst_len as f64 / src_len as f64;
+    let scale = 1.0 / inv_scale;
     let mut idx = Vec::with_capacity(dst_len);
     let mut w1 = Vec::with_capacity(dst_len);
     for d in 0..dst_len {
-        let mut f = ((d as f64 + 0.5) * scale - 0.5) as f32;
-        let mut s = f.floor() as isize;
-        f -= s as f32;
+        let (mut f, mut s);
+        if area {
+            s = (d as f64 * scale).floor() as isize;
+            f = ((d + 1) as f64 - (s + 1) as f64 * inv_scale) as f32;
+            f = if f <= 0.0 { 0.0 } else { f - f.floor() };
+        } else {
+            f = ((d as f64 + 0.5) * scale - 0.5) as f32;
+            s = f.floor() as isize;
+            f -= s as f32;
+        }
         if s < 0 {
             (f, s) = (0.0, 0);
         }
@@ -46,11 +56,21 @@ fn mulhrs(a: i32, b: i32) -> i32 {
     (a * b + (1 << 14)) >> 15
 }
 
-/// Resize `src` into `dst`.
+/// Resize `src` into `dst` (INTER_LINEAR).
 pub fn resize(src: ImageView<'_>, dst: ImageViewMut<'_>) {
+    resize_2tap(src, dst, false);
+}
+
+/// INTER_AREA when an axis is enlarged: OpenCV then runs its bilinear code with the area
+/// weights of [`axis`].
+pub fn resize_area_enlarge(src: ImageView<'_>, dst: ImageViewMut<'_>) {
+    resize_2tap(src, dst, true);
+}
+
+fn resize_2tap(src: ImageView<'_>, dst: ImageViewMut<'_>, area: bool) {
     let c = src.channels;
-    let (xs, xw) = axis(src.width, dst.width);
-    let (ys, yw) = axis(src.height, dst.height);
+    let (xs, xw) = axis(src.width, dst.width, area);
+    let (ys, yw) = axis(src.height, dst.height, area);
     // Horizontal taps as (offset of the pair in the row, weights [w0, w1] as i16 pairs).
     let xoff: Vec<usize> = xs.iter().map(|&s| s * c).collect();
     let xwt: Vec<[i16; 2]> = xw.iter().map(|&w| [(W_ONE - w) as i16, w as i16]).collect();
@@ -339,8 +359,8 @@ mod tests {
 
     /// Exact bilinear value at OpenCV's positions, in f64.
     fn reference(src: &[u8], sw: usize, sh: usize, c: usize, dw: usize, dh: usize) -> Vec<f64> {
-        let (xs, xw) = axis(sw, dw);
-        let (ys, yw) = axis(sh, dh);
+        let (xs, xw) = axis(sw, dw, false);
+        let (ys, yw) = axis(sh, dh, false);
         let mut out = Vec::new();
         for dy in 0..dh {
             let (y0, y1, fy) = (

@@ -7,7 +7,7 @@
 //! | bilinear      | own: [`pillow`] (exact)          | own: [`linear`] (speed)               |
 //! | bicubic       | own: [`pillow`] (exact)          | own: [`opencv::resize_generic`]        |
 //! | lanczos       | own: [`pillow`] (exact)          | own: [`opencv::resize_generic`]        |
-//! | area          | own: [`pillow`] (exact, BOX)     | own: [`opencv::resize_area`] / generic |
+//! | area          | own: [`pillow`] (exact, BOX)     | own: [`opencv::resize_area`]          |
 //!
 //! All kernels are our own; fast_image_resize 6.1 (fir) was tried first for each and either
 //! breaks the one-level contract or is too slow:

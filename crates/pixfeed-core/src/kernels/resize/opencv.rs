@@ -1,10 +1,12 @@
 //! OpenCV's `cv::resize` for uint8 where fir has no matching mode (see the parent module):
 //! INTER_CUBIC, INTER_LANCZOS4 and INTER_AREA. Own code, following imgproc/src/resize.cpp:
 //! coefficient tables computed in single precision exactly as OpenCV does, 11-bit fixed-point
-//! weights, border pixels replicated for taps outside the image, a horizontal pass into 32-bit
-//! rows and a vertical pass with one final rounding. INTER_AREA when shrinking both axes is the
-//! fractional-coverage average (`resizeArea_`, float accumulation) or, for integer factors, the
-//! plain block mean (`resizeAreaFast_`).
+//! weights, border pixels replicated for taps outside the image, an exact integer horizontal
+//! pass and a single-precision vertical pass with one final rounding (as OpenCV's SIMD path).
+//! INTER_AREA when shrinking both axes is the fractional-coverage average (`resizeArea_`,
+//! float accumulation in OpenCV's order) or, for integer factors, the plain block mean
+//! (`resizeAreaFast_`); when an axis is enlarged OpenCV runs its bilinear code with other
+//! weights, and so do we ([`super::linear::resize_area_enlarge`]).
 
 use crate::image::{ImageView, ImageViewMut};
 
@@ -18,8 +20,6 @@ pub enum Kernel {
     Cubic,
     /// INTER_LANCZOS4: 8 taps.
     Lanczos4,
-    /// INTER_AREA when an axis is enlarged: 2 taps with OpenCV's "area" weights.
-    AreaLinear,
 }
 
 impl Kernel {
@@ -27,7 +27,6 @@ impl Kernel {
         match self {
             Kernel::Cubic => 4,
             Kernel::Lanczos4 => 8,
-            Kernel::AreaLinear => 2,
         }
     }
 }
@@ -97,42 +96,20 @@ struct Axis {
     weights: Vec<i32>,
 }
 
-fn axis(src_len: usize, dst_len: usize, kernel: Kernel, horizontal: bool) -> Axis {
+fn axis(src_len: usize, dst_len: usize, kernel: Kernel) -> Axis {
     let taps = kernel.taps();
     let half = (taps / 2) as isize;
-    let inv_scale = dst_len as f64 / src_len as f64;
-    let scale = 1.0 / inv_scale;
+    let scale = 1.0 / (dst_len as f64 / src_len as f64);
     let mut start = Vec::with_capacity(dst_len);
     let mut weights = Vec::with_capacity(dst_len * taps);
     let mut c = [0f32; 8];
     for d in 0..dst_len {
-        let (mut s, mut f);
-        if kernel == Kernel::AreaLinear {
-            s = (d as f64 * scale).floor() as isize;
-            f = ((d + 1) as f64 - (s + 1) as f64 * inv_scale) as f32;
-            f = if f <= 0.0 { 0.0 } else { f - f.floor() };
-        } else {
-            f = ((d as f64 + 0.5) * scale - 0.5) as f32;
-            s = f.floor() as isize;
-            f -= s as f32;
-        }
-        // Only the 2-tap kernel clamps its position, and only horizontally; OpenCV's vertical
-        // pass replicates the edge rows instead, which weighs the same pixel.
-        if kernel == Kernel::AreaLinear && horizontal {
-            if s < 0 {
-                (f, s) = (0.0, 0);
-            }
-            if s >= src_len as isize - 1 {
-                (f, s) = (0.0, src_len as isize - 1);
-            }
-        }
+        let mut f = ((d as f64 + 0.5) * scale - 0.5) as f32;
+        let s = f.floor() as isize;
+        f -= s as f32;
         match kernel {
             Kernel::Cubic => cubic_coeffs(f, &mut c),
             Kernel::Lanczos4 => lanczos4_coeffs(f, &mut c),
-            Kernel::AreaLinear => {
-                c[0] = 1.0 - f;
-                c[1] = f;
-            }
         }
         start.push(s - half + 1);
         weights.extend(c[..taps].iter().map(|&v| fixed(v)));
@@ -140,7 +117,63 @@ fn axis(src_len: usize, dst_len: usize, kernel: Kernel, horizontal: bool) -> Axi
     Axis { start, weights }
 }
 
-/// INTER_CUBIC, INTER_LANCZOS4, or INTER_AREA with an enlarged axis.
+/// Horizontal taps with the border folded in: replicating the edge pixel for taps outside the
+/// image is the same as adding their weights to the edge pixel's, so every output reads one
+/// contiguous window `start..start + n` (`n <= taps`) with integer weights.
+struct Window {
+    taps: usize,
+    start: Vec<usize>,
+    n: Vec<usize>,
+    /// `taps` weights per output (zero past `n`).
+    w: Vec<i16>,
+    /// For the SIMD pass, `taps.div_ceil(4)` groups per output: the weights of four taps in
+    /// the 16-bit lanes of their pixels (`[k0, k1] x 4 channels ++ [k2, k3] x 4 channels`).
+    quads: Vec<[i16; 16]>,
+}
+
+impl Window {
+    fn new(a: &Axis, taps: usize, src_len: usize) -> Window {
+        let last = src_len as isize - 1;
+        let outs = a.start.len();
+        let (mut start, mut n, mut w) = (
+            Vec::with_capacity(outs),
+            Vec::with_capacity(outs),
+            vec![0i16; outs * taps],
+        );
+        for (d, &s0) in a.start.iter().enumerate() {
+            let first = s0.clamp(0, last);
+            let end = (s0 + taps as isize - 1).clamp(0, last);
+            for k in 0..taps {
+                let j = ((s0 + k as isize).clamp(0, last) - first) as usize;
+                let v = i32::from(w[d * taps + j]) + a.weights[d * taps + k];
+                w[d * taps + j] = v as i16;
+            }
+            start.push(first as usize);
+            n.push((end - first + 1) as usize);
+        }
+        let per = taps.div_ceil(4);
+        let mut quads = vec![[0i16; 16]; outs * per];
+        for d in 0..outs {
+            for (t, &k) in w[d * taps..(d + 1) * taps].iter().enumerate() {
+                let half = (t % 4) / 2 * 8;
+                for c in 0..4 {
+                    quads[d * per + t / 4][half + 2 * c + t % 2] = k;
+                }
+            }
+        }
+        Window {
+            taps,
+            start,
+            n,
+            w,
+            quads,
+        }
+    }
+}
+
+/// INTER_CUBIC or INTER_LANCZOS4: a horizontal pass into
+/// exact 32-bit sums (kept as f32, exact below 2**24) and a vertical pass in single
+/// precision with one rounding, as OpenCV's SIMD path computes it.
 pub fn resize_generic(src: ImageView<'_>, dst: ImageViewMut<'_>, kernel: Kernel) {
     match src.channels {
         1 => generic_n::<1>(src, dst, kernel),
@@ -153,71 +186,156 @@ pub fn resize_generic(src: ImageView<'_>, dst: ImageViewMut<'_>, kernel: Kernel)
 fn generic_n<const C: usize>(src: ImageView<'_>, dst: ImageViewMut<'_>, kernel: Kernel) {
     let taps = kernel.taps();
     let (sw, sh, dw) = (src.width, src.height, dst.width);
-    let xa = axis(sw, dw, kernel, true);
-    let ya = axis(sh, dst.height, kernel, false);
-    // Byte offset of every tap of every output column, edge pixels replicated.
-    let last = sw as isize - 1;
-    let xoff: Vec<usize> = xa
-        .start
-        .iter()
-        .flat_map(|&s| (0..taps as isize).map(move |k| (s + k).clamp(0, last) as usize * C))
-        .collect();
-
+    let win = Window::new(&axis(sw, dw, kernel), taps, sw);
+    let ya = axis(sh, dst.height, kernel);
+    let row_len = dw * C;
     // Horizontally resized source rows, cached by row index: consecutive output rows share
     // most of their taps' rows, and every row in one output row's window maps to its own slot.
-    let row_len = dw * C;
-    let mut rows = vec![0i32; taps * row_len];
+    let mut rows = vec![0f32; taps * row_len];
     let mut tags = vec![usize::MAX; taps];
-    let hpass = |sy: usize, out: &mut [i32]| {
-        let row = src.row(sy);
-        for (dx, o) in out.chunks_exact_mut(C).enumerate() {
-            let offs = &xoff[dx * taps..dx * taps + taps];
-            let ws = &xa.weights[dx * taps..dx * taps + taps];
-            let mut acc = [0i32; C];
-            for (&off, &w) in offs.iter().zip(ws) {
-                for (a, &p) in acc.iter_mut().zip(&row[off..off + C]) {
-                    *a += i32::from(p) * w;
-                }
-            }
-            o.copy_from_slice(&acc);
-        }
-    };
-
     let last_row = sh as isize - 1;
     let mut slot_of = vec![0usize; taps];
+    let scale = 1.0 / (1u32 << (2 * COEF_BITS)) as f32;
     for (dy, out) in dst.data.chunks_exact_mut(row_len).enumerate() {
         for (k, slot) in slot_of.iter_mut().enumerate() {
             let sy = (ya.start[dy] + k as isize).clamp(0, last_row) as usize;
             let s = sy % taps;
             if tags[s] != sy {
-                hpass(sy, &mut rows[s * row_len..(s + 1) * row_len]);
+                horizontal_sums::<C>(src.row(sy), &win, &mut rows[s * row_len..(s + 1) * row_len]);
                 tags[s] = sy;
             }
             *slot = s;
         }
-        let ws = &ya.weights[dy * taps..dy * taps + taps];
-        if kernel == Kernel::AreaLinear {
-            // VResizeLinear<uchar>: pre-shifted 16-bit products, as OpenCV computes them.
-            let (r0, r1) = (
-                &rows[slot_of[0] * row_len..][..row_len],
-                &rows[slot_of[1] * row_len..][..row_len],
-            );
-            let (b0, b1) = (ws[0], ws[1]);
-            for ((o, &s0), &s1) in out.iter_mut().zip(r0).zip(r1) {
-                let v = (((b0 * (s0 >> 4)) >> 16) + ((b1 * (s1 >> 4)) >> 16) + 2) >> 2;
-                *o = v.clamp(0, 255) as u8;
+        let beta: Vec<f32> = ya.weights[dy * taps..dy * taps + taps]
+            .iter()
+            .map(|&b| b as f32 * scale)
+            .collect();
+        let picked: Vec<&[f32]> = slot_of
+            .iter()
+            .map(|&s| &rows[s * row_len..(s + 1) * row_len])
+            .collect();
+        vertical_f32(&picked, &beta, out);
+    }
+}
+
+/// `out[x] = round(sum_k rows[k][x] * beta[k])`, clamped to uint8.
+fn vertical_f32(rows: &[&[f32]], beta: &[f32], out: &mut [u8]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is available (checked just above).
+        return unsafe { vertical_f32_avx2(rows, beta, out) };
+    }
+    vertical_f32_body(rows, beta, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn vertical_f32_avx2(rows: &[&[f32]], beta: &[f32], out: &mut [u8]) {
+    // The same code, compiled with AVX2 so that it becomes 8-lane vector code.
+    vertical_f32_body(rows, beta, out);
+}
+
+#[inline(always)]
+fn vertical_f32_body(rows: &[&[f32]], beta: &[f32], out: &mut [u8]) {
+    const CHUNK: usize = 64;
+    let width = out.len();
+    let mut x0 = 0;
+    while x0 < width {
+        let n = CHUNK.min(width - x0);
+        let mut acc = [0f32; CHUNK];
+        for (r, &b) in rows.iter().zip(beta) {
+            for (a, &v) in acc[..n].iter_mut().zip(&r[x0..x0 + n]) {
+                *a += v * b;
             }
-            continue;
         }
-        for (x, o) in out.iter_mut().enumerate() {
-            let mut acc = 0i64;
-            for (&s, &w) in slot_of.iter().zip(ws) {
-                acc += i64::from(rows[s * row_len + x]) * i64::from(w);
+        for (o, &a) in out[x0..x0 + n].iter_mut().zip(&acc[..n]) {
+            *o = a.round_ties_even().clamp(0.0, 255.0) as u8;
+        }
+        x0 += n;
+    }
+}
+
+/// One source row's horizontal pass: exact integer sums per output channel.
+fn horizontal_sums<const C: usize>(row: &[u8], win: &Window, out: &mut [f32]) {
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if C >= 3 && std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is available (checked just above).
+        done = unsafe { horizontal_sums_avx2::<C>(row, win, out) };
+    }
+    for (d, o) in out.chunks_exact_mut(C).enumerate().skip(done) {
+        let (s, n) = (win.start[d], win.n[d]);
+        let px = &row[s * C..(s + n) * C];
+        let w = &win.w[d * win.taps..d * win.taps + n];
+        let mut acc = [0i32; C];
+        for (p, &k) in px.chunks_exact(C).zip(w) {
+            for c in 0..C {
+                acc[c] += i32::from(p[c]) * i32::from(k);
             }
-            let v = (acc + (1 << (2 * COEF_BITS - 1))) >> (2 * COEF_BITS);
-            *o = v.clamp(0, 255) as u8;
+        }
+        for c in 0..C {
+            o[c] = acc[c] as f32;
         }
     }
+}
+
+/// Three or four channels, four taps per `pmaddwd` (the same lane layout as the Pillow
+/// kernel's horizontal pass; OpenCV's 11-bit weights fit 16 bits as they are). Returns the
+/// number of outputs done (all of them).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn horizontal_sums_avx2<const C: usize>(row: &[u8], win: &Window, out: &mut [f32]) -> usize {
+    use std::arch::x86_64::*;
+    const Z: i8 = -128;
+    let spread = if C == 3 {
+        _mm256_setr_epi8(
+            0, Z, 3, Z, 1, Z, 4, Z, 2, Z, 5, Z, Z, Z, Z, Z, 6, Z, 9, Z, 7, Z, 10, Z, 8, Z, 11, Z,
+            Z, Z, Z, Z,
+        )
+    } else {
+        _mm256_setr_epi8(
+            0, Z, 4, Z, 1, Z, 5, Z, 2, Z, 6, Z, 3, Z, 7, Z, 8, Z, 12, Z, 9, Z, 13, Z, 10, Z, 14, Z,
+            11, Z, 15, Z,
+        )
+    };
+    let per = win.taps.div_ceil(4);
+    let mut buf = [0u8; 16];
+    for (d, o) in out.chunks_exact_mut(C).enumerate() {
+        let (s, n) = (win.start[d], win.n[d]);
+        let quads = &win.quads[d * per..d * per + n.div_ceil(4)];
+        let mut acc = _mm256_setzero_si256();
+        for (g, wq) in quads.iter().enumerate() {
+            let at = (s + 4 * g) * C;
+            // Bytes past the row end (taps past the window, weighted 0) are read as 0.
+            let bytes: &[u8; 16] = match row.get(at..at + 16) {
+                Some(b) => b.try_into().expect("16 bytes"),
+                None => {
+                    let tail = &row[at.min(row.len())..];
+                    let k = tail.len().min(16);
+                    buf.fill(0);
+                    buf[..k].copy_from_slice(&tail[..k]);
+                    &buf
+                }
+            };
+            // SAFETY: `bytes` is 16 bytes and `wq` 16 i16 = 32 bytes.
+            let (v, k) = unsafe {
+                (
+                    _mm256_broadcastsi128_si256(_mm_loadu_si128(bytes.as_ptr().cast())),
+                    _mm256_loadu_si256(wq.as_ptr().cast::<__m256i>()),
+                )
+            };
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_shuffle_epi8(v, spread), k));
+        }
+        let sum = _mm_add_epi32(
+            _mm256_castsi256_si128(acc),
+            _mm256_extracti128_si256::<1>(acc),
+        );
+        let mut lanes = [0f32; 4];
+        // SAFETY: `lanes` is 4 f32 = 16 bytes.
+        unsafe { _mm_storeu_ps(lanes.as_mut_ptr(), _mm_cvtepi32_ps(sum)) };
+        o.copy_from_slice(&lanes[..C]);
+    }
+    out.len() / C
 }
 
 /// `cv2.resize(..., INTER_AREA)`.
@@ -226,7 +344,7 @@ pub fn resize_area(src: ImageView<'_>, dst: ImageViewMut<'_>) {
     let inv_y = dst.height as f64 / src.height as f64;
     let (scale_x, scale_y) = (1.0 / inv_x, 1.0 / inv_y);
     if scale_x < 1.0 || scale_y < 1.0 {
-        return resize_generic(src, dst, Kernel::AreaLinear);
+        return super::linear::resize_area_enlarge(src, dst);
     }
     let (ix, iy) = (scale_x.round_ties_even(), scale_y.round_ties_even());
     if (scale_x - ix).abs() < f64::EPSILON && (scale_y - iy).abs() < f64::EPSILON {
@@ -306,10 +424,23 @@ fn area_tab(src_len: usize, dst_len: usize, scale: f64) -> Vec<Decimate> {
 /// Fractional-coverage average (`resizeArea_<uchar, float>`), accumulated in single
 /// precision in OpenCV's order.
 fn area_fractional(src: ImageView<'_>, dst: ImageViewMut<'_>, scale_x: f64, scale_y: f64) {
-    let c = src.channels;
+    match src.channels {
+        1 => area_fractional_n::<1>(src, dst, scale_x, scale_y),
+        2 => area_fractional_n::<2>(src, dst, scale_x, scale_y),
+        3 => area_fractional_n::<3>(src, dst, scale_x, scale_y),
+        _ => area_fractional_n::<4>(src, dst, scale_x, scale_y),
+    }
+}
+
+fn area_fractional_n<const C: usize>(
+    src: ImageView<'_>,
+    dst: ImageViewMut<'_>,
+    scale_x: f64,
+    scale_y: f64,
+) {
     let xtab = area_tab(src.width, dst.width, scale_x);
     let ytab = area_tab(src.height, dst.height, scale_y);
-    let row_len = dst.width * c;
+    let row_len = dst.width * C;
     let mut buf = vec![0f32; row_len];
     let mut sum = vec![0f32; row_len];
     let mut prev_dy = ytab.first().map_or(0, |t| t.di);
@@ -319,12 +450,15 @@ fn area_fractional(src: ImageView<'_>, dst: ImageViewMut<'_>, scale_x: f64, scal
         }
     };
     for t in &ytab {
-        let row = src.row(t.si);
+        let row = &src.row(t.si)[..src.width * C];
         buf.fill(0.0);
         for x in &xtab {
-            let (si, di) = (x.si * c, x.di * c);
-            for k in 0..c {
-                buf[di + k] += f32::from(row[si + k]) * x.alpha;
+            let p: &[u8; C] = row[x.si * C..x.si * C + C].try_into().expect("C bytes");
+            let b: &mut [f32; C] = (&mut buf[x.di * C..x.di * C + C])
+                .try_into()
+                .expect("C floats");
+            for k in 0..C {
+                b[k] += f32::from(p[k]) * x.alpha;
             }
         }
         if t.di != prev_dy {
