@@ -47,6 +47,8 @@ def test_int_size_is_the_shorter_side(h: int, w: int) -> None:
         assert pixfeed.resize(a, size).shape == (eh, ew, 3)
         assert pixfeed.resize([a], size)[0].shape == (eh, ew, 3)
         assert pixfeed.resize(a, np.int64(size)).shape == (eh, ew, 3)
+    assert pixfeed.resize(a, np.array([20, 10])).shape == (10, 20, 3)
+    assert pixfeed.resize(a, [20, 10]).shape == (10, 20, 3)
 
 
 def test_sequences_and_per_image_sizes() -> None:

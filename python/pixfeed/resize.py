@@ -4,9 +4,16 @@
 Fidelity: with ``antialias=True`` each interpolation matches Pillow's ``Image.resize`` filter of
 that name (``area`` is Pillow's BOX), with ``antialias=False`` it matches ``cv2.resize``
 (INTER_NEAREST, INTER_LINEAR, INTER_CUBIC, INTER_LANCZOS4, INTER_AREA), within one level on
-uint8. Channels are resized independently: Pillow premultiplies the alpha of RGBA/LA images,
-pixfeed does not (an array's fourth channel need not be alpha); compare with Pillow's RGBX or
-per-channel "L" results.
+uint8. The Pillow flavour reproduces Pillow's integer arithmetic exactly, including Pillow 13's
+pass order (vertical first when the height shrinks by more than twice as many pixels as the
+width; Pillow 12 and older always start horizontally, which shows on high-contrast images
+with bicubic and lanczos). Channels are resized independently: Pillow premultiplies the alpha
+of RGBA/LA images, pixfeed does not (an array's fourth channel need not be alpha); compare
+with Pillow's RGBX or per-channel "L" results.
+
+A size is ``(width, height)`` or an int: the shorter side becomes that size and the longer
+``int(size * long / short)`` (torchvision). A 2-sequence of ints is always one
+``(width, height)``, also for a batch of two images.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ use pixfeed_core::kernels::resize::{Filter, Interpolation};
 use pixfeed_core::rng::SampleRng;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyList, PyTuple};
+use pyo3::types::{PyBool, PyInt, PyList, PyString};
 
 use crate::arrays::{ArrayIn, ArrayOut};
 use crate::errors::to_pyerr;
@@ -75,25 +75,17 @@ fn dim(v: &Bound<'_, PyAny>, name: &str) -> PyResult<usize> {
     Ok(n as usize)
 }
 
-/// `sizes` of the fast path: an int (shorter side) or a (width, height) pair.
+/// `sizes` of the fast path: an int (shorter side) or a (width, height) pair (any sequence).
 fn output_size(size: &Bound<'_, PyAny>, width: usize, height: usize) -> PyResult<(usize, usize)> {
-    if let Ok(seq) = size.cast::<PyTuple>() {
-        if seq.len() == 2 {
-            return Ok((
-                dim(&seq.get_item(0)?, "sizes")?,
-                dim(&seq.get_item(1)?, "sizes")?,
-            ));
-        }
-    } else if let Ok(seq) = size.cast::<PyList>() {
-        if seq.len() == 2 {
-            return Ok((
-                dim(&seq.get_item(0)?, "sizes")?,
-                dim(&seq.get_item(1)?, "sizes")?,
-            ));
-        }
-    } else if !size.hasattr("__len__")? {
+    if size.is_instance_of::<PyInt>() || !size.hasattr("__len__")? {
         let s = dim(size, "sizes")?;
         return Ok(kernel::shorter_side_size(width, height, s));
+    }
+    if !size.is_instance_of::<PyString>() && size.len()? == 2 {
+        return Ok((
+            dim(&size.get_item(0)?, "sizes")?,
+            dim(&size.get_item(1)?, "sizes")?,
+        ));
     }
     Err(PyTypeError::new_err(format!(
         "sizes: expected an int or (width, height) for one image, got {}",
