@@ -438,7 +438,12 @@ mod tests {
 
     #[test]
     fn bands_equal_whole() {
-        let (sw, sh, dw, dh) = (37, 41, 23, 53);
+        for (sw, sh, dw, dh) in [(37, 41, 23, 53), (37, 41, 30, 13)] {
+            bands_equal_whole_at(sw, sh, dw, dh);
+        }
+    }
+
+    fn bands_equal_whole_at(sw: usize, sh: usize, dw: usize, dh: usize) {
         for c in 1..=4 {
             let src: Vec<u8> = (0..sw * sh * c).map(|i| (i * 7919 % 256) as u8).collect();
             let v = ImageView::contiguous(&src, sw, sh, c).unwrap();
@@ -447,9 +452,9 @@ mod tests {
                 let mut whole = vec![0u8; dw * dh * c];
                 resize_rows(v, &plan, 0..dh, &mut whole);
                 let mut banded = vec![0u8; dw * dh * c];
-                let (a, b) = banded.split_at_mut(20 * dw * c);
-                resize_rows(v, &plan, 0..20, a);
-                resize_rows(v, &plan, 20..dh, b);
+                let (a, b) = banded.split_at_mut(dh / 2 * dw * c);
+                resize_rows(v, &plan, 0..dh / 2, a);
+                resize_rows(v, &plan, dh / 2..dh, b);
                 assert_eq!(whole, banded);
             }
         }
