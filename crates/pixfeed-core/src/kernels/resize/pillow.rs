@@ -251,7 +251,14 @@ fn rows_n<const C: usize>(
             let (first, last) = v.span(rows.clone());
             let row_len = dw * C;
             let mut tmp = vec![0u8; (last - first) * row_len];
-            for (y, t) in (first..last).zip(tmp.chunks_exact_mut(row_len)) {
+            let mut pairs = tmp.chunks_exact_mut(2 * row_len);
+            let mut y = first;
+            for pair in &mut pairs {
+                let (ta, tb) = pair.split_at_mut(row_len);
+                horizontal_rows2::<C>(src.row(y), src.row(y + 1), h, ta, tb);
+                y += 2;
+            }
+            if let Some(t) = pairs.into_remainder().get_mut(..row_len) {
                 horizontal_row::<C>(src.row(y), h, t);
             }
             for (y, o) in rows.zip(out.chunks_exact_mut(row_len)) {
@@ -315,7 +322,7 @@ fn horizontal_row<const C: usize>(row: &[u8], co: &Coeffs, out: &mut [u8]) {
     #[cfg(target_arch = "x86_64")]
     if C >= 3 && std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2 is available (checked just above).
-        return unsafe { horizontal_row_avx2::<C>(row, co, out) };
+        return unsafe { horizontal_rows_avx2::<C, 1>([row], co, [out]) };
     }
     for (xx, o) in out.chunks_exact_mut(C).enumerate() {
         let (start, k) = co.taps(xx);
@@ -332,14 +339,19 @@ fn horizontal_row<const C: usize>(row: &[u8], co: &Coeffs, out: &mut [u8]) {
     }
 }
 
-/// Three or four channels, four taps per step. The 16 bytes from tap t's pixel on are
-/// broadcast to both halves of a register and one shuffle widens them to 16-bit lanes holding
-/// `(p[t], p[t+1])` per channel in the low half and `(p[t+2], p[t+3])` in the high half; two
-/// `pmaddwd` with the high and low parts of the weights give exact 32-bit sums (the weights
-/// have 22 fractional bits, too many for one 16-bit multiply).
+/// Three or four channels, four taps per step, `R` rows at a time (sharing the weights). The
+/// 16 bytes from tap t's pixel on are broadcast to both halves of a register and one shuffle
+/// widens them to 16-bit lanes holding `(p[t], p[t+1])` per channel in the low half and
+/// `(p[t+2], p[t+3])` in the high half; two `pmaddwd` with the high and low parts of the
+/// weights give exact 32-bit sums (the weights have 22 fractional bits, too many for one
+/// 16-bit multiply).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn horizontal_row_avx2<const C: usize>(row: &[u8], co: &Coeffs, out: &mut [u8]) {
+unsafe fn horizontal_rows_avx2<const C: usize, const R: usize>(
+    rows: [&[u8]; R],
+    co: &Coeffs,
+    outs: [&mut [u8]; R],
+) {
     use std::arch::x86_64::*;
     const Z: i8 = -128; // a shuffle index with the top bit set yields 0
     let spread = if C == 3 {
@@ -353,49 +365,71 @@ unsafe fn horizontal_row_avx2<const C: usize>(row: &[u8], co: &Coeffs, out: &mut
             11, Z, 15, Z,
         )
     };
+    let row_len = rows[0].len();
+    debug_assert!(rows.iter().all(|r| r.len() == row_len));
     let per = co.ksize.div_ceil(4);
     let mut buf = [0u8; 16];
-    for (xx, o) in out.chunks_exact_mut(C).enumerate() {
+    for xx in 0..co.bounds.len() {
         let (start, n) = co.bounds[xx];
         let quads = &co.quads[xx * per..xx * per + n.div_ceil(4)];
-        let mut hi = _mm256_setzero_si256();
-        let mut lo = _mm256_setzero_si256();
+        let mut hi = [_mm256_setzero_si256(); R];
+        let mut lo = [_mm256_setzero_si256(); R];
+        // Whether every 16-byte load of this output stays inside the rows.
+        let inside = (start + 4 * quads.len().saturating_sub(1)) * C + 16 <= row_len;
         for (q, w) in quads.iter().enumerate() {
             let at = (start + 4 * q) * C;
-            // Bytes past the row end (taps beyond the window, weighted 0) are read as 0.
-            let bytes: &[u8; 16] = match row.get(at..at + 16) {
-                Some(b) => b.try_into().expect("16 bytes"),
-                None => {
-                    let tail = &row[at.min(row.len())..];
-                    let k = tail.len().min(16);
-                    buf.fill(0);
-                    buf[..k].copy_from_slice(&tail[..k]);
-                    &buf
-                }
-            };
-            // SAFETY: `bytes` is 16 bytes, each weight vector 16 i16 = 32 bytes.
-            let (v, wh, wl) = unsafe {
+            // SAFETY: each weight vector is 16 i16 = 32 bytes.
+            let (wh, wl) = unsafe {
                 (
-                    _mm256_broadcastsi128_si256(_mm_loadu_si128(bytes.as_ptr().cast())),
                     _mm256_loadu_si256(w[0].as_ptr().cast::<__m256i>()),
                     _mm256_loadu_si256(w[1].as_ptr().cast::<__m256i>()),
                 )
             };
-            let v = _mm256_shuffle_epi8(v, spread);
-            hi = _mm256_add_epi32(hi, _mm256_madd_epi16(v, wh));
-            lo = _mm256_add_epi32(lo, _mm256_madd_epi16(v, wl));
+            for r in 0..R {
+                let v = if inside {
+                    // SAFETY: `at + 16 <= row_len` for every group of this output (checked
+                    // above for the last, the largest); all rows are `row_len` long.
+                    unsafe { _mm_loadu_si128(rows[r].as_ptr().add(at).cast()) }
+                } else {
+                    // Bytes past the row end (taps beyond the window, weighted 0) read as 0.
+                    let tail = &rows[r][at.min(row_len)..];
+                    let k = tail.len().min(16);
+                    buf.fill(0);
+                    buf[..k].copy_from_slice(&tail[..k]);
+                    // SAFETY: `buf` is 16 bytes.
+                    unsafe { _mm_loadu_si128(buf.as_ptr().cast()) }
+                };
+                let v = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(v), spread);
+                hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(v, wh));
+                lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(v, wl));
+            }
         }
-        let acc = _mm256_add_epi32(_mm256_slli_epi32::<11>(hi), lo);
-        let sum = _mm_add_epi32(
-            _mm256_castsi256_si128(acc),
-            _mm256_extracti128_si256::<1>(acc),
-        );
-        let sum =
-            _mm_srai_epi32::<{ PRECISION_BITS as i32 }>(_mm_add_epi32(sum, _mm_set1_epi32(HALF)));
-        let bytes = _mm_packus_epi16(_mm_packs_epi32(sum, sum), _mm_setzero_si128());
-        let v = (_mm_cvtsi128_si32(bytes) as u32).to_le_bytes();
-        o.copy_from_slice(&v[..C]);
+        for r in 0..R {
+            let acc = _mm256_add_epi32(_mm256_slli_epi32::<11>(hi[r]), lo[r]);
+            let sum = _mm_add_epi32(
+                _mm256_castsi256_si128(acc),
+                _mm256_extracti128_si256::<1>(acc),
+            );
+            let sum = _mm_srai_epi32::<{ PRECISION_BITS as i32 }>(_mm_add_epi32(
+                sum,
+                _mm_set1_epi32(HALF),
+            ));
+            let bytes = _mm_packus_epi16(_mm_packs_epi32(sum, sum), _mm_setzero_si128());
+            let v = (_mm_cvtsi128_si32(bytes) as u32).to_le_bytes();
+            outs[r][xx * C..xx * C + C].copy_from_slice(&v[..C]);
+        }
     }
+}
+
+/// Two rows of the horizontal pass (the SIMD kernel shares each weight load between them).
+fn horizontal_rows2<const C: usize>(a: &[u8], b: &[u8], co: &Coeffs, oa: &mut [u8], ob: &mut [u8]) {
+    #[cfg(target_arch = "x86_64")]
+    if C >= 3 && std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is available (checked just above).
+        return unsafe { horizontal_rows_avx2::<C, 2>([a, b], co, [oa, ob]) };
+    }
+    horizontal_row::<C>(a, co, oa);
+    horizontal_row::<C>(b, co, ob);
 }
 
 /// `Image.resize(size, filter)` of a uint8 image with 1-4 independent channels, on the
