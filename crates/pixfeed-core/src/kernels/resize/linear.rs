@@ -97,6 +97,12 @@ fn resize_2tap(src: ImageView<'_>, dst: ImageViewMut<'_>, area: bool) {
     let mut prev: Option<(usize, i32)> = None;
     for (dy, out) in dst.data.chunks_exact_mut(out_len).enumerate() {
         let (sy, w1) = (ys[dy], yw[dy]);
+        // The source rows two output rows ahead: fetched while this row is computed (a batch
+        // reads every image from memory once; this hides most of that latency).
+        if let Some(&ahead) = ys.get(dy + 2) {
+            prefetch(src.row(ahead));
+            prefetch(src.row((ahead + 1).min(src.height - 1)));
+        }
         if prev != Some((sy, w1)) {
             let r0 = src.row(sy);
             let r1 = src.row((sy + 1).min(src.height - 1));
@@ -107,6 +113,17 @@ fn resize_2tap(src: ImageView<'_>, dst: ImageViewMut<'_>, area: bool) {
             prev = Some((sy, w1));
         }
         horizontal(&tmp, c, &xoff, &xwt, &wide, out);
+    }
+}
+
+/// Hint the cache to load `bytes` (no effect on results).
+#[inline]
+pub(crate) fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in bytes.chunks(64) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch never faults and `line` points into a live slice anyway.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
     }
 }
 

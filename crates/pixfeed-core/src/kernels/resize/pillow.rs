@@ -255,6 +255,10 @@ fn rows_n<const C: usize>(
             let mut y = first;
             for pair in &mut pairs {
                 let (ta, tb) = pair.split_at_mut(row_len);
+                // The next pair's rows load while this pair is computed.
+                for ahead in (y + 2..y + 4).filter(|&r| r < last) {
+                    super::linear::prefetch(src.row(ahead));
+                }
                 horizontal_rows2::<C>(src.row(y), src.row(y + 1), h, ta, tb);
                 y += 2;
             }
