@@ -181,6 +181,10 @@ pub fn resize_into(src: ImageView<'_>, dst: ImageViewMut<'_>, filter: Filter) ->
         (I::Nearest, true) => nearest::pillow(src, dst),
         (I::Nearest, false) => nearest::opencv(src, dst),
         (i, true) => pillow::resize(src, dst, pil_filter(i)),
+        // OpenCV halves with its INTER_AREA code (the same values, rounded once).
+        (I::Bilinear, false) if src.width == 2 * dst.width && src.height == 2 * dst.height => {
+            opencv::resize_area(src, dst)
+        }
         (I::Bilinear, false) => linear::resize(src, dst),
         (I::Bicubic, false) => opencv::resize_generic(src, dst, opencv::Kernel::Cubic),
         (I::Lanczos, false) => opencv::resize_generic(src, dst, opencv::Kernel::Lanczos4),
