@@ -62,7 +62,7 @@ pub fn resize(src: ImageView<'_>, dst: ImageViewMut<'_>) {
 }
 
 /// INTER_AREA when an axis is enlarged: OpenCV then runs its bilinear code with the area
-/// weights of [`axis`].
+/// weights (see `axis`).
 pub fn resize_area_enlarge(src: ImageView<'_>, dst: ImageViewMut<'_>) {
     resize_2tap(src, dst, true);
 }
@@ -125,6 +125,48 @@ pub(crate) fn prefetch(bytes: &[u8]) {
         // SAFETY: a prefetch never faults and `line` points into a live slice anyway.
         unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
     }
+}
+
+/// `out[x] = sum_k mulhrs(rows[k][x] << 7, w[k])`: rows blended with 14-bit weights (any
+/// sign) into 6 fractional bits, 16 lanes at a time.
+pub(crate) fn vertical_n(rows: &[&[u8]], w: &[i32], out: &mut [i16]) {
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is available (checked just above).
+        done = unsafe { vertical_n_avx2(rows, w, out) };
+    }
+    for x in done..out.len() {
+        let v: i32 = rows
+            .iter()
+            .zip(w)
+            .map(|(r, &k)| mulhrs(i32::from(r[x]) << 7, k))
+            .sum();
+        out[x] = v as i16;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn vertical_n_avx2(rows: &[&[u8]], w: &[i32], out: &mut [i16]) -> usize {
+    use std::arch::x86_64::*;
+    let n = out.len() / 16 * 16;
+    if rows.iter().any(|r| r.len() < n) {
+        return 0;
+    }
+    let ws: Vec<__m256i> = w.iter().map(|&k| _mm256_set1_epi16(k as i16)).collect();
+    for (x, o) in out[..n].chunks_exact_mut(16).enumerate() {
+        let mut acc = _mm256_setzero_si256();
+        for (r, &k) in rows.iter().zip(&ws) {
+            // SAFETY: `x * 16 + 16 <= n <= r.len()` (checked above): one 16-byte load.
+            let p = unsafe { _mm_loadu_si128(r.as_ptr().add(x * 16).cast()) };
+            let p = _mm256_slli_epi16::<7>(_mm256_cvtepu8_epi16(p));
+            acc = _mm256_add_epi16(acc, _mm256_mulhrs_epi16(p, k));
+        }
+        // SAFETY: `o` is 16 i16 = 32 bytes.
+        unsafe { _mm256_storeu_si256(o.as_mut_ptr().cast(), acc) };
+    }
+    n
 }
 
 fn vertical(r0: &[u8], r1: &[u8], w0: i32, w1: i32, out: &mut [i16]) {

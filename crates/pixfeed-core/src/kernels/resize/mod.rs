@@ -5,8 +5,8 @@
 //! |---------------|----------------------------------|---------------------------------------|
 //! | nearest       | own: [`nearest::pillow`]         | own: [`nearest::opencv`]              |
 //! | bilinear      | own: [`pillow`] (exact)          | own: [`linear`] (speed)               |
-//! | bicubic       | own: [`pillow`] (exact)          | own: [`opencv::resize_generic`]        |
-//! | lanczos       | own: [`pillow`] (exact)          | own: [`opencv::resize_generic`]        |
+//! | bicubic       | own: [`pillow`] (exact)          | own: [`opencv`] + [`fixedtap`]        |
+//! | lanczos       | own: [`pillow`] (exact)          | own: [`opencv`] + [`fixedtap`]        |
 //! | area          | own: [`pillow`] (exact, BOX)     | own: [`opencv::resize_area`]          |
 //!
 //! All kernels are our own; fast_image_resize 6.1 (fir) was tried first for each and either
@@ -30,6 +30,7 @@
 //! Pillow's RGBX/CMYK modes. Pillow premultiplies RGBA and LA images; we do not (the fourth
 //! channel of an array is not necessarily alpha).
 
+pub mod fixedtap;
 pub mod linear;
 pub mod nearest;
 pub mod opencv;

@@ -1,9 +1,8 @@
 //! OpenCV's `cv::resize` for uint8 where fir has no matching mode (see the parent module):
 //! INTER_CUBIC, INTER_LANCZOS4 and INTER_AREA. Own code, following imgproc/src/resize.cpp:
-//! coefficient tables computed in single precision exactly as OpenCV does, 11-bit fixed-point
-//! weights, border pixels replicated for taps outside the image, an exact integer horizontal
-//! pass and a single-precision vertical pass with one final rounding (as OpenCV's SIMD path).
-//! INTER_AREA when shrinking both axes is the fractional-coverage average (`resizeArea_`,
+//! sample positions and coefficient tables computed in single precision exactly as OpenCV
+//! does, 11-bit fixed-point weights, border pixels replicated for taps outside the image (the
+//! passes themselves are in [`super::fixedtap`]). INTER_AREA when shrinking both axes is the fractional-coverage average (`resizeArea_`,
 //! float accumulation in OpenCV's order) or, for integer factors, the plain block mean
 //! (`resizeAreaFast_`); when an axis is enlarged OpenCV runs its bilinear code with other
 //! weights, and so do we ([`super::linear::resize_area_enlarge`]).
@@ -23,7 +22,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    fn taps(self) -> usize {
+    pub(super) fn taps(self) -> usize {
         match self {
             Kernel::Cubic => 4,
             Kernel::Lanczos4 => 8,
@@ -91,12 +90,12 @@ fn fixed(v: f32) -> i32 {
 
 /// One axis: for each output index the first source index of its taps (before clamping) and
 /// the fixed-point weights.
-struct Axis {
-    start: Vec<isize>,
-    weights: Vec<i32>,
+pub(super) struct Axis {
+    pub(super) start: Vec<isize>,
+    pub(super) weights: Vec<i32>,
 }
 
-fn axis(src_len: usize, dst_len: usize, kernel: Kernel) -> Axis {
+pub(super) fn axis(src_len: usize, dst_len: usize, kernel: Kernel) -> Axis {
     let taps = kernel.taps();
     let half = (taps / 2) as isize;
     let scale = 1.0 / (dst_len as f64 / src_len as f64);
@@ -117,225 +116,9 @@ fn axis(src_len: usize, dst_len: usize, kernel: Kernel) -> Axis {
     Axis { start, weights }
 }
 
-/// Horizontal taps with the border folded in: replicating the edge pixel for taps outside the
-/// image is the same as adding their weights to the edge pixel's, so every output reads one
-/// contiguous window `start..start + n` (`n <= taps`) with integer weights.
-struct Window {
-    taps: usize,
-    start: Vec<usize>,
-    n: Vec<usize>,
-    /// `taps` weights per output (zero past `n`).
-    w: Vec<i16>,
-    /// For the SIMD pass, `taps.div_ceil(4)` groups per output: the weights of four taps in
-    /// the 16-bit lanes of their pixels (`[k0, k1] x 4 channels ++ [k2, k3] x 4 channels`).
-    quads: Vec<[i16; 16]>,
-}
-
-impl Window {
-    fn new(a: &Axis, taps: usize, src_len: usize) -> Window {
-        let last = src_len as isize - 1;
-        let outs = a.start.len();
-        let (mut start, mut n, mut w) = (
-            Vec::with_capacity(outs),
-            Vec::with_capacity(outs),
-            vec![0i16; outs * taps],
-        );
-        for (d, &s0) in a.start.iter().enumerate() {
-            let first = s0.clamp(0, last);
-            let end = (s0 + taps as isize - 1).clamp(0, last);
-            for k in 0..taps {
-                let j = ((s0 + k as isize).clamp(0, last) - first) as usize;
-                let v = i32::from(w[d * taps + j]) + a.weights[d * taps + k];
-                w[d * taps + j] = v as i16;
-            }
-            start.push(first as usize);
-            n.push((end - first + 1) as usize);
-        }
-        let per = taps.div_ceil(4);
-        let mut quads = vec![[0i16; 16]; outs * per];
-        for d in 0..outs {
-            for (t, &k) in w[d * taps..(d + 1) * taps].iter().enumerate() {
-                let half = (t % 4) / 2 * 8;
-                for c in 0..4 {
-                    quads[d * per + t / 4][half + 2 * c + t % 2] = k;
-                }
-            }
-        }
-        Window {
-            taps,
-            start,
-            n,
-            w,
-            quads,
-        }
-    }
-}
-
-/// INTER_CUBIC or INTER_LANCZOS4: a horizontal pass into
-/// exact 32-bit sums (kept as f32, exact below 2**24) and a vertical pass in single
-/// precision with one rounding, as OpenCV's SIMD path computes it.
+/// INTER_CUBIC or INTER_LANCZOS4 (see [`super::fixedtap`]).
 pub fn resize_generic(src: ImageView<'_>, dst: ImageViewMut<'_>, kernel: Kernel) {
-    match src.channels {
-        1 => generic_n::<1>(src, dst, kernel),
-        2 => generic_n::<2>(src, dst, kernel),
-        3 => generic_n::<3>(src, dst, kernel),
-        _ => generic_n::<4>(src, dst, kernel),
-    }
-}
-
-fn generic_n<const C: usize>(src: ImageView<'_>, dst: ImageViewMut<'_>, kernel: Kernel) {
-    let taps = kernel.taps();
-    let (sw, sh, dw) = (src.width, src.height, dst.width);
-    let win = Window::new(&axis(sw, dw, kernel), taps, sw);
-    let ya = axis(sh, dst.height, kernel);
-    let row_len = dw * C;
-    // Horizontally resized source rows, cached by row index: consecutive output rows share
-    // most of their taps' rows, and every row in one output row's window maps to its own slot.
-    let mut rows = vec![0f32; taps * row_len];
-    let mut tags = vec![usize::MAX; taps];
-    let last_row = sh as isize - 1;
-    let mut slot_of = vec![0usize; taps];
-    let scale = 1.0 / (1u32 << (2 * COEF_BITS)) as f32;
-    for (dy, out) in dst.data.chunks_exact_mut(row_len).enumerate() {
-        for (k, slot) in slot_of.iter_mut().enumerate() {
-            let sy = (ya.start[dy] + k as isize).clamp(0, last_row) as usize;
-            let s = sy % taps;
-            if tags[s] != sy {
-                horizontal_sums::<C>(src.row(sy), &win, &mut rows[s * row_len..(s + 1) * row_len]);
-                tags[s] = sy;
-            }
-            *slot = s;
-        }
-        let beta: Vec<f32> = ya.weights[dy * taps..dy * taps + taps]
-            .iter()
-            .map(|&b| b as f32 * scale)
-            .collect();
-        let picked: Vec<&[f32]> = slot_of
-            .iter()
-            .map(|&s| &rows[s * row_len..(s + 1) * row_len])
-            .collect();
-        vertical_f32(&picked, &beta, out);
-    }
-}
-
-/// `out[x] = round(sum_k rows[k][x] * beta[k])`, clamped to uint8.
-fn vertical_f32(rows: &[&[f32]], beta: &[f32], out: &mut [u8]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: AVX2 is available (checked just above).
-        return unsafe { vertical_f32_avx2(rows, beta, out) };
-    }
-    vertical_f32_body(rows, beta, out);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn vertical_f32_avx2(rows: &[&[f32]], beta: &[f32], out: &mut [u8]) {
-    // The same code, compiled with AVX2 so that it becomes 8-lane vector code.
-    vertical_f32_body(rows, beta, out);
-}
-
-#[inline(always)]
-fn vertical_f32_body(rows: &[&[f32]], beta: &[f32], out: &mut [u8]) {
-    const CHUNK: usize = 64;
-    let width = out.len();
-    let mut x0 = 0;
-    while x0 < width {
-        let n = CHUNK.min(width - x0);
-        let mut acc = [0f32; CHUNK];
-        for (r, &b) in rows.iter().zip(beta) {
-            for (a, &v) in acc[..n].iter_mut().zip(&r[x0..x0 + n]) {
-                *a += v * b;
-            }
-        }
-        for (o, &a) in out[x0..x0 + n].iter_mut().zip(&acc[..n]) {
-            *o = a.round_ties_even().clamp(0.0, 255.0) as u8;
-        }
-        x0 += n;
-    }
-}
-
-/// One source row's horizontal pass: exact integer sums per output channel.
-fn horizontal_sums<const C: usize>(row: &[u8], win: &Window, out: &mut [f32]) {
-    let mut done = 0;
-    #[cfg(target_arch = "x86_64")]
-    if C >= 3 && std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: AVX2 is available (checked just above).
-        done = unsafe { horizontal_sums_avx2::<C>(row, win, out) };
-    }
-    for (d, o) in out.chunks_exact_mut(C).enumerate().skip(done) {
-        let (s, n) = (win.start[d], win.n[d]);
-        let px = &row[s * C..(s + n) * C];
-        let w = &win.w[d * win.taps..d * win.taps + n];
-        let mut acc = [0i32; C];
-        for (p, &k) in px.chunks_exact(C).zip(w) {
-            for c in 0..C {
-                acc[c] += i32::from(p[c]) * i32::from(k);
-            }
-        }
-        for c in 0..C {
-            o[c] = acc[c] as f32;
-        }
-    }
-}
-
-/// Three or four channels, four taps per `pmaddwd` (the same lane layout as the Pillow
-/// kernel's horizontal pass; OpenCV's 11-bit weights fit 16 bits as they are). Returns the
-/// number of outputs done (all of them).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn horizontal_sums_avx2<const C: usize>(row: &[u8], win: &Window, out: &mut [f32]) -> usize {
-    use std::arch::x86_64::*;
-    const Z: i8 = -128;
-    let spread = if C == 3 {
-        _mm256_setr_epi8(
-            0, Z, 3, Z, 1, Z, 4, Z, 2, Z, 5, Z, Z, Z, Z, Z, 6, Z, 9, Z, 7, Z, 10, Z, 8, Z, 11, Z,
-            Z, Z, Z, Z,
-        )
-    } else {
-        _mm256_setr_epi8(
-            0, Z, 4, Z, 1, Z, 5, Z, 2, Z, 6, Z, 3, Z, 7, Z, 8, Z, 12, Z, 9, Z, 13, Z, 10, Z, 14, Z,
-            11, Z, 15, Z,
-        )
-    };
-    let per = win.taps.div_ceil(4);
-    let mut buf = [0u8; 16];
-    for (d, o) in out.chunks_exact_mut(C).enumerate() {
-        let (s, n) = (win.start[d], win.n[d]);
-        let quads = &win.quads[d * per..d * per + n.div_ceil(4)];
-        let mut acc = _mm256_setzero_si256();
-        for (g, wq) in quads.iter().enumerate() {
-            let at = (s + 4 * g) * C;
-            // Bytes past the row end (taps past the window, weighted 0) are read as 0.
-            let bytes: &[u8; 16] = match row.get(at..at + 16) {
-                Some(b) => b.try_into().expect("16 bytes"),
-                None => {
-                    let tail = &row[at.min(row.len())..];
-                    let k = tail.len().min(16);
-                    buf.fill(0);
-                    buf[..k].copy_from_slice(&tail[..k]);
-                    &buf
-                }
-            };
-            // SAFETY: `bytes` is 16 bytes and `wq` 16 i16 = 32 bytes.
-            let (v, k) = unsafe {
-                (
-                    _mm256_broadcastsi128_si256(_mm_loadu_si128(bytes.as_ptr().cast())),
-                    _mm256_loadu_si256(wq.as_ptr().cast::<__m256i>()),
-                )
-            };
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_shuffle_epi8(v, spread), k));
-        }
-        let sum = _mm_add_epi32(
-            _mm256_castsi256_si128(acc),
-            _mm256_extracti128_si256::<1>(acc),
-        );
-        let mut lanes = [0f32; 4];
-        // SAFETY: `lanes` is 4 f32 = 16 bytes.
-        unsafe { _mm_storeu_ps(lanes.as_mut_ptr(), _mm_cvtepi32_ps(sum)) };
-        o.copy_from_slice(&lanes[..C]);
-    }
-    out.len() / C
+    super::fixedtap::resize(src, dst, kernel);
 }
 
 /// `cv2.resize(..., INTER_AREA)`.
