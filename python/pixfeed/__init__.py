@@ -31,11 +31,20 @@ from pixfeed.ops import (
     random_crop,
 )
 from pixfeed.pipeline import Pipeline
+from pixfeed.resize import (
+    INTERPOLATIONS,
+    iter_resize,
+    random_resized_crop,
+    random_resized_crop_params,
+    resize,
+    resize_video,
+)
 from pixfeed.threads import get_num_threads, set_num_threads
 
 __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "INTERPOLATIONS",
     "MAX_PIXELS",
     "CropBatch",
     "DecodeError",
@@ -56,9 +65,14 @@ __all__ = [
     "encode",
     "flip",
     "get_num_threads",
+    "iter_resize",
     "luminance",
     "normalize",
     "probe",
     "random_crop",
+    "random_resized_crop",
+    "random_resized_crop_params",
+    "resize",
+    "resize_video",
     "set_num_threads",
 ]

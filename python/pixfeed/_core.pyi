@@ -22,6 +22,10 @@ __all__ = [
     "pipeline_params",
     "probe",
     "random_crop",
+    "random_resized_crop",
+    "random_resized_crop_params",
+    "resize_into",
+    "resize_one",
     "set_num_threads",
 ]
 
@@ -137,3 +141,38 @@ def normalize(
     out: npt.NDArray[np.float32] | npt.NDArray[np.uint16],
 ) -> None: ...
 def encode(image: npt.NDArray[np.uint8], format: str, quality: int) -> bytes: ...
+def resize_one(
+    image: Any,
+    sizes: Any,
+    interpolation: str,
+    antialias: bool,
+    threads: int | None,
+) -> npt.NDArray[np.uint8]: ...
+def resize_into(
+    images: list[npt.NDArray[np.uint8]],
+    out: npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]],
+    interpolation: str,
+    antialias: bool,
+    threads: int | None,
+) -> None: ...
+def random_resized_crop_params(
+    sizes: list[tuple[int, int]],
+    scale: tuple[float, float],
+    ratio: tuple[float, float],
+    seed: int,
+    epoch: int,
+    indices: list[int] | None = None,
+) -> list[tuple[int, int, int, int]]: ...
+def random_resized_crop(
+    images: list[npt.NDArray[np.uint8]],
+    size: tuple[int, int],
+    scale: tuple[float, float],
+    ratio: tuple[float, float],
+    interpolation: str,
+    antialias: bool,
+    seed: int,
+    epoch: int,
+    indices: list[int] | None,
+    threads: int | None,
+    out: npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]],
+) -> list[tuple[int, int, int, int]]: ...

@@ -6,6 +6,7 @@ pub mod codecs;
 pub mod convert;
 pub mod decode;
 pub mod error;
+pub mod geometry;
 pub mod image;
 pub mod info;
 pub mod kernels;

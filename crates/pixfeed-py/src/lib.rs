@@ -6,6 +6,7 @@ mod decode;
 mod errors;
 mod ops;
 mod pipeline;
+mod resize;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -57,5 +58,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ops::convert, m)?)?;
     m.add_function(wrap_pyfunction!(ops::luminance, m)?)?;
     m.add_function(wrap_pyfunction!(ops::normalize, m)?)?;
+    m.add_function(wrap_pyfunction!(resize::resize_one, m)?)?;
+    m.add_function(wrap_pyfunction!(resize::resize_into, m)?)?;
+    m.add_function(wrap_pyfunction!(resize::random_resized_crop, m)?)?;
+    m.add_function(wrap_pyfunction!(resize::random_resized_crop_params, m)?)?;
     Ok(())
 }

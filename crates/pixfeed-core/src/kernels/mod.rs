@@ -6,3 +6,4 @@ pub mod crop;
 pub mod flip;
 pub mod luminance;
 pub mod normalize;
+pub mod resize;
