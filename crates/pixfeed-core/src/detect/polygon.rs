@@ -1,0 +1,799 @@
+//! Polygons: area, exact intersection-over-union of simple polygons (convex or not), and
+//! point-in-polygon tests.
+//!
+//! A polygon is a ring of `(x, y)` vertices, implicitly closed (a repeated closing vertex
+//! and repeated consecutive vertices are ignored). Area and IoU need *simple* polygons (no
+//! edge touches a non-adjacent edge, no spike doubles back along itself); anything else is
+//! an error naming the polygon and the two edges, decided with exact orientation predicates.
+//!
+//! ## How the IoU is computed, and why not `geo`
+//! Only the *area* of `A ∩ B` is needed, never its shape. By Green's theorem the area of a
+//! region is the sum over its boundary of `(x dy - y dx) / 2`, and the boundary of `A ∩ B`
+//! is made of the pieces of A's boundary that lie inside B and the pieces of B's boundary
+//! inside A (pieces where the two boundaries run together are counted once, when both
+//! interiors are on the same side). So each edge is split where the other polygon's
+//! boundary meets it, each piece is classified inside/outside (a point-in-polygon test of
+//! its midpoint, which is away from the other boundary; classifications carry along the
+//! boundary until the next split) and the inside pieces' cross products are summed, in
+//! coordinates relative to a local origin. Splits and collinear overlaps are decided with
+//! Shewchuk's exact `orient2d`, so shared edges, shared vertices and T-junctions (typical
+//! of annotations drawn against each other) are handled exactly; identical polygons give
+//! IoU 1. Cost O(n·m) per pair with bounding-box pruning, no allocation per pair.
+//!
+//! `geo`'s `BooleanOps::intersection` (0.31, via i_overlay) was measured first on the
+//! benchmark's 10k pairs of 6-16 vertex polygons: about 4-5x shapely's speed (under the 5x
+//! floor) and a relative area error up to 7e-6 (it snaps coordinates to an integer grid),
+//! over the 1e-9 the tests require. It builds the intersection polygons we do not need.
+
+use super::orient;
+use crate::{Error, Result};
+
+type P = [f64; 2];
+
+/// Many polygons packed as in the Python layer: `xy` holds `(x, y)` pairs back to back and
+/// polygon `i` is points `offsets[i]..offsets[i + 1]`.
+#[derive(Debug, Clone, Copy)]
+pub struct PolySet<'a> {
+    xy: &'a [f64],
+    offsets: &'a [i64],
+    arg: &'static str,
+}
+
+impl<'a> PolySet<'a> {
+    /// Check the packing; `arg` names the argument in errors.
+    pub fn new(xy: &'a [f64], offsets: &'a [i64], arg: &'static str) -> Result<Self> {
+        if xy.len() % 2 != 0 {
+            return Err(Error::invalid(arg, "coordinates must come in (x, y) pairs"));
+        }
+        let npts = (xy.len() / 2) as i64;
+        let ok = offsets.first() == Some(&0)
+            && offsets.last() == Some(&npts)
+            && offsets.windows(2).all(|w| w[0] <= w[1]);
+        if !ok {
+            return Err(Error::invalid(arg, "inconsistent polygon offsets"));
+        }
+        Ok(PolySet { xy, offsets, arg })
+    }
+
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Polygon `i` as flat `(x, y)` pairs, as given.
+    pub fn points(&self, i: usize) -> &'a [f64] {
+        &self.xy[2 * self.offsets[i] as usize..2 * self.offsets[i + 1] as usize]
+    }
+
+    /// The argument name used in errors.
+    pub fn arg(&self) -> &'static str {
+        self.arg
+    }
+}
+
+/// Polygons after cleaning (duplicates dropped) and checking: ring `i` is
+/// `pts[start[i]..start[i + 1]]`.
+struct Rings {
+    pts: Vec<P>,
+    start: Vec<usize>,
+    bbox: Vec<[f64; 4]>,
+    /// +1 for counter-clockwise rings (y up), -1 for clockwise.
+    sign: Vec<f64>,
+}
+
+impl Rings {
+    fn ring(&self, i: usize) -> &[P] {
+        &self.pts[self.start[i]..self.start[i + 1]]
+    }
+}
+
+/// Drop repeated consecutive vertices and the closing vertex; require finite coordinates
+/// and at least 3 distinct vertices.
+fn clean(set: &PolySet<'_>) -> Result<(Vec<P>, Vec<usize>)> {
+    let mut pts: Vec<P> = Vec::with_capacity(set.xy.len() / 2);
+    let mut start = Vec::with_capacity(set.len() + 1);
+    for i in 0..set.len() {
+        let s = pts.len();
+        start.push(s);
+        for c in set.points(i).chunks_exact(2) {
+            let p = [c[0], c[1]];
+            if !(p[0].is_finite() && p[1].is_finite()) {
+                return Err(Error::invalid(
+                    set.arg,
+                    format!("polygon {i} has a non-finite coordinate"),
+                ));
+            }
+            if pts.len() == s || pts[pts.len() - 1] != p {
+                pts.push(p);
+            }
+        }
+        if pts.len() - s > 1 && pts[s] == pts[pts.len() - 1] {
+            pts.pop();
+        }
+        if pts.len() - s < 3 {
+            return Err(Error::invalid(
+                set.arg,
+                format!(
+                    "polygon {i} has {} distinct points; a polygon needs at least 3",
+                    pts.len() - s
+                ),
+            ));
+        }
+    }
+    start.push(pts.len());
+    Ok((pts, start))
+}
+
+fn bbox_of(r: &[P]) -> [f64; 4] {
+    let mut b = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    for p in r {
+        b[0] = b[0].min(p[0]);
+        b[1] = b[1].min(p[1]);
+        b[2] = b[2].max(p[0]);
+        b[3] = b[3].max(p[1]);
+    }
+    b
+}
+
+#[inline(always)]
+fn seg_bbox(a: P, b: P) -> [f64; 4] {
+    [
+        a[0].min(b[0]),
+        a[1].min(b[1]),
+        a[0].max(b[0]),
+        a[1].max(b[1]),
+    ]
+}
+
+/// Closed boxes overlap (touching counts).
+#[inline(always)]
+fn overlaps(a: &[f64; 4], b: &[f64; 4]) -> bool {
+    a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3]
+}
+
+#[inline(always)]
+fn same_strict_sign(a: f64, b: f64) -> bool {
+    (a > 0.0 && b > 0.0) || (a < 0.0 && b < 0.0)
+}
+
+#[inline(always)]
+fn sub(a: P, b: P) -> P {
+    [a[0] - b[0], a[1] - b[1]]
+}
+
+#[inline(always)]
+fn dot(a: P, b: P) -> f64 {
+    a[0] * b[0] + a[1] * b[1]
+}
+
+#[inline(always)]
+fn cross(a: P, b: P) -> f64 {
+    a[0] * b[1] - a[1] * b[0]
+}
+
+/// Twice the signed area (positive counter-clockwise), relative to origin `o`.
+fn twice_area(r: &[P], o: P) -> f64 {
+    let n = r.len();
+    let mut s = 0.0;
+    for i in 0..n {
+        s += cross(sub(r[i], o), sub(r[(i + 1) % n], o));
+    }
+    s
+}
+
+/// Do closed segments `ab` and `cd` share a point?
+fn segments_touch(a: P, b: P, c: P, d: P) -> bool {
+    if !overlaps(&seg_bbox(a, b), &seg_bbox(c, d)) {
+        return false;
+    }
+    let (o1, o2) = (orient(a, b, c), orient(a, b, d));
+    if same_strict_sign(o1, o2) {
+        return false;
+    }
+    if o1 == 0.0 && o2 == 0.0 {
+        // Collinear: overlapping boxes means overlapping segments.
+        return true;
+    }
+    !same_strict_sign(orient(c, d, a), orient(c, d, b))
+}
+
+/// The first pair of edges `(i, j)` (edge `i` runs from vertex `i` to `i + 1`) that makes
+/// the ring non-simple, or None.
+fn self_intersection(r: &[P]) -> Option<(usize, usize)> {
+    let n = r.len();
+    let e = |i: usize| (r[i], r[(i + 1) % n]);
+    // Adjacent edges share a vertex; they must not double back along each other.
+    for i in 0..n {
+        let (a, b) = e(i);
+        let c = r[(i + 2) % n];
+        if orient(a, b, c) == 0.0 && dot(sub(b, a), sub(c, b)) < 0.0 {
+            return Some((i, (i + 1) % n));
+        }
+    }
+    let adjacent = |i: usize, j: usize| j == i + 1 || (i == 0 && j == n - 1);
+    let test = |i: usize, j: usize| {
+        let (i, j) = (i.min(j), i.max(j));
+        if adjacent(i, j) {
+            return false;
+        }
+        let ((a, b), (c, d)) = (e(i), e(j));
+        segments_touch(a, b, c, d)
+    };
+    if n <= 64 {
+        for i in 0..n {
+            for j in i + 2..n {
+                if test(i, j) {
+                    return Some((i, j));
+                }
+            }
+        }
+        return None;
+    }
+    // Sort-and-sweep on x: only edges whose x-ranges overlap are tested.
+    let mut idx: Vec<(f64, f64, usize)> = (0..n)
+        .map(|i| {
+            let (a, b) = e(i);
+            (a[0].min(b[0]), a[0].max(b[0]), i)
+        })
+        .collect();
+    idx.sort_unstable_by(|p, q| p.0.total_cmp(&q.0).then(p.2.cmp(&q.2)));
+    let mut found: Option<(usize, usize)> = None;
+    for k in 0..n {
+        let (_, xmax, i) = idx[k];
+        for &(xmin_j, _, j) in &idx[k + 1..] {
+            if xmin_j > xmax {
+                break;
+            }
+            if test(i, j) {
+                let pair = (i.min(j), i.max(j));
+                found = Some(found.map_or(pair, |f| f.min(pair)));
+            }
+        }
+    }
+    found
+}
+
+/// Clean and check every polygon of `set`; with `simple`, reject non-simple rings.
+fn prepare(set: &PolySet<'_>, simple: bool, threads: Option<usize>) -> Result<Rings> {
+    let (pts, start) = clean(set)?;
+    let n = set.len();
+    let work = |i: usize| -> (Option<(usize, usize)>, [f64; 4], f64) {
+        let r = &pts[start[i]..start[i + 1]];
+        let bad = if simple { self_intersection(r) } else { None };
+        let sign = if twice_area(r, r[0]) < 0.0 { -1.0 } else { 1.0 };
+        (bad, bbox_of(r), sign)
+    };
+    let done = par_map(n, pts.len(), threads, work)?;
+    let mut bbox = Vec::with_capacity(n);
+    let mut sign = Vec::with_capacity(n);
+    for (i, (bad, b, s)) in done.into_iter().enumerate() {
+        if let Some((e1, e2)) = bad {
+            return Err(Error::invalid(
+                set.arg,
+                format!(
+                    "polygon {i} is not simple: edges {e1} and {e2} intersect (edge k joins \
+                     vertices k and k + 1 after dropping repeated points)"
+                ),
+            ));
+        }
+        bbox.push(b);
+        sign.push(s);
+    }
+    Ok(Rings {
+        pts,
+        start,
+        bbox,
+        sign,
+    })
+}
+
+/// `f(0..n)` in order, on the pool when the work is large enough.
+fn par_map<T: Send>(
+    n: usize,
+    work: usize,
+    threads: Option<usize>,
+    f: impl Fn(usize) -> T + Sync + Send,
+) -> Result<Vec<T>> {
+    use rayon::prelude::*;
+    if n < 64 || work < 4096 || threads == Some(1) {
+        return Ok((0..n).map(f).collect());
+    }
+    crate::pool::install(threads, || {
+        (0..n).into_par_iter().with_min_len(16).map(f).collect()
+    })
+}
+
+/// Areas of simple polygons (absolute values, shoelace relative to the first vertex).
+pub fn polygon_area(set: &PolySet<'_>, threads: Option<usize>) -> Result<Vec<f64>> {
+    crate::error::catch_panic(|| {
+        let rings = prepare(set, true, threads)?;
+        Ok((0..set.len())
+            .map(|i| {
+                let r = rings.ring(i);
+                0.5 * twice_area(r, r[0]).abs()
+            })
+            .collect())
+    })
+}
+
+/// Reusable buffers of one worker.
+#[derive(Default)]
+struct Scratch {
+    ts: Vec<f64>,
+    shared: Vec<(f64, f64, bool)>,
+    /// Edges of the clip ring sorted by min x, for large rings: (min x, edge index).
+    index: Vec<(f64, u32)>,
+}
+
+/// Even-odd test of a point well away from the ring's boundary (a piece's midpoint).
+fn inside_even_odd(p: P, r: &[P], bb: &[f64; 4]) -> bool {
+    if p[0] < bb[0] || p[0] > bb[2] || p[1] < bb[1] || p[1] > bb[3] {
+        return false;
+    }
+    let mut c = false;
+    let mut a = r[r.len() - 1];
+    for &b in r {
+        if (a[1] > p[1]) != (b[1] > p[1]) {
+            let x = a[0] + (p[1] - a[1]) * (b[0] - a[0]) / (b[1] - a[1]);
+            if x > p[0] {
+                c = !c;
+            }
+        }
+        a = b;
+    }
+    c
+}
+
+/// Twice the area contributed by the pieces of `sub_r`'s boundary inside `clip` (and, with
+/// `count_shared`, the pieces running along `clip`'s boundary in the same direction),
+/// relative to origin `o`, oriented as if both rings were counter-clockwise.
+#[allow(clippy::too_many_arguments)]
+fn boundary_inside(
+    sub_r: &[P],
+    s_sign: f64,
+    clip: &[P],
+    c_sign: f64,
+    c_bb: &[f64; 4],
+    o: P,
+    count_shared: bool,
+    sc: &mut Scratch,
+) -> f64 {
+    let n = sub_r.len();
+    let m = clip.len();
+    let use_index = m > 24;
+    let mut wmax = 0.0f64;
+    if use_index {
+        sc.index.clear();
+        for j in 0..m {
+            let (a, b) = (clip[j], clip[(j + 1) % m]);
+            sc.index.push((a[0].min(b[0]), j as u32));
+            wmax = wmax.max((a[0] - b[0]).abs());
+        }
+        sc.index.sort_unstable_by(|p, q| p.0.total_cmp(&q.0));
+    }
+    let mut sum = 0.0;
+    // Inside/outside state of the boundary just walked, while no split intervenes.
+    let mut known: Option<bool> = None;
+    for i in 0..n {
+        let (s, e) = (sub_r[i], sub_r[(i + 1) % n]);
+        let ebb = seg_bbox(s, e);
+        if !overlaps(&ebb, c_bb) {
+            known = Some(false);
+            continue;
+        }
+        sc.ts.clear();
+        sc.shared.clear();
+        let d = sub(e, s);
+        let visit = |j: usize, ts: &mut Vec<f64>, shared: &mut Vec<(f64, f64, bool)>| {
+            let (r0, r1) = (clip[j], clip[(j + 1) % m]);
+            if !overlaps(&ebb, &seg_bbox(r0, r1)) {
+                return;
+            }
+            let (o1, o2) = (orient(s, e, r0), orient(s, e, r1));
+            if same_strict_sign(o1, o2) {
+                return;
+            }
+            if o1 == 0.0 && o2 == 0.0 {
+                let len2 = dot(d, d);
+                let (t0, t1) = (dot(sub(r0, s), d) / len2, dot(sub(r1, s), d) / len2);
+                let lo = t0.min(t1).max(0.0);
+                let hi = t0.max(t1).min(1.0);
+                if hi > lo {
+                    let same = dot(d, sub(r1, r0)) * s_sign * c_sign > 0.0;
+                    shared.push((lo, hi, same));
+                    ts.push(lo);
+                    ts.push(hi);
+                } else if hi == lo {
+                    ts.push(lo);
+                }
+                return;
+            }
+            let (o3, o4) = (orient(r0, r1, s), orient(r0, r1, e));
+            if same_strict_sign(o3, o4) {
+                return;
+            }
+            let t = if o3 == 0.0 {
+                0.0
+            } else if o4 == 0.0 {
+                1.0
+            } else {
+                (o3 / (o3 - o4)).clamp(0.0, 1.0)
+            };
+            ts.push(t);
+        };
+        if use_index {
+            let lo = ebb[0] - wmax;
+            let first = sc.index.partition_point(|p| p.0 < lo);
+            for k in first..m {
+                let (xmin, j) = sc.index[k];
+                if xmin > ebb[2] {
+                    break;
+                }
+                visit(j as usize, &mut sc.ts, &mut sc.shared);
+            }
+        } else {
+            for j in 0..m {
+                visit(j, &mut sc.ts, &mut sc.shared);
+            }
+        }
+        let piece = |t0: f64, t1: f64| {
+            let p0 = if t0 == 0.0 {
+                s
+            } else {
+                [s[0] + t0 * d[0], s[1] + t0 * d[1]]
+            };
+            let p1 = if t1 == 1.0 {
+                e
+            } else {
+                [s[0] + t1 * d[0], s[1] + t1 * d[1]]
+            };
+            (p0, p1)
+        };
+        if sc.ts.is_empty() {
+            let inside = match known {
+                Some(k) => k,
+                None => inside_even_odd([s[0] + 0.5 * d[0], s[1] + 0.5 * d[1]], clip, c_bb),
+            };
+            known = Some(inside);
+            if inside {
+                sum += cross(sub(s, o), sub(e, o)) * s_sign;
+            }
+            continue;
+        }
+        let split_start = sc.ts.contains(&0.0);
+        let split_end = sc.ts.contains(&1.0);
+        sc.ts.push(0.0);
+        sc.ts.push(1.0);
+        sc.ts.sort_unstable_by(f64::total_cmp);
+        sc.ts.dedup();
+        if split_start {
+            known = None;
+        }
+        for k in 0..sc.ts.len() - 1 {
+            let (t0, t1) = (sc.ts[k], sc.ts[k + 1]);
+            if k > 0 {
+                known = None;
+            }
+            let tm = 0.5 * (t0 + t1);
+            if let Some(&(_, _, same)) = sc.shared.iter().find(|&&(lo, hi, _)| lo <= tm && tm <= hi)
+            {
+                if count_shared && same {
+                    let (p0, p1) = piece(t0, t1);
+                    sum += cross(sub(p0, o), sub(p1, o)) * s_sign;
+                }
+                known = None;
+                continue;
+            }
+            let inside = match known {
+                Some(k) => k,
+                None => inside_even_odd([s[0] + tm * d[0], s[1] + tm * d[1]], clip, c_bb),
+            };
+            known = Some(inside);
+            if inside {
+                let (p0, p1) = piece(t0, t1);
+                sum += cross(sub(p0, o), sub(p1, o)) * s_sign;
+            }
+        }
+        if split_end {
+            known = None;
+        }
+    }
+    sum
+}
+
+/// (intersection, union) areas of two checked rings.
+fn inter_union(
+    a: &[P],
+    sa: f64,
+    bba: &[f64; 4],
+    b: &[P],
+    sb: f64,
+    bbb: &[f64; 4],
+    sc: &mut Scratch,
+) -> (f64, f64) {
+    // A local origin keeps cross products small (little cancellation far from (0, 0)).
+    let o = a[0];
+    let area_a = 0.5 * twice_area(a, o).abs();
+    let area_b = 0.5 * twice_area(b, o).abs();
+    if !overlaps(bba, bbb) {
+        return (0.0, area_a + area_b);
+    }
+    let from_a = boundary_inside(a, sa, b, sb, bbb, o, true, sc);
+    let from_b = boundary_inside(b, sb, a, sa, bba, o, false, sc);
+    let inter = (0.5 * (from_a + from_b)).clamp(0.0, area_a.min(area_b));
+    (inter, area_a + area_b - inter)
+}
+
+/// Intersection over union of polygon pairs: `a[i]` with `b[i]`, or one polygon with every
+/// polygon of the other set. Exact for simple polygons (see the module notes).
+pub fn polygon_iou(a: &PolySet<'_>, b: &PolySet<'_>, threads: Option<usize>) -> Result<Vec<f64>> {
+    let (na, nb) = (a.len(), b.len());
+    if na != nb && na != 1 && nb != 1 {
+        return Err(Error::invalid(
+            b.arg,
+            format!(
+                "expected one polygon, or {na} polygons (one per polygon of {}), got {nb}",
+                a.arg
+            ),
+        ));
+    }
+    crate::error::catch_panic(|| {
+        let ra = prepare(a, true, threads)?;
+        let rb = prepare(b, true, threads)?;
+        let n = if na == 0 || nb == 0 { 0 } else { na.max(nb) };
+        let pair = |k: usize, sc: &mut Scratch| {
+            let i = if na == 1 { 0 } else { k };
+            let j = if nb == 1 { 0 } else { k };
+            let (inter, union) = inter_union(
+                ra.ring(i),
+                ra.sign[i],
+                &ra.bbox[i],
+                rb.ring(j),
+                rb.sign[j],
+                &rb.bbox[j],
+                sc,
+            );
+            inter / union
+        };
+        let work = ra.pts.len() + rb.pts.len();
+        if n < 64 || work < 2048 || threads == Some(1) {
+            let mut sc = Scratch::default();
+            return Ok((0..n).map(|k| pair(k, &mut sc)).collect());
+        }
+        use rayon::prelude::*;
+        crate::pool::install(threads, || {
+            (0..n)
+                .into_par_iter()
+                .with_min_len(32)
+                .map_init(Scratch::default, |sc, k| pair(k, sc))
+                .collect()
+        })
+    })
+}
+
+/// Which `points` (flat `(x, y)` pairs) lie in `polygon` (flat pairs, any ring with at
+/// least 3 distinct vertices). Points on the boundary count as inside; rings that cross
+/// themselves are read with the even-odd rule. Exact (orientation predicates).
+pub fn points_in_polygon(
+    points: &[f64],
+    polygon: &[f64],
+    threads: Option<usize>,
+) -> Result<Vec<bool>> {
+    let offsets = [0, (polygon.len() / 2) as i64];
+    let set = PolySet::new(polygon, &offsets, "polygon")?;
+    if points.len() % 2 != 0 {
+        return Err(Error::invalid("points", "expected an (N, 2) array"));
+    }
+    crate::error::catch_panic(|| {
+        let rings = prepare(&set, false, Some(1))?;
+        let r = rings.ring(0);
+        let bb = rings.bbox[0];
+        let test = |i: usize| contains(points[2 * i], points[2 * i + 1], r, &bb);
+        par_map(points.len() / 2, points.len() / 2 * r.len(), threads, test)
+    })
+}
+
+/// Boundary-inclusive even-odd containment with exact predicates.
+fn contains(x: f64, y: f64, r: &[P], bb: &[f64; 4]) -> bool {
+    if x < bb[0] || x > bb[2] || y < bb[1] || y > bb[3] {
+        return false;
+    }
+    let p = [x, y];
+    let mut inside = false;
+    let mut a = r[r.len() - 1];
+    for &b in r {
+        let straddles = (a[1] > y) != (b[1] > y);
+        let in_box = x >= a[0].min(b[0])
+            && x <= a[0].max(b[0])
+            && y >= a[1].min(b[1])
+            && y <= a[1].max(b[1]);
+        if straddles || in_box {
+            let o = orient(a, b, p);
+            if o == 0.0 && in_box {
+                return true;
+            }
+            // The ray to +x crosses an upward edge when p is on its left, a downward edge
+            // when p is on its right.
+            if straddles && ((b[1] > a[1]) == (o > 0.0)) {
+                inside = !inside;
+            }
+        }
+        a = b;
+    }
+    inside
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(polys: &[&[P]]) -> (Vec<f64>, Vec<i64>) {
+        let mut xy = vec![];
+        let mut off = vec![0i64];
+        for p in polys {
+            for q in *p {
+                xy.extend_from_slice(q);
+            }
+            off.push((xy.len() / 2) as i64);
+        }
+        (xy, off)
+    }
+
+    fn iou(a: &[P], b: &[P]) -> f64 {
+        let (xa, oa) = set(&[a]);
+        let (xb, ob) = set(&[b]);
+        let sa = PolySet::new(&xa, &oa, "a").unwrap();
+        let sb = PolySet::new(&xb, &ob, "b").unwrap();
+        polygon_iou(&sa, &sb, Some(1)).unwrap()[0]
+    }
+
+    fn area(a: &[P]) -> f64 {
+        let (x, o) = set(&[a]);
+        polygon_area(&PolySet::new(&x, &o, "p").unwrap(), None).unwrap()[0]
+    }
+
+    const SQ: [P; 4] = [[0.0, 0.0], [2.0, 0.0], [2.0, 2.0], [0.0, 2.0]];
+
+    #[test]
+    fn squares() {
+        assert_eq!(area(&SQ), 4.0);
+        assert_eq!(iou(&SQ, &SQ), 1.0);
+        let rev: Vec<P> = SQ.iter().rev().copied().collect();
+        assert_eq!(iou(&SQ, &rev), 1.0);
+        let rot = [SQ[2], SQ[3], SQ[0], SQ[1]];
+        assert_eq!(iou(&SQ, &rot), 1.0);
+        let shifted = [[1.0, 0.0], [3.0, 0.0], [3.0, 2.0], [1.0, 2.0]];
+        assert!((iou(&SQ, &shifted) - 2.0 / 6.0).abs() < 1e-15);
+        let touching = [[2.0, 0.0], [4.0, 0.0], [4.0, 2.0], [2.0, 2.0]];
+        assert_eq!(iou(&SQ, &touching), 0.0);
+        let inner = [[0.5, 0.5], [1.0, 0.5], [1.0, 1.0], [0.5, 1.0]];
+        assert!((iou(&SQ, &inner) - 0.25 / 4.0).abs() < 1e-15);
+        assert!((iou(&inner, &SQ) - 0.25 / 4.0).abs() < 1e-15);
+        // Shares two edges and a corner with SQ, from inside.
+        let corner = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]];
+        assert!((iou(&SQ, &corner) - 0.25).abs() < 1e-15);
+        // T-junction: vertex of one on an edge of the other.
+        let tri = [[1.0, 0.0], [3.0, 1.0], [1.0, 2.0]];
+        // The triangle's part inside the square is a trapezoid of area 1.5.
+        let want = 1.5 / (4.0 + 2.0 - 1.5);
+        assert!((iou(&SQ, &tri) - want).abs() < 1e-15, "{}", iou(&SQ, &tri));
+        assert!((iou(&tri, &SQ) - want).abs() < 1e-15, "{}", iou(&tri, &SQ));
+    }
+
+    #[test]
+    fn non_convex() {
+        // A "U" and a bar across its arms: the bar's middle lies in the gap.
+        let u = [
+            [0.0, 0.0],
+            [3.0, 0.0],
+            [3.0, 3.0],
+            [2.0, 3.0],
+            [2.0, 1.0],
+            [1.0, 1.0],
+            [1.0, 3.0],
+            [0.0, 3.0],
+        ];
+        assert_eq!(area(&u), 7.0);
+        let bar = [[-1.0, 2.0], [4.0, 2.0], [4.0, 2.5], [-1.0, 2.5]];
+        // Inside the arms: 2 x (1 x 0.5).
+        let want = 1.0 / (7.0 + 2.5 - 1.0);
+        assert!((iou(&u, &bar) - want).abs() < 1e-15);
+        assert!((iou(&bar, &u) - want).abs() < 1e-15);
+    }
+
+    #[test]
+    fn bad_polygons() {
+        let bow = [[0.0, 0.0], [2.0, 2.0], [2.0, 0.0], [0.0, 2.0]];
+        let (x, o) = set(&[&SQ, &bow]);
+        let e = polygon_area(&PolySet::new(&x, &o, "polygons").unwrap(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("polygon 1 is not simple"), "{e}");
+        let two = [[0.0, 0.0], [1.0, 1.0], [0.0, 0.0]];
+        let (x, o) = set(&[&two]);
+        let e = polygon_area(&PolySet::new(&x, &o, "p").unwrap(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("2 distinct points"), "{e}");
+        let line = [[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]];
+        let (x, o) = set(&[&line]);
+        assert!(polygon_area(&PolySet::new(&x, &o, "p").unwrap(), None).is_err());
+        // Touching itself at a vertex.
+        let pinch = [
+            [0.0, 0.0],
+            [2.0, 0.0],
+            [1.0, 1.0],
+            [2.0, 2.0],
+            [0.0, 2.0],
+            [1.0, 1.0],
+        ];
+        let (x, o) = set(&[&pinch]);
+        assert!(polygon_area(&PolySet::new(&x, &o, "p").unwrap(), None).is_err());
+        // Closed ring and repeated points are fine.
+        let closed = [SQ[0], SQ[1], SQ[1], SQ[2], SQ[3], SQ[0]];
+        assert_eq!(area(&closed), 4.0);
+    }
+
+    #[test]
+    fn large_rings_use_the_sweeps() {
+        // Two 400-gons (circles), offset: compare with the analytic lens area loosely and
+        // with the small-ring path by symmetry.
+        let circle = |cx: f64, n: usize| -> Vec<P> {
+            (0..n)
+                .map(|k| {
+                    let t = k as f64 * std::f64::consts::TAU / n as f64;
+                    [cx + t.cos(), t.sin()]
+                })
+                .collect()
+        };
+        let a = circle(0.0, 400);
+        let b = circle(1.0, 400);
+        let v = iou(&a, &b);
+        let r = 1.0f64;
+        let d = 1.0f64;
+        let lens = 2.0 * r * r * (d / (2.0 * r)).acos() - 0.5 * d * (4.0 * r * r - d * d).sqrt();
+        let want = lens / (2.0 * std::f64::consts::PI - lens);
+        assert!((v - want).abs() < 1e-3, "{v} {want}");
+        assert!((iou(&b, &a) - v).abs() < 1e-14);
+        assert!((area(&a) - std::f64::consts::PI).abs() < 1e-3);
+    }
+
+    #[test]
+    fn points() {
+        let u = [
+            [0.0, 0.0],
+            [3.0, 0.0],
+            [3.0, 3.0],
+            [2.0, 3.0],
+            [2.0, 1.0],
+            [1.0, 1.0],
+            [1.0, 3.0],
+            [0.0, 3.0],
+        ];
+        let poly: Vec<f64> = u.iter().flatten().copied().collect();
+        let pts = [
+            0.5, 0.5, // inside
+            1.5, 2.0, // in the gap
+            1.5, 1.0, // on the gap's bottom edge
+            3.0, 1.5, // on the right edge
+            0.0, 0.0, // a vertex
+            -1.0, 1.0, // outside
+            2.5, 3.0, // top of the right arm
+            1.0, 3.0, // vertex at the gap
+        ];
+        let got = points_in_polygon(&pts, &poly, None).unwrap();
+        assert_eq!(got, [true, false, true, true, true, false, true, true]);
+        // Even-odd on a bowtie.
+        let bow = [0.0, 0.0, 2.0, 2.0, 2.0, 0.0, 0.0, 2.0];
+        let got = points_in_polygon(&[1.5, 1.0, 1.0, 1.5, 1.0, 1.0], &bow, None).unwrap();
+        assert_eq!(got, [true, false, true]);
+    }
+}
