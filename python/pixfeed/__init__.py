@@ -8,6 +8,19 @@ from __future__ import annotations
 
 from pixfeed._core import __version__
 from pixfeed.decode import MAX_PIXELS, DecodedBatch, ImageInfo, decode, decode_batch, probe
+from pixfeed.detect import (
+    Letterbox,
+    box_convert,
+    box_iou,
+    letterbox,
+    nms,
+    points_in_polygon,
+    polygon_area,
+    polygon_iou,
+    scale_boxes,
+    simplify_polygon,
+    yolo_postprocess,
+)
 from pixfeed.errors import DecodeError, ImageTooLargeError, PixfeedError, UnsupportedFormatError
 from pixfeed.ops import flip
 from pixfeed.threads import get_num_threads, set_num_threads
@@ -18,13 +31,24 @@ __all__ = [
     "DecodedBatch",
     "ImageInfo",
     "ImageTooLargeError",
+    "Letterbox",
     "PixfeedError",
     "UnsupportedFormatError",
     "__version__",
+    "box_convert",
+    "box_iou",
     "decode",
     "decode_batch",
     "flip",
     "get_num_threads",
+    "letterbox",
+    "nms",
+    "points_in_polygon",
+    "polygon_area",
+    "polygon_iou",
     "probe",
+    "scale_boxes",
     "set_num_threads",
+    "simplify_polygon",
+    "yolo_postprocess",
 ]

@@ -6,13 +6,22 @@ import numpy.typing as npt
 
 __all__ = [
     "__version__",
+    "box_convert",
+    "box_iou",
     "build_info",
     "decode",
     "decode_batch",
     "flip",
     "get_num_threads",
+    "letterbox",
+    "nms",
+    "points_in_polygon",
+    "polygon_area",
+    "polygon_iou",
     "probe",
     "set_num_threads",
+    "simplify_polygon",
+    "yolo_postprocess",
 ]
 
 __version__: str
@@ -48,3 +57,57 @@ def flip(
     threads: int | None,
     out: npt.NDArray[np.uint8] | None = None,
 ) -> list[npt.NDArray[np.uint8]] | None: ...
+
+# Detection geometry (pixfeed.detect validates and normalizes the arguments).
+_Floats = npt.NDArray[np.float32] | npt.NDArray[np.float64]
+
+def nms(
+    boxes: _Floats,
+    scores: npt.NDArray[np.float64],
+    iou_threshold: float,
+    classes: npt.NDArray[np.int64] | None = None,
+    max_detections: int | None = None,
+) -> npt.NDArray[np.int64]: ...
+def box_iou(a: _Floats, b: _Floats, threads: int | None = None) -> _Floats: ...
+def box_convert(boxes: _Floats, in_fmt: str, out_fmt: str) -> _Floats: ...
+def polygon_area(
+    xy: npt.NDArray[np.float64],
+    offsets: npt.NDArray[np.int64],
+    name: str,
+    threads: int | None = None,
+) -> npt.NDArray[np.float64]: ...
+def polygon_iou(
+    a_xy: npt.NDArray[np.float64],
+    a_offsets: npt.NDArray[np.int64],
+    b_xy: npt.NDArray[np.float64],
+    b_offsets: npt.NDArray[np.int64],
+    threads: int | None = None,
+) -> npt.NDArray[np.float64]: ...
+def points_in_polygon(
+    points: npt.NDArray[np.float64],
+    polygon: npt.NDArray[np.float64],
+    threads: int | None = None,
+) -> npt.NDArray[np.bool_]: ...
+def simplify_polygon(
+    xy: npt.NDArray[np.float64],
+    offsets: npt.NDArray[np.int64],
+    tolerance: float,
+    closed: bool,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]: ...
+def letterbox(
+    image: npt.NDArray[np.uint8],
+    width: int,
+    height: int,
+    color: list[int],
+    scaleup: bool,
+) -> tuple[npt.NDArray[np.uint8], float, tuple[int, int]]: ...
+def yolo_postprocess(
+    output: npt.NDArray[np.float32],
+    layout: str | None,
+    conf: float,
+    iou: float,
+    max_det: int,
+    classes: list[int] | None,
+    agnostic: bool,
+    threads: int | None = None,
+) -> list[npt.NDArray[np.float32]]: ...

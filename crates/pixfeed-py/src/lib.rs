@@ -3,6 +3,7 @@
 mod arrays;
 mod convert;
 mod decode;
+mod detect;
 mod errors;
 mod ops;
 
@@ -46,5 +47,14 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     m.add_function(wrap_pyfunction!(ops::flip, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::nms, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::box_iou, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::box_convert, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::polygon_area, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::polygon_iou, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::points_in_polygon, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::simplify_polygon, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::letterbox, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::yolo_postprocess, m)?)?;
     Ok(())
 }

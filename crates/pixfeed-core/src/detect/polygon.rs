@@ -79,15 +79,53 @@ impl<'a> PolySet<'a> {
 struct Rings {
     pts: Vec<P>,
     start: Vec<usize>,
+    /// Bounding box of each edge, aligned with `pts` (edge k joins vertices k and k + 1).
+    ebox: Vec<[f64; 4]>,
     bbox: Vec<[f64; 4]>,
     /// +1 for counter-clockwise rings (y up), -1 for clockwise.
     sign: Vec<f64>,
+    /// Twice the signed area, relative to the ring's first vertex.
+    area2: Vec<f64>,
 }
 
 impl Rings {
     fn ring(&self, i: usize) -> &[P] {
         &self.pts[self.start[i]..self.start[i + 1]]
     }
+    fn edge_boxes(&self, i: usize) -> &[[f64; 4]] {
+        &self.ebox[self.start[i]..self.start[i + 1]]
+    }
+    fn view(&self, i: usize) -> Ring<'_> {
+        Ring {
+            pts: self.ring(i),
+            ebox: self.edge_boxes(i),
+            bbox: self.bbox[i],
+            sign: self.sign[i],
+            area: 0.5 * self.area2[i].abs(),
+        }
+    }
+}
+
+/// One checked ring and its precomputed boxes.
+#[derive(Clone, Copy)]
+struct Ring<'a> {
+    pts: &'a [P],
+    ebox: &'a [[f64; 4]],
+    bbox: [f64; 4],
+    sign: f64,
+    /// Area, with the shoelace relative to the first vertex.
+    area: f64,
+}
+
+fn edge_boxes(pts: &[P], start: &[usize]) -> Vec<[f64; 4]> {
+    let mut out = Vec::with_capacity(pts.len());
+    for w in start.windows(2) {
+        let r = &pts[w[0]..w[1]];
+        for k in 0..r.len() {
+            out.push(seg_bbox(r[k], r[(k + 1) % r.len()]));
+        }
+    }
+    out
 }
 
 /// Drop repeated consecutive vertices and the closing vertex; require finite coordinates
@@ -189,11 +227,8 @@ fn twice_area(r: &[P], o: P) -> f64 {
     s
 }
 
-/// Do closed segments `ab` and `cd` share a point?
+/// Do closed segments `ab` and `cd`, whose bounding boxes overlap, share a point?
 fn segments_touch(a: P, b: P, c: P, d: P) -> bool {
-    if !overlaps(&seg_bbox(a, b), &seg_bbox(c, d)) {
-        return false;
-    }
     let (o1, o2) = (orient(a, b, c), orient(a, b, d));
     if same_strict_sign(o1, o2) {
         return false;
@@ -207,7 +242,7 @@ fn segments_touch(a: P, b: P, c: P, d: P) -> bool {
 
 /// The first pair of edges `(i, j)` (edge `i` runs from vertex `i` to `i + 1`) that makes
 /// the ring non-simple, or None.
-fn self_intersection(r: &[P]) -> Option<(usize, usize)> {
+fn self_intersection(r: &[P], eb: &[[f64; 4]]) -> Option<(usize, usize)> {
     let n = r.len();
     let e = |i: usize| (r[i], r[(i + 1) % n]);
     // Adjacent edges share a vertex; they must not double back along each other.
@@ -221,17 +256,23 @@ fn self_intersection(r: &[P]) -> Option<(usize, usize)> {
     let adjacent = |i: usize, j: usize| j == i + 1 || (i == 0 && j == n - 1);
     let test = |i: usize, j: usize| {
         let (i, j) = (i.min(j), i.max(j));
-        if adjacent(i, j) {
+        if adjacent(i, j) || !overlaps(&eb[i], &eb[j]) {
             return false;
         }
         let ((a, b), (c, d)) = (e(i), e(j));
         segments_touch(a, b, c, d)
     };
     if n <= 64 {
-        for i in 0..n {
-            for j in i + 2..n {
-                if test(i, j) {
-                    return Some((i, j));
+        for i in 0..n - 2 {
+            let bi = eb[i];
+            // Edge 0 and edge n - 1 are adjacent.
+            let last = if i == 0 { n - 1 } else { n };
+            for (j, bj) in eb.iter().enumerate().take(last).skip(i + 2) {
+                if bi[0] <= bj[2] && bj[0] <= bi[2] && bi[1] <= bj[3] && bj[1] <= bi[3] {
+                    let ((a, b), (c, d)) = (e(i), e(j));
+                    if segments_touch(a, b, c, d) {
+                        return Some((i, j));
+                    }
                 }
             }
         }
@@ -264,17 +305,22 @@ fn self_intersection(r: &[P]) -> Option<(usize, usize)> {
 /// Clean and check every polygon of `set`; with `simple`, reject non-simple rings.
 fn prepare(set: &PolySet<'_>, simple: bool, threads: Option<usize>) -> Result<Rings> {
     let (pts, start) = clean(set)?;
+    let ebox = edge_boxes(&pts, &start);
     let n = set.len();
     let work = |i: usize| -> (Option<(usize, usize)>, [f64; 4], f64) {
         let r = &pts[start[i]..start[i + 1]];
-        let bad = if simple { self_intersection(r) } else { None };
-        let sign = if twice_area(r, r[0]) < 0.0 { -1.0 } else { 1.0 };
-        (bad, bbox_of(r), sign)
+        let bad = if simple {
+            self_intersection(r, &ebox[start[i]..start[i + 1]])
+        } else {
+            None
+        };
+        (bad, bbox_of(r), twice_area(r, r[0]))
     };
     let done = par_map(n, pts.len(), threads, work)?;
     let mut bbox = Vec::with_capacity(n);
     let mut sign = Vec::with_capacity(n);
-    for (i, (bad, b, s)) in done.into_iter().enumerate() {
+    let mut area2 = Vec::with_capacity(n);
+    for (i, (bad, b, a2)) in done.into_iter().enumerate() {
         if let Some((e1, e2)) = bad {
             return Err(Error::invalid(
                 set.arg,
@@ -285,13 +331,16 @@ fn prepare(set: &PolySet<'_>, simple: bool, threads: Option<usize>) -> Result<Ri
             ));
         }
         bbox.push(b);
-        sign.push(s);
+        sign.push(if a2 < 0.0 { -1.0 } else { 1.0 });
+        area2.push(a2);
     }
     Ok(Rings {
         pts,
         start,
+        ebox,
         bbox,
         sign,
+        area2,
     })
 }
 
@@ -315,22 +364,22 @@ fn par_map<T: Send>(
 pub fn polygon_area(set: &PolySet<'_>, threads: Option<usize>) -> Result<Vec<f64>> {
     crate::error::catch_panic(|| {
         let rings = prepare(set, true, threads)?;
-        Ok((0..set.len())
-            .map(|i| {
-                let r = rings.ring(i);
-                0.5 * twice_area(r, r[0]).abs()
-            })
-            .collect())
+        Ok(rings.area2.iter().map(|a| 0.5 * a.abs()).collect())
     })
 }
 
 /// Reusable buffers of one worker.
 #[derive(Default)]
 struct Scratch {
-    ts: Vec<f64>,
-    shared: Vec<(f64, f64, bool)>,
-    /// Edges of the clip ring sorted by min x, for large rings: (min x, edge index).
+    /// Split points: (edge, parameter along it in [0, 1]).
+    splits_a: Vec<(u32, f64)>,
+    splits_b: Vec<(u32, f64)>,
+    /// Stretches where the boundaries run together: (edge, from, to, same direction).
+    shared_a: Vec<(u32, f64, f64, bool)>,
+    shared_b: Vec<(u32, f64, f64, bool)>,
+    /// Edges of B sorted by min x, for large rings: (min x, edge index).
     index: Vec<(f64, u32)>,
+    ts: Vec<f64>,
 }
 
 /// Even-odd test of a point well away from the ring's boundary (a piece's midpoint).
@@ -352,157 +401,195 @@ fn inside_even_odd(p: P, r: &[P], bb: &[f64; 4]) -> bool {
     c
 }
 
-/// Twice the area contributed by the pieces of `sub_r`'s boundary inside `clip` (and, with
-/// `count_shared`, the pieces running along `clip`'s boundary in the same direction),
-/// relative to origin `o`, oriented as if both rings were counter-clockwise.
-#[allow(clippy::too_many_arguments)]
-fn boundary_inside(
-    sub_r: &[P],
-    s_sign: f64,
-    clip: &[P],
-    c_sign: f64,
-    c_bb: &[f64; 4],
-    o: P,
-    count_shared: bool,
-    sc: &mut Scratch,
-) -> f64 {
-    let n = sub_r.len();
-    let m = clip.len();
-    let use_index = m > 24;
-    let mut wmax = 0.0f64;
-    if use_index {
-        sc.index.clear();
-        for j in 0..m {
-            let (a, b) = (clip[j], clip[(j + 1) % m]);
-            sc.index.push((a[0].min(b[0]), j as u32));
-            wmax = wmax.max((a[0] - b[0]).abs());
+/// Parameters along `s -> e` of the overlap with collinear segment `r0 -> r1`, or None.
+#[inline]
+fn collinear_overlap(s: P, e: P, r0: P, r1: P) -> Option<(f64, f64)> {
+    let d = sub(e, s);
+    let len2 = dot(d, d);
+    let (t0, t1) = (dot(sub(r0, s), d) / len2, dot(sub(r1, s), d) / len2);
+    let lo = t0.min(t1).max(0.0);
+    let hi = t0.max(t1).min(1.0);
+    (hi >= lo).then_some((lo, hi))
+}
+
+/// Find where the boundaries of `a` and `b` meet: split points and shared stretches on
+/// both, each edge pair tested once (exact predicates).
+fn meet(a: Ring<'_>, b: Ring<'_>, sc: &mut Scratch) {
+    sc.splits_a.clear();
+    sc.splits_b.clear();
+    sc.shared_a.clear();
+    sc.shared_b.clear();
+    let (n, m) = (a.pts.len(), b.pts.len());
+    let pair = |i: usize, j: usize, sc: &mut Scratch| {
+        let (s, e) = (a.pts[i], a.pts[(i + 1) % n]);
+        let (r0, r1) = (b.pts[j], b.pts[(j + 1) % m]);
+        let (o1, o2) = (orient(s, e, r0), orient(s, e, r1));
+        if same_strict_sign(o1, o2) {
+            return;
         }
-        sc.index.sort_unstable_by(|p, q| p.0.total_cmp(&q.0));
+        if o1 == 0.0 && o2 == 0.0 {
+            let Some((lo, hi)) = collinear_overlap(s, e, r0, r1) else {
+                return;
+            };
+            // Collinear segments touching end to end share a vertex (lo == hi, 0 or 1).
+            let same = dot(sub(e, s), sub(r1, r0)) * a.sign * b.sign > 0.0;
+            sc.splits_a.extend([(i as u32, lo), (i as u32, hi)]);
+            if hi > lo {
+                sc.shared_a.push((i as u32, lo, hi, same));
+            }
+            if let Some((ulo, uhi)) = collinear_overlap(r0, r1, s, e) {
+                sc.splits_b.extend([(j as u32, ulo), (j as u32, uhi)]);
+                if uhi > ulo {
+                    sc.shared_b.push((j as u32, ulo, uhi, same));
+                }
+            }
+            return;
+        }
+        let (o3, o4) = (orient(r0, r1, s), orient(r0, r1, e));
+        if same_strict_sign(o3, o4) {
+            return;
+        }
+        let param = |p: f64, q: f64| {
+            if p == 0.0 {
+                0.0
+            } else if q == 0.0 {
+                1.0
+            } else {
+                (p / (p - q)).clamp(0.0, 1.0)
+            }
+        };
+        sc.splits_a.push((i as u32, param(o3, o4)));
+        sc.splits_b.push((j as u32, param(o1, o2)));
+    };
+    if m <= 24 {
+        for i in 0..n {
+            let ea = &a.ebox[i];
+            if !overlaps(ea, &b.bbox) {
+                continue;
+            }
+            for j in 0..m {
+                if overlaps(ea, &b.ebox[j]) {
+                    pair(i, j, sc);
+                }
+            }
+        }
+        return;
     }
+    // Large rings: B's edges sorted by min x; an edge of A scans those that can reach it.
+    sc.index.clear();
+    let mut wmax = 0.0f64;
+    for (j, eb) in b.ebox.iter().enumerate() {
+        sc.index.push((eb[0], j as u32));
+        wmax = wmax.max(eb[2] - eb[0]);
+    }
+    sc.index.sort_unstable_by(|p, q| p.0.total_cmp(&q.0));
+    for i in 0..n {
+        let ea = a.ebox[i];
+        if !overlaps(&ea, &b.bbox) {
+            continue;
+        }
+        let first = sc.index.partition_point(|p| p.0 < ea[0] - wmax);
+        for k in first..m {
+            let (xmin, j) = sc.index[k];
+            if xmin > ea[2] {
+                break;
+            }
+            if overlaps(&ea, &b.ebox[j as usize]) {
+                pair(i, j as usize, sc);
+            }
+        }
+    }
+}
+
+/// Twice the area contributed by the pieces of `sub_r`'s boundary inside `clip` (and, with
+/// `count_shared`, the stretches running along `clip`'s boundary in the same direction),
+/// relative to origin `o`, oriented as if both rings were counter-clockwise. `splits` are
+/// this ring's split points (sorted here), `shared` its shared stretches.
+fn walk(
+    sub_r: Ring<'_>,
+    clip: Ring<'_>,
+    splits: &mut [(u32, f64)],
+    shared: &[(u32, f64, f64, bool)],
+    count_shared: bool,
+    o: P,
+    ts: &mut Vec<f64>,
+) -> f64 {
+    splits.sort_unstable_by(|p, q| p.0.cmp(&q.0).then(p.1.total_cmp(&q.1)));
+    let n = sub_r.pts.len();
+    let sgn = sub_r.sign;
     let mut sum = 0.0;
     // Inside/outside state of the boundary just walked, while no split intervenes.
     let mut known: Option<bool> = None;
+    let mut cursor = 0;
     for i in 0..n {
-        let (s, e) = (sub_r[i], sub_r[(i + 1) % n]);
-        let ebb = seg_bbox(s, e);
-        if !overlaps(&ebb, c_bb) {
-            known = Some(false);
-            continue;
+        let (s, e) = (sub_r.pts[i], sub_r.pts[(i + 1) % n]);
+        let first = cursor;
+        while cursor < splits.len() && splits[cursor].0 as usize == i {
+            cursor += 1;
         }
-        sc.ts.clear();
-        sc.shared.clear();
-        let d = sub(e, s);
-        let visit = |j: usize, ts: &mut Vec<f64>, shared: &mut Vec<(f64, f64, bool)>| {
-            let (r0, r1) = (clip[j], clip[(j + 1) % m]);
-            if !overlaps(&ebb, &seg_bbox(r0, r1)) {
-                return;
-            }
-            let (o1, o2) = (orient(s, e, r0), orient(s, e, r1));
-            if same_strict_sign(o1, o2) {
-                return;
-            }
-            if o1 == 0.0 && o2 == 0.0 {
-                let len2 = dot(d, d);
-                let (t0, t1) = (dot(sub(r0, s), d) / len2, dot(sub(r1, s), d) / len2);
-                let lo = t0.min(t1).max(0.0);
-                let hi = t0.max(t1).min(1.0);
-                if hi > lo {
-                    let same = dot(d, sub(r1, r0)) * s_sign * c_sign > 0.0;
-                    shared.push((lo, hi, same));
-                    ts.push(lo);
-                    ts.push(hi);
-                } else if hi == lo {
-                    ts.push(lo);
-                }
-                return;
-            }
-            let (o3, o4) = (orient(r0, r1, s), orient(r0, r1, e));
-            if same_strict_sign(o3, o4) {
-                return;
-            }
-            let t = if o3 == 0.0 {
-                0.0
-            } else if o4 == 0.0 {
-                1.0
+        let here = &splits[first..cursor];
+        if here.is_empty() {
+            let inside = if !overlaps(&sub_r.ebox[i], &clip.bbox) {
+                false
+            } else if let Some(k) = known {
+                k
             } else {
-                (o3 / (o3 - o4)).clamp(0.0, 1.0)
-            };
-            ts.push(t);
-        };
-        if use_index {
-            let lo = ebb[0] - wmax;
-            let first = sc.index.partition_point(|p| p.0 < lo);
-            for k in first..m {
-                let (xmin, j) = sc.index[k];
-                if xmin > ebb[2] {
-                    break;
-                }
-                visit(j as usize, &mut sc.ts, &mut sc.shared);
-            }
-        } else {
-            for j in 0..m {
-                visit(j, &mut sc.ts, &mut sc.shared);
-            }
-        }
-        let piece = |t0: f64, t1: f64| {
-            let p0 = if t0 == 0.0 {
-                s
-            } else {
-                [s[0] + t0 * d[0], s[1] + t0 * d[1]]
-            };
-            let p1 = if t1 == 1.0 {
-                e
-            } else {
-                [s[0] + t1 * d[0], s[1] + t1 * d[1]]
-            };
-            (p0, p1)
-        };
-        if sc.ts.is_empty() {
-            let inside = match known {
-                Some(k) => k,
-                None => inside_even_odd([s[0] + 0.5 * d[0], s[1] + 0.5 * d[1]], clip, c_bb),
+                inside_even_odd(
+                    [0.5 * (s[0] + e[0]), 0.5 * (s[1] + e[1])],
+                    clip.pts,
+                    &clip.bbox,
+                )
             };
             known = Some(inside);
             if inside {
-                sum += cross(sub(s, o), sub(e, o)) * s_sign;
+                sum += cross(sub(s, o), sub(e, o)) * sgn;
             }
             continue;
         }
-        let split_start = sc.ts.contains(&0.0);
-        let split_end = sc.ts.contains(&1.0);
-        sc.ts.push(0.0);
-        sc.ts.push(1.0);
-        sc.ts.sort_unstable_by(f64::total_cmp);
-        sc.ts.dedup();
-        if split_start {
+        let d = sub(e, s);
+        let at = |t: f64| {
+            if t == 0.0 {
+                s
+            } else if t == 1.0 {
+                e
+            } else {
+                [s[0] + t * d[0], s[1] + t * d[1]]
+            }
+        };
+        if here[0].1 == 0.0 {
             known = None;
         }
-        for k in 0..sc.ts.len() - 1 {
-            let (t0, t1) = (sc.ts[k], sc.ts[k + 1]);
+        ts.clear();
+        ts.push(0.0);
+        ts.extend(here.iter().map(|p| p.1).filter(|&t| t > 0.0 && t < 1.0));
+        ts.push(1.0);
+        ts.dedup();
+        for k in 0..ts.len() - 1 {
+            let (t0, t1) = (ts[k], ts[k + 1]);
             if k > 0 {
                 known = None;
             }
             let tm = 0.5 * (t0 + t1);
-            if let Some(&(_, _, same)) = sc.shared.iter().find(|&&(lo, hi, _)| lo <= tm && tm <= hi)
-            {
+            let on = shared
+                .iter()
+                .find(|&&(edge, lo, hi, _)| edge as usize == i && lo <= tm && tm <= hi);
+            if let Some(&(_, _, _, same)) = on {
                 if count_shared && same {
-                    let (p0, p1) = piece(t0, t1);
-                    sum += cross(sub(p0, o), sub(p1, o)) * s_sign;
+                    sum += cross(sub(at(t0), o), sub(at(t1), o)) * sgn;
                 }
                 known = None;
                 continue;
             }
             let inside = match known {
                 Some(k) => k,
-                None => inside_even_odd([s[0] + tm * d[0], s[1] + tm * d[1]], clip, c_bb),
+                None => inside_even_odd([s[0] + tm * d[0], s[1] + tm * d[1]], clip.pts, &clip.bbox),
             };
             known = Some(inside);
             if inside {
-                let (p0, p1) = piece(t0, t1);
-                sum += cross(sub(p0, o), sub(p1, o)) * s_sign;
+                sum += cross(sub(at(t0), o), sub(at(t1), o)) * sgn;
             }
         }
-        if split_end {
+        if here[here.len() - 1].1 == 1.0 {
             known = None;
         }
     }
@@ -510,24 +597,20 @@ fn boundary_inside(
 }
 
 /// (intersection, union) areas of two checked rings.
-fn inter_union(
-    a: &[P],
-    sa: f64,
-    bba: &[f64; 4],
-    b: &[P],
-    sb: f64,
-    bbb: &[f64; 4],
-    sc: &mut Scratch,
-) -> (f64, f64) {
+fn inter_union(a: Ring<'_>, b: Ring<'_>, sc: &mut Scratch) -> (f64, f64) {
     // A local origin keeps cross products small (little cancellation far from (0, 0)).
-    let o = a[0];
-    let area_a = 0.5 * twice_area(a, o).abs();
-    let area_b = 0.5 * twice_area(b, o).abs();
-    if !overlaps(bba, bbb) {
+    // It is A's first vertex, the origin of A's area too: when A's whole boundary is
+    // shared with B (identical polygons) the intersection is A's area to the last bit.
+    let o = a.pts[0];
+    let (area_a, area_b) = (a.area, b.area);
+    if !overlaps(&a.bbox, &b.bbox) {
         return (0.0, area_a + area_b);
     }
-    let from_a = boundary_inside(a, sa, b, sb, bbb, o, true, sc);
-    let from_b = boundary_inside(b, sb, a, sa, bba, o, false, sc);
+    meet(a, b, sc);
+    let mut ts = std::mem::take(&mut sc.ts);
+    let from_a = walk(a, b, &mut sc.splits_a, &sc.shared_a, true, o, &mut ts);
+    let from_b = walk(b, a, &mut sc.splits_b, &sc.shared_b, false, o, &mut ts);
+    sc.ts = ts;
     let inter = (0.5 * (from_a + from_b)).clamp(0.0, area_a.min(area_b));
     (inter, area_a + area_b - inter)
 }
@@ -552,15 +635,7 @@ pub fn polygon_iou(a: &PolySet<'_>, b: &PolySet<'_>, threads: Option<usize>) -> 
         let pair = |k: usize, sc: &mut Scratch| {
             let i = if na == 1 { 0 } else { k };
             let j = if nb == 1 { 0 } else { k };
-            let (inter, union) = inter_union(
-                ra.ring(i),
-                ra.sign[i],
-                &ra.bbox[i],
-                rb.ring(j),
-                rb.sign[j],
-                &rb.bbox[j],
-                sc,
-            );
+            let (inter, union) = inter_union(ra.view(i), rb.view(j), sc);
             inter / union
         };
         let work = ra.pts.len() + rb.pts.len();
