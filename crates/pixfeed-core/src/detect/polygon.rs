@@ -599,9 +599,15 @@ fn walk(
 /// (intersection, union) areas of two checked rings.
 fn inter_union(a: Ring<'_>, b: Ring<'_>, sc: &mut Scratch) -> (f64, f64) {
     // A local origin keeps cross products small (little cancellation far from (0, 0)).
-    // It is A's first vertex, the origin of A's area too: when A's whole boundary is
-    // shared with B (identical polygons) the intersection is A's area to the last bit.
-    let o = a.pts[0];
+    // The lesser of the first vertices: the same for (a, b) and (b, a), so IoU is
+    // symmetric to the bit unless the boundaries share stretches; and the origin of A's
+    // area too when both rings start at the same vertex, so that identical polygons give
+    // an intersection equal to the area to the last bit (IoU exactly 1).
+    let o = if (b.pts[0][0], b.pts[0][1]) < (a.pts[0][0], a.pts[0][1]) {
+        b.pts[0]
+    } else {
+        a.pts[0]
+    };
     let (area_a, area_b) = (a.area, b.area);
     if !overlaps(&a.bbox, &b.bbox) {
         return (0.0, area_a + area_b);
