@@ -42,13 +42,15 @@ const ACCEPTED: &str = "expected a YOLOv5 output (B, N, 5 + nc) or a YOLOv8/YOLO
                         (B, 4 + nc, N), with nc >= 1 classes";
 
 /// The layout of a `(batch, d1, d2)` output and its class count. Without a hint, the
-/// smaller of `d1`, `d2` is the per-anchor row (YOLOv8 when it is `d1`).
+/// smaller of `d1`, `d2` is the per-anchor row (YOLOv8 when it is `d1`), unless one of them
+/// is 0 (no anchors).
 pub fn resolve_layout(shape: [usize; 3], hint: Option<YoloLayout>) -> Result<(YoloLayout, usize)> {
     let [b, d1, d2] = shape;
-    let layout = hint.unwrap_or(if d1 < d2 {
-        YoloLayout::V8
-    } else {
+    // With no anchors the other dimension tells: (B, 0, 5 + nc) or (B, 4 + nc, 0).
+    let layout = hint.unwrap_or(if d1 == 0 || (d2 != 0 && d1 >= d2) {
         YoloLayout::V5
+    } else {
+        YoloLayout::V8
     });
     match layout {
         YoloLayout::V8 if d1 >= 5 => Ok((layout, d1 - 4)),
@@ -236,6 +238,14 @@ mod tests {
         let e = resolve_layout([1, 3, 100], None).unwrap_err().to_string();
         assert!(e.contains("(1, 3, 100)") && e.contains("YOLOv5"), "{e}");
         assert!(resolve_layout([1, 100, 5], None).is_err());
+        assert_eq!(
+            resolve_layout([2, 0, 85], None).unwrap(),
+            (YoloLayout::V5, 80)
+        );
+        assert_eq!(
+            resolve_layout([2, 84, 0], None).unwrap(),
+            (YoloLayout::V8, 80)
+        );
     }
 
     #[test]
