@@ -267,6 +267,9 @@ def test_letterbox_forms_and_errors() -> None:
     assert (scale, pad) == (0.5, (0, 70))
     many = pixfeed.letterbox([img, img[:100]], 64)
     assert isinstance(many, list) and many[1].image.shape == (64, 64, 3)
+    stacked = pixfeed.letterbox(np.stack([img, img]), (64, 32))
+    assert isinstance(stacked, list) and stacked[0].image.shape == (32, 64, 3)
+    assert pixfeed.letterbox([], 64) == []
     with pytest.raises(ValueError, match=r"^color: expected 1 or 3 values"):
         pixfeed.letterbox(img, 64, color=(1, 2))
     with pytest.raises(ValueError, match=r"^color: expected ints in 0..255"):

@@ -265,7 +265,7 @@ def points_in_polygon(points: Any, polygon: Any, *, threads: int | None = None) 
 
     Points on the boundary count as inside (shapely's ``intersects_xy``, not
     ``contains_xy``); the test is exact. The polygon needs at least 3 distinct vertices;
-    one that crosses itself is read with the even-odd rule."""
+    one that crosses itself is read with the even-odd rule. Non-finite points are outside."""
     pts = _numeric(points, "points")
     single = pts.ndim == 1
     if single:
@@ -338,29 +338,24 @@ def letterbox(image: Any, size: Any, *, color: Any = 114, scaleup: bool = True) 
     resize is bilinear without antialiasing (cv2.INTER_LINEAR-like; within 1 of OpenCV).
 
     Args:
-        image: a uint8 ``(H, W)`` or ``(H, W, C)`` image, or a sequence of them (returns a
-            list).
+        image: a uint8 ``(H, W)`` or ``(H, W, C)`` image, or a sequence (or an
+            ``(N, H, W, C)`` array) of them: then a list is returned.
         size: ``(width, height)`` of the output, or an int for a square.
         color: padding value, an int or one per channel.
         scaleup: allow enlarging small images (ultralytics' default, True).
     """
-    if isinstance(image, Sequence) and not isinstance(image, (str, bytes)):
-        return [
-            letterbox(im, size, color=color, scaleup=scaleup)
-            for im in _batch.images(image, "image").arrays
-        ]
-    img = _batch.images(image, "image")
-    if img.kind != "single":
-        raise ValueError(f"image: expected one (H, W[, C]) image, got shape {image.shape}")
-    arr = img.arrays[0]
+    batch = _batch.images(image, "image")
     w, h = (
         (_args.positive_int(size, "size"),) * 2
         if isinstance(size, (int, np.integer))
         else _args.size(size, "size")
     )
-    channels = 1 if arr.ndim == 2 else arr.shape[2]
-    out, scale, pad = _core.letterbox(arr, w, h, _color(color, channels), bool(scaleup))
-    return Letterbox(out, scale, (int(pad[0]), int(pad[1])))
+    results = []
+    for arr in batch.arrays:
+        channels = 1 if arr.ndim == 2 else arr.shape[2]
+        out, scale, pad = _core.letterbox(arr, w, h, _color(color, channels), bool(scaleup))
+        results.append(Letterbox(out, scale, (int(pad[0]), int(pad[1]))))
+    return results[0] if batch.kind == "single" else results
 
 
 def _check_xyxy(b: FloatArray, name: str) -> None:
