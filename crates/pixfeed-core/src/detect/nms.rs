@@ -12,12 +12,14 @@
 //! boxes whose float intersection has positive width and height share a cell (the cell
 //! index is a monotone function of the coordinate), and any other pair has IoU 0 (or NaN
 //! for two empty boxes), which never exceeds a threshold >= 0: so skipping them is exact.
-//! Boxes covering many cells go to a short list every candidate checks, and a candidate
-//! covering many cells scans the kept list instead, so no input degrades below the plain
-//! quadratic pass. Negative thresholds (where IoU 0 suppresses) use the plain pass.
+//! Cells store boxes as columns in one allocation sized beforehand (every kept box is a
+//! candidate), scanned in blocks that vectorize. Boxes covering many cells go to a list
+//! every candidate checks, and a candidate covering many cells scans the kept list
+//! instead, so no input degrades below the plain quadratic pass (itself vectorized).
+//! Negative thresholds (where IoU 0 suppresses) use the plain pass.
 
-use super::boxes::{area, iou_with_areas, validate_xyxy};
-use super::Real;
+use super::boxes::{area, validate_xyxy};
+use super::{fmax, fmin, Real};
 use crate::{Error, Result};
 
 /// Indices kept by NMS over `boxes` (flat xyxy, `4 * n` values), in descending score order
@@ -117,14 +119,6 @@ pub(crate) fn order_by_score_desc<S: Real>(scores: &[S]) -> Vec<u32> {
 const SMALL: usize = 48;
 /// A box covering more grid cells than this is checked by list rather than by grid.
 const BIG_SPAN: usize = 64;
-const NIL: u32 = u32::MAX;
-
-struct Entry<T> {
-    b: [T; 4],
-    area: T,
-    cls: i64,
-    next: u32,
-}
 
 struct Grid {
     x0: f64,
@@ -155,7 +149,8 @@ impl Grid {
         let mid = sides.len() / 2;
         sides.select_nth_unstable_by(mid, f64::total_cmp);
         let mut cell = sides[mid];
-        let limit = (4 * bx.len() + 16) as f64;
+        // Cells hold column blocks scanned in SIMD: a few boxes per cell at least.
+        let limit = (bx.len() / 2 + 16) as f64;
         let count = |c: f64| (w / c + 1.0) * (h / c + 1.0);
         if !(cell > 0.0 && cell.is_finite()) || count(cell) > limit {
             cell = ((w.max(f64::MIN_POSITIVE) * h.max(f64::MIN_POSITIVE)) / limit)
@@ -188,6 +183,120 @@ impl Grid {
     }
 }
 
+/// Boxes as columns (x1, y1, x2, y2, area, class), scanned in blocks without branching so
+/// that the loop vectorizes.
+#[derive(Clone, Copy)]
+struct Cols<'a, T> {
+    x1: &'a [T],
+    y1: &'a [T],
+    x2: &'a [T],
+    y2: &'a [T],
+    area: &'a [T],
+    cls: &'a [i64],
+}
+
+impl<T: Real> Cols<'_, T> {
+    /// Does any of these boxes (of class `cls`) have IoU above `thr` with `b`?
+    fn any_hit(self, b: &[T; 4], area: T, cls: i64, thr: f64) -> bool {
+        const BLOCK: usize = 64;
+        let n = self.x1.len();
+        let mut start = 0;
+        while start < n {
+            let end = (start + BLOCK).min(n);
+            // Equal-length slices: no bounds checks in the loop.
+            let x1 = &self.x1[start..end];
+            let len = x1.len();
+            let (y1, x2, y2) = (
+                &self.y1[start..end],
+                &self.x2[start..end],
+                &self.y2[start..end],
+            );
+            let (ar, cl) = (&self.area[start..end], &self.cls[start..end]);
+            let (y1, x2, y2, ar, cl) = (&y1[..len], &x2[..len], &y2[..len], &ar[..len], &cl[..len]);
+            let mut hit = false;
+            for k in 0..len {
+                let w = fmax(T::ZERO, fmin(x2[k], b[2]) - fmax(x1[k], b[0]));
+                let h = fmax(T::ZERO, fmin(y2[k], b[3]) - fmax(y1[k], b[1]));
+                let inter = w * h;
+                // torchvision's order of operations: inter / (area_kept + area - inter).
+                let ovr = inter / (ar[k] + area - inter);
+                hit |= (ovr.to_f64() > thr) & (cl[k] == cls);
+            }
+            if hit {
+                return true;
+            }
+            start = end;
+        }
+        false
+    }
+}
+
+/// Column storage for kept boxes: one growing list, or (with `cap`) fixed-capacity slots
+/// per grid cell in one allocation, sized beforehand from all candidates (the kept boxes
+/// are some of them), so filing a box never allocates.
+struct Store<T> {
+    start: Vec<usize>,
+    fill: Vec<usize>,
+    x1: Vec<T>,
+    y1: Vec<T>,
+    x2: Vec<T>,
+    y2: Vec<T>,
+    area: Vec<T>,
+    cls: Vec<i64>,
+}
+
+impl<T: Real> Store<T> {
+    /// A store of `counts.len()` slots of the given capacities.
+    fn with_slots(counts: &[usize]) -> Self {
+        let mut start = Vec::with_capacity(counts.len() + 1);
+        let mut total = 0;
+        for &c in counts {
+            start.push(total);
+            total += c;
+        }
+        start.push(total);
+        Store {
+            start,
+            fill: vec![0; counts.len()],
+            x1: vec![T::ZERO; total],
+            y1: vec![T::ZERO; total],
+            x2: vec![T::ZERO; total],
+            y2: vec![T::ZERO; total],
+            area: vec![T::ZERO; total],
+            cls: vec![0; total],
+        }
+    }
+
+    /// One slot that can hold `n` boxes.
+    fn single(n: usize) -> Self {
+        Self::with_slots(&[n])
+    }
+
+    fn push(&mut self, slot: usize, b: &[T; 4], area: T, cls: i64) {
+        let k = self.start[slot] + self.fill[slot];
+        debug_assert!(k < self.start[slot + 1]);
+        self.x1[k] = b[0];
+        self.y1[k] = b[1];
+        self.x2[k] = b[2];
+        self.y2[k] = b[3];
+        self.area[k] = area;
+        self.cls[k] = cls;
+        self.fill[slot] += 1;
+    }
+
+    fn cols(&self, slot: usize) -> Cols<'_, T> {
+        let r = self.start[slot]..self.start[slot] + self.fill[slot];
+        Cols {
+            x1: &self.x1[r.clone()],
+            y1: &self.y1[r.clone()],
+            x2: &self.x2[r.clone()],
+            y2: &self.y2[r.clone()],
+            area: &self.area[r.clone()],
+            cls: &self.cls[r],
+        }
+    }
+}
+
 /// The greedy pass over boxes already in visiting order: positions of the kept ones.
 fn greedy<T: Real>(bx: &[[T; 4]], cls: &[i64], thr: f64, max_keep: usize) -> Vec<u32> {
     let n = bx.len();
@@ -196,13 +305,13 @@ fn greedy<T: Real>(bx: &[[T; 4]], cls: &[i64], thr: f64, max_keep: usize) -> Vec
         return keep;
     }
     let areas: Vec<T> = bx.iter().map(|b| area(b)).collect();
-    let hit = |i: usize, j: usize| {
-        cls[i] == cls[j] && iou_with_areas(&bx[i], areas[i], &bx[j], areas[j]).to_f64() > thr
-    };
+    // Every kept box, for the plain pass and for candidates too big for the grid.
+    let mut all = Store::single(n);
     if n <= SMALL || thr < 0.0 {
         for j in 0..n {
-            if keep.iter().all(|&i| !hit(i as usize, j)) {
+            if !all.cols(0).any_hit(&bx[j], areas[j], cls[j], thr) {
                 keep.push(j as u32);
+                all.push(0, &bx[j], areas[j], cls[j]);
                 if keep.len() == max_keep {
                     break;
                 }
@@ -212,33 +321,36 @@ fn greedy<T: Real>(bx: &[[T; 4]], cls: &[i64], thr: f64, max_keep: usize) -> Vec
     }
 
     let grid = Grid::new(bx);
-    let mut head = vec![NIL; grid.gw * grid.gh];
-    let mut entries: Vec<Entry<T>> = Vec::new();
-    let mut big: Vec<u32> = Vec::new();
-    for j in 0..n {
-        let b = &bx[j];
-        let (cx0, cx1, cy0, cy1) = grid.span(b);
-        let span = (cx1 - cx0 + 1).saturating_mul(cy1 - cy0 + 1);
-        let mut suppressed = big.iter().any(|&i| hit(i as usize, j));
-        if !suppressed && span > BIG_SPAN {
-            suppressed = keep.iter().any(|&i| hit(i as usize, j));
-        } else if !suppressed {
-            let (aj, cj) = (areas[j], cls[j]);
-            'cells: for cy in cy0..=cy1 {
-                let row = cy * grid.gw;
-                for cx in cx0..=cx1 {
-                    let mut e = head[row + cx];
-                    while e != NIL {
-                        let en = &entries[e as usize];
-                        if en.cls == cj && iou_with_areas(&en.b, en.area, b, aj).to_f64() > thr {
-                            suppressed = true;
-                            break 'cells;
-                        }
-                        e = en.next;
-                    }
-                }
+    let spans: Vec<(usize, usize, usize, usize)> = bx.iter().map(|b| grid.span(b)).collect();
+    let is_big = |s: &(usize, usize, usize, usize)| (s.1 - s.0 + 1) * (s.3 - s.2 + 1) > BIG_SPAN;
+    let mut counts = vec![0usize; grid.gw * grid.gh];
+    let mut nbig = 0;
+    for s in &spans {
+        if is_big(s) {
+            nbig += 1;
+            continue;
+        }
+        for cy in s.2..=s.3 {
+            for c in &mut counts[cy * grid.gw + s.0..=cy * grid.gw + s.1] {
+                *c += 1;
             }
         }
+    }
+    let mut cells = Store::with_slots(&counts);
+    drop(counts);
+    let mut big = Store::single(nbig);
+    for j in 0..n {
+        let b = &bx[j];
+        let (aj, cj) = (areas[j], cls[j]);
+        let s = spans[j];
+        let suppressed = if is_big(&s) {
+            all.cols(0).any_hit(b, aj, cj, thr)
+        } else {
+            big.cols(0).any_hit(b, aj, cj, thr)
+                || (s.2..=s.3).any(|cy| {
+                    (s.0..=s.1).any(|cx| cells.cols(cy * grid.gw + cx).any_hit(b, aj, cj, thr))
+                })
+        };
         if suppressed {
             continue;
         }
@@ -246,20 +358,14 @@ fn greedy<T: Real>(bx: &[[T; 4]], cls: &[i64], thr: f64, max_keep: usize) -> Vec
         if keep.len() == max_keep {
             break;
         }
-        if span > BIG_SPAN {
-            big.push(j as u32);
+        all.push(0, b, aj, cj);
+        if is_big(&s) {
+            big.push(0, b, aj, cj);
             continue;
         }
-        for cy in cy0..=cy1 {
-            for cx in cx0..=cx1 {
-                let c = cy * grid.gw + cx;
-                entries.push(Entry {
-                    b: *b,
-                    area: areas[j],
-                    cls: cls[j],
-                    next: head[c],
-                });
-                head[c] = (entries.len() - 1) as u32;
+        for cy in s.2..=s.3 {
+            for cx in s.0..=s.1 {
+                cells.push(cy * grid.gw + cx, b, aj, cj);
             }
         }
     }
@@ -269,6 +375,7 @@ fn greedy<T: Real>(bx: &[[T; 4]], cls: &[i64], thr: f64, max_keep: usize) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::boxes::iou_with_areas;
 
     /// torchvision's loop, verbatim in structure: the reference.
     fn reference<T: Real>(boxes: &[T], scores: &[f64], cls: Option<&[i64]>, thr: f64) -> Vec<i64> {
