@@ -5,10 +5,10 @@ normalizes arguments, naming the argument in every error.
 Conventions
 -----------
 - Boxes are ``(N, 4)`` arrays of ``(x1, y1, x2, y2)`` corners (torchvision's ``xyxy``).
-  ``float32`` boxes are computed in float32 and ``float64`` (or integer) boxes in float64,
-  so results equal torchvision's on tensors of the same dtype. A box with ``x2 < x1`` or
-  ``y2 < y1``, or a non-finite coordinate, is a ``ValueError`` naming the argument and the
-  box (torchvision would silently compute with a negative area). Empty boxes
+  ``float32`` (and ``float16``) boxes are computed in float32, ``float64`` and integer
+  boxes in float64, so results equal torchvision's on tensors of the same dtype. A box
+  with ``x2 < x1`` or ``y2 < y1``, or a non-finite coordinate, is a ``ValueError`` naming
+  the argument and the box (torchvision would silently compute with a negative area). Empty boxes
   (``x1 == x2``) are valid: their IoU with anything is 0 (NaN with another empty box).
 - A polygon is a ``(K, 2)`` array of ``(x, y)`` vertices, implicitly closed; a repeated
   closing vertex and repeated consecutive vertices are ignored. Where many polygons are
@@ -118,8 +118,8 @@ def nms(
 
     Tie rule: equal scores keep their input order (lower index first), as torchvision's CPU
     kernel, which sorts scores with a stable descending sort. (``batched_nms`` on more than
-    4,000 CPU boxes re-sorts with an unstable sort, so its order among equal scores may
-    differ; the kept set is the same.)
+    1,000 CPU boxes re-sorts its result with an unstable sort, so its order among equal
+    scores may differ; the kept set is the same.)
 
     Exactness: the IoU arithmetic is torchvision's, in the boxes' dtype (float32 for
     float32 boxes), so the kept set is identical. Class-aware NMS compares boxes of one
