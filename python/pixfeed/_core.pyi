@@ -6,6 +6,8 @@ import numpy.typing as npt
 
 __all__ = [
     "__version__",
+    "box_convert",
+    "box_iou",
     "build_info",
     "center_crop",
     "convert",
@@ -16,10 +18,15 @@ __all__ = [
     "encode",
     "flip",
     "get_num_threads",
+    "letterbox",
     "luminance",
+    "nms",
     "normalize",
     "pipeline_batch",
     "pipeline_params",
+    "points_in_polygon",
+    "polygon_area",
+    "polygon_iou",
     "probe",
     "random_crop",
     "random_resized_crop",
@@ -27,6 +34,8 @@ __all__ = [
     "resize_into",
     "resize_one",
     "set_num_threads",
+    "simplify_polygon",
+    "yolo_postprocess",
 ]
 
 __version__: str
@@ -176,3 +185,57 @@ def random_resized_crop(
     threads: int | None,
     out: npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]],
 ) -> list[tuple[int, int, int, int]]: ...
+
+# Detection geometry (pixfeed.detect validates and normalizes the arguments).
+_Floats = npt.NDArray[np.float32] | npt.NDArray[np.float64]
+
+def nms(
+    boxes: _Floats,
+    scores: npt.NDArray[np.float64],
+    iou_threshold: float,
+    classes: npt.NDArray[np.int64] | None = None,
+    max_detections: int | None = None,
+) -> npt.NDArray[np.int64]: ...
+def box_iou(a: _Floats, b: _Floats, threads: int | None = None) -> _Floats: ...
+def box_convert(boxes: _Floats, in_fmt: str, out_fmt: str) -> _Floats: ...
+def polygon_area(
+    xy: npt.NDArray[np.float64],
+    offsets: npt.NDArray[np.int64],
+    name: str,
+    threads: int | None = None,
+) -> npt.NDArray[np.float64]: ...
+def polygon_iou(
+    a_xy: npt.NDArray[np.float64],
+    a_offsets: npt.NDArray[np.int64],
+    b_xy: npt.NDArray[np.float64],
+    b_offsets: npt.NDArray[np.int64],
+    threads: int | None = None,
+) -> npt.NDArray[np.float64]: ...
+def points_in_polygon(
+    points: npt.NDArray[np.float64],
+    polygon: npt.NDArray[np.float64],
+    threads: int | None = None,
+) -> npt.NDArray[np.bool_]: ...
+def simplify_polygon(
+    xy: npt.NDArray[np.float64],
+    offsets: npt.NDArray[np.int64],
+    tolerance: float,
+    closed: bool,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]: ...
+def letterbox(
+    image: npt.NDArray[np.uint8],
+    width: int,
+    height: int,
+    color: list[int],
+    scaleup: bool,
+) -> tuple[npt.NDArray[np.uint8], float, tuple[int, int]]: ...
+def yolo_postprocess(
+    output: npt.NDArray[np.float32],
+    layout: str | None,
+    conf: float,
+    iou: float,
+    max_det: int,
+    classes: list[int] | None,
+    agnostic: bool,
+    threads: int | None = None,
+) -> list[npt.NDArray[np.float32]]: ...

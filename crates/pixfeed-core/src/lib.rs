@@ -5,6 +5,7 @@ pub mod batch;
 pub mod codecs;
 pub mod convert;
 pub mod decode;
+pub mod detect;
 pub mod error;
 pub mod geometry;
 pub mod image;

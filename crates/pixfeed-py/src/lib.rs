@@ -3,6 +3,7 @@
 mod arrays;
 mod convert;
 mod decode;
+mod detect;
 mod errors;
 mod ops;
 mod pipeline;
@@ -62,5 +63,14 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(resize::resize_into, m)?)?;
     m.add_function(wrap_pyfunction!(resize::random_resized_crop, m)?)?;
     m.add_function(wrap_pyfunction!(resize::random_resized_crop_params, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::nms, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::box_iou, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::box_convert, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::polygon_area, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::polygon_iou, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::points_in_polygon, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::simplify_polygon, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::letterbox, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::yolo_postprocess, m)?)?;
     Ok(())
 }

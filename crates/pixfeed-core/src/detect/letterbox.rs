@@ -1,0 +1,188 @@
+//! The YOLO letterbox: scale an image to fit a target size keeping its aspect ratio, then pad
+//! it centred with a constant colour. Geometry exactly as ultralytics' `LetterBox` (auto =
+//! False, center = True), including Python's round-half-to-even and its `-0.1 / +0.1`
+//! split of odd paddings; the resize is bilinear without antialiasing (cv2.INTER_LINEAR-like).
+
+use crate::image::ImageView;
+use crate::{Error, Result};
+
+/// Where the letterboxed image sits in the output, and the scale used.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LetterboxGeometry {
+    /// Resized = original * scale (the same for both axes, as YOLO's `r`).
+    pub scale: f64,
+    /// Size of the resized image before padding.
+    pub new_width: usize,
+    pub new_height: usize,
+    pub left: usize,
+    pub top: usize,
+    pub right: usize,
+    pub bottom: usize,
+}
+
+/// ultralytics' `LetterBox` arithmetic for a `src_w x src_h` image into `dst_w x dst_h`.
+/// With `scaleup == false` images are only shrunk (`r = min(r, 1)`).
+pub fn letterbox_geometry(
+    src_w: usize,
+    src_h: usize,
+    dst_w: usize,
+    dst_h: usize,
+    scaleup: bool,
+) -> LetterboxGeometry {
+    let mut r = (dst_h as f64 / src_h as f64).min(dst_w as f64 / src_w as f64);
+    if !scaleup {
+        r = r.min(1.0);
+    }
+    let new_width = ((src_w as f64 * r).round_ties_even() as usize).clamp(1, dst_w);
+    let new_height = ((src_h as f64 * r).round_ties_even() as usize).clamp(1, dst_h);
+    let dw = (dst_w - new_width) as f64 / 2.0;
+    let dh = (dst_h - new_height) as f64 / 2.0;
+    let left = ((dw - 0.1).round_ties_even().max(0.0) as usize).min(dst_w - new_width);
+    let top = ((dh - 0.1).round_ties_even().max(0.0) as usize).min(dst_h - new_height);
+    LetterboxGeometry {
+        scale: r,
+        new_width,
+        new_height,
+        left,
+        top,
+        right: dst_w - new_width - left,
+        bottom: dst_h - new_height - top,
+    }
+}
+
+/// Bilinear resize without antialiasing (OpenCV INTER_LINEAR-like), contiguous output.
+/// The one place letterbox resizes: to be pointed at the shared resize kernel.
+pub fn resize_bilinear(src: ImageView<'_>, width: usize, height: usize) -> Result<Vec<u8>> {
+    use fast_image_resize as fr;
+    let c = src.channels;
+    let pixel_type = match c {
+        1 => fr::PixelType::U8,
+        2 => fr::PixelType::U8x2,
+        3 => fr::PixelType::U8x3,
+        4 => fr::PixelType::U8x4,
+        _ => {
+            return Err(Error::invalid(
+                "image",
+                format!("{c} channels (expected 1-4)"),
+            ))
+        }
+    };
+    let copy;
+    let data: &[u8] = if src.is_contiguous() {
+        &src.data[..src.width * src.height * c]
+    } else {
+        copy = (0..src.height)
+            .flat_map(|y| src.row(y).iter().copied())
+            .collect::<Vec<u8>>();
+        &copy
+    };
+    let internal = |e: &dyn std::fmt::Display| Error::Internal(format!("resize: {e}"));
+    let src_img = fr::images::ImageRef::new(src.width as u32, src.height as u32, data, pixel_type)
+        .map_err(|e| internal(&e))?;
+    let mut out = vec![0u8; width * height * c];
+    let mut dst_img =
+        fr::images::Image::from_slice_u8(width as u32, height as u32, &mut out, pixel_type)
+            .map_err(|e| internal(&e))?;
+    let opts = fr::ResizeOptions::new()
+        .resize_alg(fr::ResizeAlg::Interpolation(fr::FilterType::Bilinear))
+        .use_alpha(false);
+    fr::Resizer::new()
+        .resize(&src_img, &mut dst_img, &opts)
+        .map_err(|e| internal(&e))?;
+    Ok(out)
+}
+
+/// Letterbox `src` into a `dst_w x dst_h` image padded with `color` (one value per
+/// channel). Returns the contiguous output and its geometry.
+pub fn letterbox(
+    src: ImageView<'_>,
+    dst_w: usize,
+    dst_h: usize,
+    color: &[u8],
+    scaleup: bool,
+) -> Result<(Vec<u8>, LetterboxGeometry)> {
+    let c = src.channels;
+    if src.width == 0 || src.height == 0 {
+        return Err(Error::invalid("image", "is empty"));
+    }
+    if dst_w == 0 || dst_h == 0 {
+        return Err(Error::invalid("size", "must be at least 1x1"));
+    }
+    if color.len() != c {
+        return Err(Error::invalid(
+            "color",
+            format!("expected {c} values (one per channel), got {}", color.len()),
+        ));
+    }
+    let g = letterbox_geometry(src.width, src.height, dst_w, dst_h, scaleup);
+    let resized;
+    let (rows, stride): (&[u8], usize) = if (g.new_width, g.new_height) == (src.width, src.height) {
+        (src.data, src.row_stride)
+    } else {
+        resized = resize_bilinear(src, g.new_width, g.new_height)?;
+        (&resized, g.new_width * c)
+    };
+    let row_len = dst_w * c;
+    let mut out = vec![0u8; row_len * dst_h];
+    for px in out.chunks_exact_mut(c) {
+        px.copy_from_slice(color);
+    }
+    let inner = g.new_width * c;
+    for y in 0..g.new_height {
+        let d = (g.top + y) * row_len + g.left * c;
+        out[d..d + inner].copy_from_slice(&rows[y * stride..y * stride + inner]);
+    }
+    Ok((out, g))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometry_like_ultralytics() {
+        // 1280x720 into 640x640: r = 0.5, 640x360, pad 140 top and bottom.
+        let g = letterbox_geometry(1280, 720, 640, 640, true);
+        assert_eq!(
+            (g.new_width, g.new_height, g.left, g.top),
+            (640, 360, 0, 140)
+        );
+        assert_eq!((g.right, g.bottom), (0, 140));
+        // Odd padding: the extra pixel goes right / bottom.
+        let g = letterbox_geometry(100, 51, 64, 64, true);
+        assert_eq!(g.new_width, 64);
+        assert_eq!(g.new_height, 33); // round(51 * 0.64 = 32.64)
+        assert_eq!((g.top, g.bottom), (15, 16));
+        // Round half to even like Python: 5 * 0.5 = 2.5 -> 2.
+        let g = letterbox_geometry(10, 5, 5, 5, true);
+        assert_eq!((g.new_width, g.new_height), (5, 2));
+        // No upscaling.
+        let g = letterbox_geometry(100, 50, 640, 640, false);
+        assert_eq!((g.scale, g.new_width, g.new_height), (1.0, 100, 50));
+        assert_eq!((g.left, g.top), (270, 295));
+        // Extreme aspect: never a zero-sized image.
+        let g = letterbox_geometry(10000, 1, 32, 32, true);
+        assert_eq!((g.new_width, g.new_height), (32, 1));
+    }
+
+    #[test]
+    fn pads_with_color_and_copies_when_same_size() {
+        let src: Vec<u8> = (0..4 * 2 * 3).map(|v| v as u8).collect();
+        let view = ImageView::contiguous(&src, 4, 2, 3).unwrap();
+        let (out, g) = letterbox(view, 4, 4, &[1, 2, 3], true).unwrap();
+        assert_eq!((g.top, g.bottom, g.left, g.right), (1, 1, 0, 0));
+        assert_eq!(&out[..12], &[1, 2, 3].repeat(4)[..]);
+        assert_eq!(&out[12..36], &src[..]);
+        assert_eq!(&out[36..], &[1, 2, 3].repeat(4)[..]);
+        assert!(letterbox(view, 4, 4, &[1], true).is_err());
+    }
+
+    #[test]
+    fn bilinear_halving_averages() {
+        // 2x downscale of a 2x2-block image: each output pixel is the block's mean.
+        let src: Vec<u8> = vec![10, 20, 30, 40, 10, 20, 30, 40];
+        let view = ImageView::contiguous(&src, 4, 2, 1).unwrap();
+        let out = resize_bilinear(view, 2, 1).unwrap();
+        assert_eq!(out, vec![15, 35]);
+    }
+}
