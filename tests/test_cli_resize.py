@@ -12,6 +12,7 @@ from PIL import Image
 
 import pixfeed
 
+
 def test_resize_folder_keeps_formats(tmp_path: Path) -> None:
     photo = Image.fromarray(skimage.data.astronaut())
     srcs = []
