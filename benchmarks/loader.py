@@ -1,0 +1,283 @@
+"""The loader suite (issue 5): one epoch of training batches, side by side.
+
+Workload: the ImageNet-like JPEGs (files in the page cache), RandomResizedCrop 224 (or
+Resize 256 + CenterCrop 224) + horizontal flip + normalize to float32 NCHW, batches of 64,
+both cores for every system. Each system produces the same batch shapes and dtype; the crops
+are random, so pixels are not compared. Systems:
+
+* pixfeed ``Loader`` (fused native pass: header-planned crop, ROI + DCT-scaled decode,
+  antialiased resize, flip + normalize into the batch);
+* torch ``DataLoader(num_workers=2)`` with torchvision ``transforms.v2`` on PIL images
+  (antialiased), and the same with ``torchvision.io.decode_jpeg`` on tensors;
+* a 2-thread pool of cv2 (imdecode + crop + resize + flip + normalize; INTER_LINEAR, not
+  antialiased), and of simplejpeg + cv2 (DCT-scaled decode where the crop allows, INTER_AREA
+  for the downscale);
+* plain simplejpeg full decode on 2 threads (the floor: the fused path must cost less than a
+  decode).
+SPDL and Vantix are reported missing when they cannot be imported.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from . import peers
+from .data import DataSet
+from .harness import Case, Floor, Workload
+
+TITLE = "loader"
+WORKLOADS: list[tuple[str, str]] = [
+    ("loader-rrc", "RandomResizedCrop 224 + flip + normalize, float32 NCHW, batches of 64"),
+    (
+        "loader-center",
+        "Resize 256 + CenterCrop 224 + flip + normalize, float32 NCHW, batches of 64",
+    ),
+]
+BATCH = 64
+THREADS = 2
+MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+STD = np.array([0.229, 0.224, 0.225], np.float32)
+
+
+def _rrc_box(w: int, h: int, rng: np.random.Generator) -> tuple[int, int, int, int]:
+    area = w * h
+    for _ in range(10):
+        ta = area * rng.uniform(0.08, 1.0)
+        ar = math.exp(rng.uniform(math.log(3 / 4), math.log(4 / 3)))
+        cw, ch = round(math.sqrt(ta * ar)), round(math.sqrt(ta / ar))
+        if 0 < cw <= w and 0 < ch <= h:
+            return int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1)), cw, ch
+    return 0, 0, w, h
+
+
+def _center_box(w: int, h: int) -> tuple[int, int, int, int]:
+    s = 256 / min(w, h)
+    cw, ch = round(224 / s), round(224 / s)
+    return (w - cw) // 2, (h - ch) // 2, cw, ch
+
+
+def _batches(n: int) -> list[range]:
+    return [range(b, min(b + BATCH, n)) for b in range(0, n, BATCH)]
+
+
+def _pool_epoch(
+    blobs: list[bytes], one: Callable[[bytes, int], np.ndarray], ex: ThreadPoolExecutor
+) -> Callable[[], list[np.ndarray]]:
+    def call() -> list[np.ndarray]:
+        out = []
+        for r in _batches(len(blobs)):
+            items = list(r)
+            half = (len(items) + 1) // 2
+            parts = [items[:half], items[half:]]
+            chunks = ex.map(lambda idx: [one(blobs[i], i) for i in idx], parts)
+            out.append(np.stack([a for part in chunks for a in part]))
+        return out
+
+    return call
+
+
+def _cv2_one(cv2: Any, center: bool) -> Callable[[bytes, int], np.ndarray]:
+    def one(b: bytes, i: int) -> np.ndarray:
+        rng = np.random.default_rng(i)
+        img = cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR_RGB)
+        h, w = img.shape[:2]
+        x, y, cw, ch = _center_box(w, h) if center else _rrc_box(w, h, rng)
+        img = cv2.resize(img[y : y + ch, x : x + cw], (224, 224), interpolation=cv2.INTER_LINEAR)
+        if rng.random() < 0.5:
+            img = img[:, ::-1]
+        return ((img.astype(np.float32) / 255.0 - MEAN) / STD).transpose(2, 0, 1)
+
+    return one
+
+
+def _simplejpeg_cv2_one(sj: Any, cv2: Any, center: bool) -> Callable[[bytes, int], np.ndarray]:
+    def one(b: bytes, i: int) -> np.ndarray:
+        rng = np.random.default_rng(i)
+        h, w, _, _ = sj.decode_jpeg_header(b)
+        x, y, cw, ch = _center_box(w, h) if center else _rrc_box(w, h, rng)
+        # Tuned: let libjpeg-turbo scale the whole image down as far as the crop allows.
+        f = min(cw / 224, ch / 224)
+        img = sj.decode_jpeg(b, min_width=math.ceil(w / f), min_height=math.ceil(h / f))
+        s = img.shape[1] / w
+        x, y, cw, ch = int(x * s), int(y * s), max(1, int(cw * s)), max(1, int(ch * s))
+        img = cv2.resize(img[y : y + ch, x : x + cw], (224, 224), interpolation=cv2.INTER_AREA)
+        if rng.random() < 0.5:
+            img = img[:, ::-1]
+        return ((img.astype(np.float32) / 255.0 - MEAN) / STD).transpose(2, 0, 1)
+
+    return one
+
+
+def _torch_loader(paths: list[str], center: bool, use_decode_jpeg: bool) -> Any:
+    import torch
+    from torch.utils.data import DataLoader, Dataset
+    from torchvision.transforms import v2
+
+    crop = (
+        [v2.Resize(256, antialias=True), v2.CenterCrop(224)]
+        if center
+        else [v2.RandomResizedCrop(224, antialias=True)]
+    )
+    tail = [
+        v2.RandomHorizontalFlip(),
+        v2.ToDtype(torch.float32, scale=True),
+        v2.Normalize(MEAN.tolist(), STD.tolist()),
+    ]
+    if use_decode_jpeg:
+        from torchvision.io import decode_jpeg, read_file
+
+        tf = v2.Compose([*crop, *tail])
+
+        class Files(Dataset[Any]):
+            def __len__(self) -> int:
+                return len(paths)
+
+            def __getitem__(self, i: int) -> Any:
+                return tf(decode_jpeg(read_file(paths[i])))
+
+    else:
+        from PIL import Image
+
+        tf = v2.Compose([v2.PILToTensor(), *crop, *tail])
+
+        class Files(Dataset[Any]):  # type: ignore[no-redef]
+            def __len__(self) -> int:
+                return len(paths)
+
+            def __getitem__(self, i: int) -> Any:
+                return tf(Image.open(paths[i]).convert("RGB"))
+
+    return DataLoader(
+        Files(),
+        batch_size=BATCH,
+        shuffle=True,
+        num_workers=THREADS,
+        persistent_workers=True,
+        prefetch_factor=2,
+    )
+
+
+def _workload(ds: DataSet, n: int, center: bool) -> Workload:
+    name, title = WORKLOADS[1 if center else 0]
+    paths = ds.paths[:n]
+    blobs = ds.read(n)
+    wl = Workload(
+        name=name,
+        title=title,
+        description=(
+            f"{len(paths)} files of '{ds.name}' (in the page cache), one epoch per call: "
+            f"{title}; every system on {THREADS} cores."
+        ),
+        n_images=len(paths),
+        input_megapixels=ds.megapixels(n),
+        notes=[
+            "Random crops differ between systems (each draws its own): outputs are compared "
+            "by shape and dtype only.",
+            "cv2 and simplejpeg+cv2 do not antialias (INTER_LINEAR / INTER_AREA); pixfeed and "
+            "torchvision do.",
+        ],
+    )
+    px = peers.get("pixfeed")
+    if px.ok:
+        pixfeed = px.module
+        pipe = pixfeed.Pipeline(224, crop="center" if center else "random_resized")
+        loader = pixfeed.Loader(paths, pipeline=pipe, batch_size=BATCH, threads=THREADS)
+        epoch = [0]
+
+        def run_pixfeed() -> list[np.ndarray]:
+            epoch[0] += 1
+            loader.set_epoch(epoch[0])
+            return [np.asarray(b) for b in loader]
+
+        wl.add(Case("pixfeed", run_pixfeed, label="pixfeed Loader", note="prefetch 2"))
+        wl.closers.append(loader.close)
+    try:
+        import torch  # noqa: F401
+        import torchvision  # noqa: F401
+
+        for use_dj, label in [
+            (False, "torch DataLoader + v2 (PIL)"),
+            (True, "torch DataLoader + decode_jpeg"),
+        ]:
+            dl = _torch_loader(paths, center, use_dj)
+            wl.add(
+                Case(
+                    "torch",
+                    (lambda d=dl: [b.numpy() for b in d]),
+                    label=label,
+                    note="num_workers=2, persistent workers",
+                )
+            )
+    except ImportError as e:
+        wl.missing["torch DataLoader"] = str(e)
+    ex = ThreadPoolExecutor(THREADS)
+    wl.closers.append(ex.shutdown)
+    cv = peers.get("cv2")
+    if cv.ok:
+        cv.module.setNumThreads(1)
+        wl.add(
+            Case(
+                "cv2",
+                _pool_epoch(blobs, _cv2_one(cv.module, center), ex),
+                label="cv2 pool",
+                note="2 threads, INTER_LINEAR",
+            )
+        )
+    else:
+        wl.missing["cv2 pool"] = cv.error or "not installed"
+    sj = peers.get("simplejpeg")
+    if sj.ok and cv.ok:
+        wl.add(
+            Case(
+                "simplejpeg",
+                _pool_epoch(blobs, _simplejpeg_cv2_one(sj.module, cv.module, center), ex),
+                label="simplejpeg + cv2 pool",
+                note="2 threads, scaled decode, INTER_AREA",
+            )
+        )
+
+        def decode_only() -> list[np.ndarray]:
+            def part(idx: Sequence[int]) -> list[np.ndarray]:
+                return [sj.module.decode_jpeg(blobs[i]) for i in idx]
+
+            half = (len(blobs) + 1) // 2
+            outs = ex.map(part, [range(half), range(half, len(blobs))])
+            return [a for p in outs for a in p][:1]  # shapes differ: report one
+
+        wl.add(
+            Case(
+                "simplejpeg",
+                decode_only,
+                label="simplejpeg decode only",
+                note="full decode, 2 threads, no crop/resize",
+            )
+        )
+    for missing in ("spdl", "vantix_core"):
+        try:
+            __import__(missing)
+        except ImportError as e:
+            wl.missing[missing] = f"not importable here: {e}"
+    against = [c.label for c in wl.cases if c.system != "pixfeed" and "decode only" not in c.label]
+    wl.floor = Floor(
+        1.5,
+        [a for a in against if "pool" in a],
+        ">= 1.5x a tuned simplejpeg + cv2 thread pool (and >= 3x torch DataLoader, "
+        ">= 1.0x plain simplejpeg decode: see the table)",
+    )
+    return wl
+
+
+def build(
+    sets: dict[str, DataSet], *, quick: bool, only: Sequence[str] | None = None
+) -> list[Workload]:
+    n = 128 if quick else 256
+    makers = {
+        "loader-rrc": lambda: _workload(sets["imagenet"], n, center=False),
+        "loader-center": lambda: _workload(sets["imagenet"], n, center=True),
+    }
+    return [makers[name]() for name, _ in WORKLOADS if not only or name in only]
