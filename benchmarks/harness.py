@@ -132,6 +132,9 @@ class FloorResult:
     ratio: float | None
     status: str  # PASS, FAIL, N/A
     reason: str = ""
+    # |ratio / target - 1| is below the two systems' mean relative IQR: the verdict could flip
+    # between runs.
+    within_noise: bool = False
 
 
 @dataclass
@@ -359,7 +362,16 @@ def _run_workload(
             best = min(cands, key=lambda r: r.median_s)
             ratio = best.median_s / pf.median_s
             status = "PASS" if ratio >= fl.ratio else "FAIL"
-            floor_res = FloorResult(fl.text, fl.ratio, list(fl.against), best.label, ratio, status)
+            noise = (best.iqr_pct + pf.iqr_pct) / 200.0
+            floor_res = FloorResult(
+                fl.text,
+                fl.ratio,
+                list(fl.against),
+                best.label,
+                ratio,
+                status,
+                within_noise=abs(ratio / fl.ratio - 1.0) < noise,
+            )
 
     return WorkloadResult(
         name=wl.name,
@@ -493,8 +505,8 @@ def _fmt_time(s: float) -> str:
     return f"{s * 1e6:.2f} µs"
 
 
-def _fmt_ratio(v: float | None) -> str:
-    return "—" if v is None else f"{v:.2f}x"
+def _fmt_ratio(v: float | None, digits: int = 2) -> str:
+    return "—" if v is None else f"{v:.{digits}f}x"
 
 
 def floors_markdown(report: dict[str, Any]) -> str:
@@ -504,9 +516,11 @@ def floors_markdown(report: dict[str, Any]) -> str:
     ]
     for f in report["floors"]:
         status = f["status"] + (f" ({f['reason']})" if f.get("reason") else "")
+        if f.get("within_noise"):
+            status += " (within noise)"
         lines.append(
             f"| {f['workload']} | {f['text']} | {f['best_of'] or '—'} | "
-            f"{_fmt_ratio(f['ratio'])} | {f['target']:.2f}x | {status} |"
+            f"{_fmt_ratio(f['ratio'], 3)} | {f['target']:.2f}x | {status} |"
         )
     return "\n".join(lines)
 
@@ -572,7 +586,12 @@ def workload_markdown(w: dict[str, Any]) -> str:
     if f is not None:
         out.append(
             f"Floor: {f['text']} → **{f['status']}**"
-            + (f" ({_fmt_ratio(f['ratio'])} vs {f['best_of']})" if f["ratio"] is not None else "")
+            + (" (within noise)" if f.get("within_noise") else "")
+            + (
+                f" ({_fmt_ratio(f['ratio'], 3)} vs {f['best_of']})"
+                if f["ratio"] is not None
+                else ""
+            )
             + (f" — {f['reason']}" if f["reason"] else "")
         )
     if not w["equal_work"]:
@@ -772,7 +791,8 @@ def summary_text(report: dict[str, Any]) -> str:
         if f is not None:
             lines.append(
                 f"  floor {f['text']}: {f['status']}"
-                + (f" {f['ratio']:.2f}x vs {f['best_of']}" if f["ratio"] is not None else "")
+                + (" (within noise)" if f.get("within_noise") else "")
+                + (f" {f['ratio']:.3f}x vs {f['best_of']}" if f["ratio"] is not None else "")
                 + (f" ({f['reason'][:80]})" if f["reason"] else "")
             )
     return "\n".join(lines)

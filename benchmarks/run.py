@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -71,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
         print(msg, file=out, flush=True)
 
     t0 = time.perf_counter()
+    try:
+        load_start: list[float] | None = list(os.getloadavg())
+    except OSError:
+        load_start = None
     sets = data.ensure(log=log)
     all_peers = peers.all_peers()
     for name, p in all_peers.items():
@@ -91,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
         "inputs": getattr(suite, "INPUTS", ""),
         "data": data.manifest_info(),
     }
+    if load_start is not None:
+        extra["loadavg_start"] = load_start
     if pf.ok:
         extra["pixfeed_path"] = pf.extra.get("path")
         extra["pixfeed_build"] = pf.extra.get("build")
