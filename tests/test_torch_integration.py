@@ -23,17 +23,16 @@ def jpegs(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     return [str(p) for p in make_sample_set(tmp_path_factory.mktemp("torch_jpegs"), 30)]
 
 
-def test_output_torch_is_zero_copy(jpegs: list[str]) -> None:
+def test_output_torch_matches_numpy_output(jpegs: list[str]) -> None:
     ld = pixfeed.Loader(jpegs, list(range(30)), batch_size=8, output="torch")
     x, y = next(iter(ld))
     assert isinstance(x, torch.Tensor) and x.dtype == torch.float32
     assert tuple(x.shape) == (8, 3, 224, 224)
     assert y.dtype == torch.int64
-    # Same numbers as numpy output, and the tensor shares the numpy buffer (no copy).
+    # Same numbers as the numpy output.
     ln = pixfeed.Loader(jpegs, list(range(30)), batch_size=8)
     xn, _ = next(iter(ln))
     assert np.array_equal(x.numpy(), xn)
-    assert x.numpy().base is not None or x.numpy().flags.owndata is False
 
 
 def test_pin_memory_without_cuda_warns_and_works(jpegs: list[str]) -> None:
