@@ -197,7 +197,7 @@ def _workload(ds: DataSet, n: int, center: bool) -> Workload:
         wl.add(Case("pixfeed", run_pixfeed, label="pixfeed Loader", note="prefetch 2"))
         wl.closers.append(loader.close)
     try:
-        import torch  # noqa: F401
+        import torch
         import torchvision  # noqa: F401
 
         for use_dj, label in [
@@ -257,11 +257,25 @@ def _workload(ds: DataSet, n: int, center: bool) -> Workload:
                 note="full decode, 2 threads, no crop/resize",
             )
         )
-    for missing in ("spdl", "vantix_core"):
-        try:
-            __import__(missing)
-        except ImportError as e:
-            wl.missing[missing] = f"not importable here: {e}"
+    try:
+        import spdl.io as spdl_io
+        import torch
+
+        torch.set_num_threads(THREADS)
+        wl.add(
+            Case(
+                "spdl",
+                _spdl_epoch(spdl_io, blobs, center, ex),
+                label="SPDL",
+                note="2 threads, FFmpeg decode + filter graph (bilinear, swscale), torch normalize",
+            )
+        )
+    except ImportError as e:
+        wl.missing["SPDL"] = f"not importable here: {e}"
+    try:
+        __import__("vantix_core")
+    except ImportError as e:
+        wl.missing["vantix_core"] = f"not importable here: {e}"
     against = [c.label for c in wl.cases if c.system != "pixfeed" and "decode only" not in c.label]
     wl.floor = Floor(
         1.5,
@@ -270,6 +284,47 @@ def _workload(ds: DataSet, n: int, center: bool) -> Workload:
         ">= 1.0x plain simplejpeg decode: see the table)",
     )
     return wl
+
+
+def _spdl_epoch(
+    spdl_io: Any, blobs: list[bytes], center: bool, ex: ThreadPoolExecutor
+) -> Callable[[], list[np.ndarray]]:
+    """SPDL's way: FFmpeg decodes, its filter graph crops / scales / flips / converts to RGB,
+    ``convert_frames`` stacks a batch; torch normalizes to float32 NCHW (2 threads)."""
+    import torch
+
+    mean = torch.from_numpy(MEAN).view(1, 3, 1, 1)
+    std = torch.from_numpy(STD).view(1, 3, 1, 1)
+
+    def frames(b: bytes, i: int) -> Any:
+        rng = np.random.default_rng(i)
+        packets = spdl_io.demux_image(b)
+        if center:
+            desc = (
+                "scale=w=256:h=256:force_original_aspect_ratio=increase:flags=bilinear,"
+                "crop=w=224:h=224"
+            )
+        else:
+            w, h = packets.codec.width, packets.codec.height
+            x, y, cw, ch = _rrc_box(w, h, rng)
+            desc = f"crop=w={cw}:h={ch}:x={x}:y={y},scale=w=224:h=224:flags=bilinear"
+        if rng.random() < 0.5:
+            desc += ",hflip"
+        return spdl_io.decode_packets(packets, filter_desc=desc + ",format=rgb24")
+
+    def call() -> list[np.ndarray]:
+        out = []
+        for r in _batches(len(blobs)):
+            items = list(r)
+            half = (len(items) + 1) // 2
+            parts = [items[:half], items[half:]]
+            chunks = ex.map(lambda idx: [frames(blobs[i], i) for i in idx], parts)
+            buf = spdl_io.convert_frames([f for part in chunks for f in part])
+            t = spdl_io.to_torch(buf).permute(0, 3, 1, 2).float().div_(255.0)
+            out.append(t.sub_(mean).div_(std).contiguous().numpy())
+        return out
+
+    return call
 
 
 def build(

@@ -31,6 +31,8 @@ __all__ = [
     "random_crop",
     "random_resized_crop",
     "random_resized_crop_params",
+    "recycled_empty",
+    "recycled_pool_bytes",
     "resize_into",
     "resize_one",
     "set_num_threads",
@@ -71,6 +73,8 @@ def flip(
     threads: int | None,
     out: npt.NDArray[np.uint8] | None = None,
 ) -> list[npt.NDArray[np.uint8]] | None: ...
+def recycled_empty(nbytes: int) -> npt.NDArray[np.uint8]: ...
+def recycled_pool_bytes() -> int: ...
 def pipeline_batch(
     spec: tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]],
     sources: list[_Source],

@@ -1,6 +1,7 @@
 //! `pixfeed._core`: the native module. Glue only; all work lives in `pixfeed-core`.
 
 mod arrays;
+mod buffers;
 mod convert;
 mod decode;
 mod detect;
@@ -58,6 +59,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     m.add_function(wrap_pyfunction!(ops::flip, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::pipeline_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(buffers::recycled_empty, m)?)?;
+    m.add_function(wrap_pyfunction!(buffers::recycled_pool_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::pipeline_params, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::crop_paths, m)?)?;
     m.add_function(wrap_pyfunction!(ops::crop, m)?)?;
