@@ -335,4 +335,28 @@ def build(
         "loader-rrc": lambda: _workload(sets["imagenet"], n, center=False),
         "loader-center": lambda: _workload(sets["imagenet"], n, center=True),
     }
-    return [makers[name]() for name, _ in WORKLOADS if not only or name in only]
+    workloads = [makers[name]() for name, _ in WORKLOADS if not only or name in only]
+    for wl in workloads:
+        _add_memory_note(wl, n)
+    return workloads
+
+
+def _add_memory_note(wl: Workload, n: int) -> None:
+    """Issue 5's memory floor: peak RSS <= 0.5x the DataLoader baseline, each system in a
+    fresh process (see loader_rss.py)."""
+    from .loader_rss import measure
+
+    crop = "center" if wl.name == "loader-center" else "rrc"
+    try:
+        px_rss, px_pss = measure("pixfeed", crop, n)
+        tv_rss, tv_pss = measure("torch", crop, n)
+    except Exception as e:
+        wl.notes.append(f"Peak memory not measured: {e}")
+        return
+    mb = 1 << 20
+    wl.notes.append(
+        f"Peak memory over two epochs (process + workers, fresh processes): pixfeed Loader "
+        f"RSS {px_rss / mb:,.0f} MB / PSS {px_pss / mb:,.0f} MB; torch DataLoader + v2 (PIL) "
+        f"RSS {tv_rss / mb:,.0f} MB / PSS {tv_pss / mb:,.0f} MB; ratio {px_rss / tv_rss:.2f}x "
+        f"(RSS), {px_pss / tv_pss:.2f}x (PSS); floor <= 0.5x."
+    )
