@@ -5,8 +5,9 @@
 N_FILES ImageNet-like benchmark files in a child process (the same command with an EPOCHS
 argument) and prints one JSON line: the peaks of the summed resident set size (RSS) and
 of the summed proportional set size (PSS: pages shared between DataLoader workers split
-between them) of the child and all its children, sampled every 10 ms from /proc, in bytes. Each system runs in its own interpreter, so one system's imports
-(torch costs about 0.9 GB per process) never count against another.
+between them) of the child and all its children, sampled every 10 ms from /proc, in
+bytes. Each system runs in its own interpreter, so one system's imports (torch costs about
+0.9 GB per process) never count against another.
 """
 
 from __future__ import annotations
