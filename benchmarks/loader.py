@@ -14,6 +14,8 @@ are random, so pixels are not compared. Systems:
   for the downscale);
 * plain simplejpeg full decode on 2 threads (the floor: the fused path must cost less than a
   decode).
+* SPDL (FFmpeg decode + filter graph crop/scale/flip, torch normalize) on 2 threads;
+* Vantix's Rust core ``load_images_fast`` (no crop: the whole image squashed to 224x224).
 SPDL and Vantix are reported missing when they cannot be imported.
 """
 
@@ -273,9 +275,25 @@ def _workload(ds: DataSet, n: int, center: bool) -> Workload:
     except ImportError as e:
         wl.missing["SPDL"] = f"not importable here: {e}"
     try:
-        __import__("vantix_core")
+        from vantixloader import vantix_core
+
+        def run_vantix() -> list[np.ndarray]:
+            return [
+                vantix_core.load_images_fast([paths[i] for i in r], 224, 224, True)
+                for r in _batches(len(paths))
+            ]
+
+        wl.add(
+            Case(
+                "vantix",
+                run_vantix,
+                label="Vantix core",
+                note="load_images_fast(augment=True): image crate decode, whole image "
+                "squashed to 224x224 (no crop), rayon on 2 cores",
+            )
+        )
     except ImportError as e:
-        wl.missing["vantix_core"] = f"not importable here: {e}"
+        wl.missing["Vantix core"] = f"not importable here: {e}"
     against = [c.label for c in wl.cases if c.system != "pixfeed" and "decode only" not in c.label]
     wl.floor = Floor(
         1.5,
