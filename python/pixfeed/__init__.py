@@ -52,11 +52,13 @@ from pixfeed.resize import (
     resize,
     resize_video,
 )
+from pixfeed.scan import IMAGES, ScanResult, scan
 from pixfeed.threads import get_num_threads, set_num_threads
 
 __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "IMAGES",
     "INTERPOLATIONS",
     "MAX_PIXELS",
     "CropBatch",
@@ -68,6 +70,7 @@ __all__ = [
     "Loader",
     "Pipeline",
     "PixfeedError",
+    "ScanResult",
     "UnsupportedFormatError",
     "__version__",
     "box_convert",
@@ -96,6 +99,7 @@ __all__ = [
     "resize",
     "resize_video",
     "scale_boxes",
+    "scan",
     "set_num_threads",
     "simplify_polygon",
     "yolo_postprocess",
