@@ -31,6 +31,7 @@ from pixfeed.detect import (
     yolo_postprocess,
 )
 from pixfeed.errors import DecodeError, ImageTooLargeError, PixfeedError, UnsupportedFormatError
+from pixfeed.io import MapResult, load_images, map_parallel
 from pixfeed.loader import Loader
 from pixfeed.ops import (
     IMAGENET_MEAN,
@@ -68,6 +69,7 @@ __all__ = [
     "ImageTooLargeError",
     "Letterbox",
     "Loader",
+    "MapResult",
     "Pipeline",
     "PixfeedError",
     "ScanResult",
@@ -86,7 +88,9 @@ __all__ = [
     "get_num_threads",
     "iter_resize",
     "letterbox",
+    "load_images",
     "luminance",
+    "map_parallel",
     "nms",
     "normalize",
     "points_in_polygon",
