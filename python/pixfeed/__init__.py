@@ -7,6 +7,7 @@ pixfeed never imports torch or ray; integrations import them lazily.
 from __future__ import annotations
 
 from pixfeed._core import __version__
+from pixfeed.cache import ImageCache, Preload
 from pixfeed.crop_paths import CropBatch, crop_paths
 from pixfeed.decode import (
     MAX_PIXELS,
@@ -65,6 +66,7 @@ __all__ = [
     "CropBatch",
     "DecodeError",
     "DecodedBatch",
+    "ImageCache",
     "ImageInfo",
     "ImageTooLargeError",
     "Letterbox",
@@ -72,6 +74,7 @@ __all__ = [
     "MapResult",
     "Pipeline",
     "PixfeedError",
+    "Preload",
     "ScanResult",
     "UnsupportedFormatError",
     "__version__",
