@@ -46,7 +46,7 @@
 use std::ffi::OsStr;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::{pool, Error, Result};
@@ -82,12 +82,16 @@ impl PathList {
         }
         self.ends.push(self.bytes.len());
     }
-    /// The paths, in order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = &OsStr> + '_ {
+    /// The paths, in order, as their bytes (`OsStr::as_encoded_bytes`).
+    pub fn iter_bytes(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
         self.ends.iter().enumerate().map(move |(i, &end)| {
             let start = if i == 0 { 0 } else { self.ends[i - 1] };
-            os_str(&self.bytes[start..end])
+            &self.bytes[start..end]
         })
+    }
+    /// The paths, in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &OsStr> + '_ {
+        self.iter_bytes().map(os_str)
     }
 }
 
@@ -106,13 +110,12 @@ fn os_str(bytes: &[u8]) -> &OsStr {
 /// The walk's result.
 #[derive(Debug, Default)]
 pub struct ScanOutput {
-    /// Matching files, sorted by their bytes.
+    /// Matching files, sorted by their bytes. (Where every path is UTF-8, that is also
+    /// Unicode code point order, how Python sorts `str`; names that are not UTF-8 decode to
+    /// surrogates in Python, whose order differs: the caller must sort those again.)
     pub paths: PathList,
     /// Folders that could not be read, sorted by path, with why.
     pub errors: Vec<(PathBuf, io::Error)>,
-    /// Every path is valid UTF-8. Then byte order is also Unicode code point order, how
-    /// Python sorts `str`; otherwise the caller must sort the decoded strings again.
-    pub all_utf8: bool,
 }
 
 /// The extension set, matched without allocating per entry.
@@ -378,37 +381,64 @@ const READ_FOLDER: ReadFolder = backend::read_folder;
 #[cfg(not(target_os = "linux"))]
 const READ_FOLDER: ReadFolder = portable::read_folder;
 
+/// A kept entry of a folder.
+#[derive(Clone, Copy)]
+struct Item {
+    /// The first 8 bytes of the sort key (the name, `/` appended for a sub-folder), big
+    /// endian, zero-padded (names hold no zero byte): most comparisons end here.
+    head: u64,
+    /// The name's range in `Folder::names`.
+    start: usize,
+    end: usize,
+    /// A sub-folder's index in `Walker::folders`; None for a file.
+    child: Option<usize>,
+}
+
 /// One listed folder: its path, the names of its kept entries in one arena, and those
 /// entries sorted (files, and sub-folders pointing at their own `Folder`).
 #[derive(Default)]
 struct Folder {
     path: Vec<u8>,
     names: Vec<u8>,
-    /// `(start, end, child)`: a name's range in `names`; `child` is the sub-folder's index
-    /// in `Walker::folders` (None for a file).
-    items: Vec<(usize, usize, Option<usize>)>,
+    items: Vec<Item>,
 }
 
 impl Folder {
-    fn name(&self, item: &(usize, usize, Option<usize>)) -> &[u8] {
-        &self.names[item.0..item.1]
+    fn name(&self, item: &Item) -> &[u8] {
+        &self.names[item.start..item.end]
+    }
+
+    fn push(&mut self, name: &[u8], child: Option<usize>) {
+        let mut head = [0u8; 8];
+        let n = name.len().min(8);
+        head[..n].copy_from_slice(&name[..n]);
+        if child.is_some() && name.len() < 8 {
+            head[name.len()] = b'/';
+        }
+        let start = self.names.len();
+        self.names.extend_from_slice(name);
+        self.items.push(Item {
+            head: u64::from_be_bytes(head),
+            start,
+            end: self.names.len(),
+            child,
+        });
     }
 
     /// Sort as the full paths will sort: a sub-folder's name as if followed by `/`.
     fn sort(&mut self) {
         let names = &self.names;
         self.items.sort_unstable_by(|a, b| {
-            let (na, nb) = (&names[a.0..a.1], &names[b.0..b.1]);
-            let common = na.len().min(nb.len());
-            match na[..common].cmp(&nb[..common]) {
-                std::cmp::Ordering::Equal => {
+            a.head.cmp(&b.head).then_with(|| {
+                let (na, nb) = (&names[a.start..a.end], &names[b.start..b.end]);
+                let common = na.len().min(nb.len());
+                na[..common].cmp(&nb[..common]).then_with(|| {
                     let next = |n: &[u8], child: Option<usize>| {
                         n.get(common).copied().or(child.map(|_| b'/'))
                     };
-                    next(na, a.2).cmp(&next(nb, b.2))
-                }
-                other => other,
-            }
+                    next(na, a.child).cmp(&next(nb, b.child))
+                })
+            })
         });
     }
 }
@@ -425,7 +455,6 @@ struct Walker<'a> {
     errors: Mutex<Vec<(PathBuf, io::Error)>>,
     /// Why the root itself could not be read (the caller's error, not a skipped folder).
     root_error: Mutex<Option<io::Error>>,
-    non_utf8: AtomicBool,
 }
 
 fn path_of(bytes: Vec<u8>) -> PathBuf {
@@ -474,7 +503,6 @@ impl<'a> Walker<'a> {
             Guard::Off
         };
         let mut subdirs: Vec<(usize, usize)> = Vec::new(); // (item, child index)
-        let mut non_utf8 = false;
         let result = (self.read_folder)(&dir, guard, &mut |name, kind| {
             let child = match kind {
                 Kind::Dir { via_symlink } => {
@@ -490,13 +518,10 @@ impl<'a> Walker<'a> {
                     None
                 }
             };
-            non_utf8 |= std::str::from_utf8(name).is_err();
-            let start = folder.names.len();
-            folder.names.extend_from_slice(name);
             if let Some(c) = child {
                 subdirs.push((folder.items.len(), c));
             }
-            folder.items.push((start, folder.names.len(), child));
+            folder.push(name, child);
         });
         let ancestors = match result {
             // A symlink cycle: this folder is one of its own ancestors; not entered again.
@@ -516,17 +541,14 @@ impl<'a> Walker<'a> {
                 parent
             }
         };
-        if non_utf8 {
-            self.non_utf8.store(true, Ordering::Relaxed);
-        }
         for &(item, child) in &subdirs {
-            let (start, end, _) = folder.items[item];
-            let mut sub = Vec::with_capacity(folder.path.len() + 1 + end - start);
+            let name = folder.name(&folder.items[item]);
+            let mut sub = Vec::with_capacity(folder.path.len() + 1 + name.len());
             sub.extend_from_slice(&folder.path);
             if !sub.ends_with(b"/") {
                 sub.push(b'/');
             }
-            sub.extend_from_slice(&folder.names[start..end]);
+            sub.extend_from_slice(name);
             let anc = ancestors.clone();
             scope.spawn(move |s| self.visit(s, child, sub, anc));
         }
@@ -540,9 +562,9 @@ fn flatten(folders: &[Option<Folder>]) -> PathList {
     // Sized up front: one allocation for all the paths' bytes, one for their ends.
     let (mut n, mut bytes) = (0, 0);
     for f in folders.iter().flatten() {
-        for item in f.items.iter().filter(|i| i.2.is_none()) {
+        for item in f.items.iter().filter(|i| i.child.is_none()) {
             n += 1;
-            bytes += f.path.len() + 1 + (item.1 - item.0);
+            bytes += f.path.len() + 1 + (item.end - item.start);
         }
     }
     let mut out = PathList {
@@ -559,7 +581,7 @@ fn flatten(folders: &[Option<Folder>]) -> PathList {
             continue;
         };
         top.1 += 1;
-        match item.2 {
+        match item.child {
             Some(child) => stack.push((child, 0)),
             None => {
                 let sep: &[u8] = if folder.path.ends_with(b"/") {
@@ -600,7 +622,6 @@ fn scan_with(
         next_index: AtomicUsize::new(1),
         errors: Mutex::new(Vec::new()),
         root_error: Mutex::new(None),
-        non_utf8: AtomicBool::new(root.to_str().is_none()),
     };
     let root_bytes = root.as_os_str().as_encoded_bytes().to_vec();
     pool::install(threads, || {
@@ -633,7 +654,6 @@ fn scan_with(
     Ok(ScanOutput {
         paths: flatten(&folders),
         errors,
-        all_utf8: !walker.non_utf8.load(Ordering::Relaxed),
     })
 }
 
@@ -688,7 +708,6 @@ mod tests {
     fn run(root: &str, o: &ScanOptions) -> Vec<String> {
         let out = scan(Path::new(root), o, Some(2)).unwrap();
         assert!(out.errors.is_empty(), "{:?}", out.errors);
-        assert!(out.all_utf8);
         let portable = scan_with(Path::new(root), o, Some(2), portable::read_folder).unwrap();
         assert_eq!(strings(&out), strings(&portable));
         strings(&out)
@@ -859,7 +878,7 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn non_utf8_names_are_kept_and_flagged() {
+    fn non_utf8_names_are_kept() {
         use std::os::unix::ffi::OsStrExt;
         let t = TempDir::new("bytes");
         let name = OsStr::from_bytes(b"caf\xe9.jpg");
@@ -869,7 +888,6 @@ mod tests {
         let out = scan(&t.0, &opts(Some(&["jpg"]), true, false), None).unwrap();
         let got: Vec<&OsStr> = out.paths.iter().collect();
         assert_eq!(got, vec![t.0.join(name).as_os_str()]);
-        assert!(!out.all_utf8);
     }
 
     #[test]
@@ -896,30 +914,29 @@ mod tests {
     #[test]
     fn sibling_order_puts_folders_as_if_followed_by_slash() {
         let t = TempDir::new("order");
-        // '-' (0x2d) and '.' (0x2e) sort before '/' (0x2f), '0' (0x30) after.
-        for f in [
+        // '-' (0x2d) and '.' (0x2e) sort before '/' (0x2f), '0' (0x30) after; names longer
+        // than the 8-byte sort head too.
+        let names = [
             "a/x.jpg",
             "a-b.jpg",
             "a.jpg",
             "a0.jpg",
             "a.d/y.jpg",
             "ab/z.jpg",
-        ] {
+            "abcdefgh/1.jpg",
+            "abcdefgh.jpg",
+            "abcdefgh-2.jpg",
+            "abcdefg/3.jpg",
+            "abcdefg.jpg",
+            "abcdefghij/4.jpg",
+            "abcdefghi.jpg",
+        ];
+        for f in names {
             t.file(f);
         }
         let r = t.root();
         let got = run(r, &opts(Some(&["jpg"]), true, false));
-        let mut want: Vec<String> = [
-            "a/x.jpg",
-            "a-b.jpg",
-            "a.jpg",
-            "a0.jpg",
-            "a.d/y.jpg",
-            "ab/z.jpg",
-        ]
-        .iter()
-        .map(|f| join(r, f))
-        .collect();
+        let mut want: Vec<String> = names.iter().map(|f| join(r, f)).collect();
         want.sort();
         assert_eq!(got, want);
     }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use pixfeed_core::error::catch_panic;
 use pixfeed_core::scan::{scan as core_scan, ScanOptions};
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyList, PyString};
 
 use crate::errors::to_pyerr;
 
@@ -32,7 +32,21 @@ pub fn scan<'py>(
     let out = py
         .detach(|| catch_panic(|| core_scan(&root, &opts, threads)))
         .map_err(|e| to_pyerr(py, &root.to_string_lossy(), e))?;
-    let paths = PyList::new(py, out.paths.iter())?;
+    // One UTF-8 check per path (in CPython's decoder); a path that is not UTF-8 takes the
+    // filesystem decoding (surrogateescape), as os.fsdecode does.
+    let mut in_str_order = true;
+    let paths = PyList::new(
+        py,
+        out.paths
+            .iter()
+            .map(|p| match PyString::from_bytes(py, p.as_encoded_bytes()) {
+                Ok(s) => s,
+                Err(_) => {
+                    in_str_order = false;
+                    p.into_pyobject(py).unwrap_or_else(|e| match e {})
+                }
+            }),
+    )?;
     let errors = PyList::empty(py);
     for (folder, err) in out.errors {
         let name = folder.to_string_lossy().into_owned();
@@ -46,5 +60,5 @@ pub fn scan<'py>(
         );
         errors.append((folder.as_os_str(), exc.into_value(py)))?;
     }
-    Ok((paths, errors, out.all_utf8))
+    Ok((paths, errors, in_str_order))
 }
