@@ -43,7 +43,6 @@
 //! the walk: it is reported in `ScanOutput::errors`, sorted by path; the caller applies its
 //! policy.
 
-use std::ffi::OsStr;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -62,71 +61,118 @@ pub struct ScanOptions {
     pub follow_symlinks: bool,
 }
 
-/// Paths stored back to back in one buffer.
-#[derive(Debug, Default)]
-pub struct PathList {
-    bytes: Vec<u8>,
-    ends: Vec<usize>,
-}
-
-impl PathList {
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-    fn push(&mut self, parts: &[&[u8]]) {
-        for p in parts {
-            self.bytes.extend_from_slice(p);
-        }
-        self.ends.push(self.bytes.len());
-    }
-    /// The paths, in order, as their bytes (`OsStr::as_encoded_bytes`).
-    pub fn iter_bytes(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
-        self.ends.iter().enumerate().map(move |(i, &end)| {
-            let start = if i == 0 { 0 } else { self.ends[i - 1] };
-            &self.bytes[start..end]
-        })
-    }
-    /// The paths, in order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = &OsStr> + '_ {
-        self.iter_bytes().map(os_str)
-    }
-}
-
-#[cfg(unix)]
-fn os_str(bytes: &[u8]) -> &OsStr {
-    std::os::unix::ffi::OsStrExt::from_bytes(bytes)
-}
-
-#[cfg(not(unix))]
-fn os_str(bytes: &[u8]) -> &OsStr {
-    // SAFETY: `bytes` is a concatenation of whole `OsStr::as_encoded_bytes` strings and ASCII
-    // `/` separators, which std documents as valid encoded bytes.
-    unsafe { OsStr::from_encoded_bytes_unchecked(bytes) }
-}
-
-/// The walk's result.
-#[derive(Debug, Default)]
+/// The walk's result: the listed folders, walked in order by [`ScanOutput::paths`].
+#[derive(Default)]
 pub struct ScanOutput {
-    /// Matching files, sorted by their bytes. (Where every path is UTF-8, that is also
-    /// Unicode code point order, how Python sorts `str`; names that are not UTF-8 decode to
-    /// surrogates in Python, whose order differs: the caller must sort those again.)
-    pub paths: PathList,
+    folders: Vec<Option<Folder>>,
+    count: usize,
     /// Folders that could not be read, sorted by path, with why.
     pub errors: Vec<(PathBuf, io::Error)>,
 }
 
+impl ScanOutput {
+    /// The number of matching files.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+    /// The matching files' paths, sorted by their bytes, each written into a caller's
+    /// buffer in turn (no list of paths is ever built here). Where every path is UTF-8 that
+    /// is also Unicode code point order, Python's order of `str`; names that are not UTF-8
+    /// decode to surrogates in Python, which sort differently: the caller sorts those again.
+    pub fn paths(&self) -> Paths<'_> {
+        Paths {
+            folders: &self.folders,
+            stack: vec![(0, 0)],
+            remaining: self.count,
+        }
+    }
+    /// All the paths, for callers that want them owned.
+    pub fn to_vec(&self) -> Vec<PathBuf> {
+        let mut out = Vec::with_capacity(self.count);
+        let mut buf = Vec::new();
+        let mut paths = self.paths();
+        while paths.next_into(&mut buf) {
+            out.push(path_of(buf.clone()));
+        }
+        out
+    }
+}
+
+impl std::fmt::Debug for ScanOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScanOutput")
+            .field("len", &self.count)
+            .field("errors", &self.errors)
+            .finish()
+    }
+}
+
+/// A cursor over the sorted paths: the folders depth-first, each in its sorted order (see
+/// the module docs).
+pub struct Paths<'a> {
+    folders: &'a [Option<Folder>],
+    stack: Vec<(usize, usize)>, // (folder, next item)
+    remaining: usize,
+}
+
+impl Paths<'_> {
+    /// Paths not yet written.
+    pub fn remaining(&self) -> usize {
+        self.remaining
+    }
+    /// Write the next path's bytes (`OsStr::as_encoded_bytes`) into `buf` (cleared first);
+    /// false when there are no more.
+    pub fn next_into(&mut self, buf: &mut Vec<u8>) -> bool {
+        while let Some(top) = self.stack.last_mut() {
+            let Some(folder) = self.folders.get(top.0).and_then(Option::as_ref) else {
+                self.stack.pop();
+                continue;
+            };
+            let Some(item) = folder.items.get(top.1) else {
+                self.stack.pop();
+                continue;
+            };
+            top.1 += 1;
+            match item.child {
+                Some(child) => self.stack.push((child, 0)),
+                None => {
+                    buf.clear();
+                    buf.extend_from_slice(&folder.path);
+                    if !folder.path.ends_with(b"/") {
+                        buf.push(b'/');
+                    }
+                    buf.extend_from_slice(folder.name(item));
+                    self.remaining -= 1;
+                    return true;
+                }
+            }
+        }
+        false
+    }
+}
+
 /// The extension set, matched without allocating per entry.
 struct Extensions {
-    ascii: Vec<Vec<u8>>,
+    /// ASCII extensions, lowercase, packed into a zero-padded integer (names hold no zero
+    /// byte, so the padding also tells the length): one integer compare per candidate.
+    ascii: Vec<u128>,
     other: Vec<String>,
     longest_ascii: usize,
 }
 
+/// An ASCII extension of at most [`EXT_MAX`] bytes, lowercased, as an integer.
+fn pack_lower(ext: &[u8]) -> u128 {
+    let mut buf = [0u8; EXT_MAX];
+    buf[..ext.len()].copy_from_slice(ext);
+    buf.make_ascii_lowercase();
+    u128::from_le_bytes(buf)
+}
+
 /// Longest ASCII extension accepted (longer ones are refused as arguments).
-const EXT_MAX: usize = 32;
+const EXT_MAX: usize = 16;
 
 impl Extensions {
     fn new(exts: &[String]) -> Result<Self> {
@@ -138,19 +184,24 @@ impl Extensions {
                     format!("{e:?} is not a file extension"),
                 ));
             }
+            if e.len() > EXT_MAX {
+                return Err(Error::invalid(
+                    "extensions",
+                    format!("{e:?} is longer than {EXT_MAX} bytes"),
+                ));
+            }
             if e.is_ascii() {
-                ascii.push(e.to_ascii_lowercase().into_bytes());
+                ascii.push(pack_lower(e.as_bytes()));
             } else {
                 other.push(e.to_lowercase());
             }
         }
-        let longest_ascii = ascii.iter().map(Vec::len).max().unwrap_or(0);
-        if longest_ascii > EXT_MAX {
-            return Err(Error::invalid(
-                "extensions",
-                format!("an extension is longer than {EXT_MAX} bytes"),
-            ));
-        }
+        let longest_ascii = exts
+            .iter()
+            .filter(|e| e.is_ascii())
+            .map(String::len)
+            .max()
+            .unwrap_or(0);
         Ok(Extensions {
             ascii,
             other,
@@ -166,11 +217,8 @@ impl Extensions {
             if ext.len() > self.longest_ascii {
                 return false;
             }
-            let mut buf = [0u8; EXT_MAX];
-            let lower = &mut buf[..ext.len()];
-            lower.copy_from_slice(ext);
-            lower.make_ascii_lowercase();
-            return self.ascii.iter().any(|e| e.as_slice() == &*lower);
+            let packed = pack_lower(ext);
+            return self.ascii.contains(&packed);
         }
         // Rare: Unicode lowercasing, as Python's `str.lower()` (it may change the length, so
         // compared as text; a name that is not UTF-8 never matches a non-ASCII extension).
@@ -464,7 +512,8 @@ fn path_of(bytes: Vec<u8>) -> PathBuf {
     }
     #[cfg(not(unix))]
     {
-        PathBuf::from(os_str(&bytes))
+        // Encoded bytes are WTF-8 there; only unpaired surrogates (never valid names) change.
+        PathBuf::from(String::from_utf8_lossy(&bytes).into_owned())
     }
 }
 
@@ -557,45 +606,6 @@ impl<'a> Walker<'a> {
     }
 }
 
-/// Write the folders depth-first, each in its sorted order (see the module docs).
-fn flatten(folders: &[Option<Folder>]) -> PathList {
-    // Sized up front: one allocation for all the paths' bytes, one for their ends.
-    let (mut n, mut bytes) = (0, 0);
-    for f in folders.iter().flatten() {
-        for item in f.items.iter().filter(|i| i.child.is_none()) {
-            n += 1;
-            bytes += f.path.len() + 1 + (item.end - item.start);
-        }
-    }
-    let mut out = PathList {
-        bytes: Vec::with_capacity(bytes),
-        ends: Vec::with_capacity(n),
-    };
-    let empty = Folder::default();
-    let get = |i: usize| folders.get(i).and_then(Option::as_ref).unwrap_or(&empty);
-    let mut stack: Vec<(usize, usize)> = vec![(0, 0)]; // (folder, next item)
-    while let Some(top) = stack.last_mut() {
-        let folder = get(top.0);
-        let Some(item) = folder.items.get(top.1) else {
-            stack.pop();
-            continue;
-        };
-        top.1 += 1;
-        match item.child {
-            Some(child) => stack.push((child, 0)),
-            None => {
-                let sep: &[u8] = if folder.path.ends_with(b"/") {
-                    b""
-                } else {
-                    b"/"
-                };
-                out.push(&[&folder.path, sep, folder.name(item)]);
-            }
-        }
-    }
-    out
-}
-
 /// List the files under `root` (see the module docs) on `threads` pool threads (None: the
 /// library default).
 pub fn scan(root: &Path, opts: &ScanOptions, threads: Option<usize>) -> Result<ScanOutput> {
@@ -651,8 +661,14 @@ fn scan_with(
         .folders
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
+    let count = folders
+        .iter()
+        .flatten()
+        .map(|f| f.items.iter().filter(|i| i.child.is_none()).count())
+        .sum();
     Ok(ScanOutput {
-        paths: flatten(&folders),
+        folders,
+        count,
         errors,
     })
 }
@@ -698,10 +714,13 @@ mod tests {
     }
 
     fn strings(out: &ScanOutput) -> Vec<String> {
-        out.paths
-            .iter()
-            .map(|p| p.to_str().unwrap().to_string())
-            .collect()
+        let v: Vec<String> = out
+            .to_vec()
+            .into_iter()
+            .map(|p| p.into_os_string().into_string().unwrap())
+            .collect();
+        assert_eq!(v.len(), out.len());
+        v
     }
 
     /// Both folder readers must agree; returns the (Linux) result.
@@ -879,6 +898,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn non_utf8_names_are_kept() {
+        use std::ffi::OsStr;
         use std::os::unix::ffi::OsStrExt;
         let t = TempDir::new("bytes");
         let name = OsStr::from_bytes(b"caf\xe9.jpg");
@@ -886,8 +906,7 @@ mod tests {
             return; // a filesystem that insists on UTF-8 names
         }
         let out = scan(&t.0, &opts(Some(&["jpg"]), true, false), None).unwrap();
-        let got: Vec<&OsStr> = out.paths.iter().collect();
-        assert_eq!(got, vec![t.0.join(name).as_os_str()]);
+        assert_eq!(out.to_vec(), vec![t.0.join(name)]);
     }
 
     #[test]
