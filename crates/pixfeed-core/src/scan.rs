@@ -13,15 +13,17 @@
 //! `/`. Concatenating the folders depth-first in that order gives exactly the byte order of
 //! the full paths (two paths first differ inside the names of two siblings, or where one name
 //! ends: there a folder continues with `/` and a file ends the string), so no global sort of
-//! long, prefix-sharing strings is needed. The paths are written into one buffer.
+//! long, prefix-sharing strings is needed. The result keeps the folders; a cursor
+//! ([`ScanOutput::paths`]) writes each full path into the caller's buffer in turn, so the
+//! binding makes the Python strings without any intermediate list of paths.
 //!
 //! Why not `jwalk` (or `walkdir` + rayon): both sit on `std::fs::read_dir` (the per-entry
 //! allocations above), build a rich entry per file, and leave the global sort to us.
 //! Measured on the benchmark tree (80,000 of 100,000 files, 1,000 folders; a 2-core machine
 //! shared with other jobs, medians of 15): jwalk 0.8 (sorting off, then the paths sorted)
-//! 98-125 ms; this walker 62-65 ms *including* making the Python `str` list; a first version
-//! of this walker on `std::fs::read_dir` with a global sort spent 3-5x the user CPU time of
-//! this one. See `benchmarks/io_bench.py` for the figures against Python's `os.scandir`,
+//! 98-125 ms; this walker (an earlier state of it) 62-65 ms *including* making the Python
+//! `str` list; a first version of this walker on `std::fs::read_dir` with a global sort spent
+//! 3-5x the user CPU time of the getdents64 one. See `benchmarks/io_bench.py` for the figures against Python's `os.scandir`,
 //! `os.walk` and `glob`.
 //!
 //! # Semantics (those of Python's `os.walk`, `followlinks=False` by default)
