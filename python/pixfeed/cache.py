@@ -280,7 +280,8 @@ class ImageCache:
 
     # -- numbers ---------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
-        """Counters since the cache was made: ``hits``, ``misses`` (gets that decoded),
+        """Counters since the cache was made: ``hits``, ``misses`` (gets not served from
+        memory, whether or not their decode succeeded),
         ``hit_rate`` (hits / gets, 0.0 before any), ``bytes`` and ``entries`` held now,
         ``max_bytes``, ``evictions`` (entries dropped for room), ``invalidations`` (entries
         dropped because their file changed) and ``preloaded`` (images `preload` kept)."""

@@ -52,7 +52,8 @@ def load_images(
 
     ``progress``: ``False`` (default) none, ``True`` a progress line on stderr, ``None`` one
     only when stderr is a terminal. ``on_error``: ``"raise"`` raises the first failure in
-    input order (decoding stops at the chunk that holds it), ``"skip"`` drops failed items,
+    input order (with a progress line, decoding goes in chunks and stops after the chunk
+    that holds it), ``"skip"`` drops failed items,
     ``"none"`` puts None in their place. The result is a `DecodedBatch`: a list whose
     ``errors`` maps each failed input index to its exception (``DecodeError`` has
     ``.source``, ``OSError`` has ``.filename``) and ``skipped`` counts them.
