@@ -7,6 +7,7 @@ pixfeed never imports torch or ray; integrations import them lazily.
 from __future__ import annotations
 
 from pixfeed._core import __version__
+from pixfeed.cache import ImageCache, Preload
 from pixfeed.crop_paths import CropBatch, crop_paths
 from pixfeed.decode import (
     MAX_PIXELS,
@@ -31,6 +32,7 @@ from pixfeed.detect import (
     yolo_postprocess,
 )
 from pixfeed.errors import DecodeError, ImageTooLargeError, PixfeedError, UnsupportedFormatError
+from pixfeed.io import MapResult, load_images, map_parallel
 from pixfeed.loader import Loader
 from pixfeed.ops import (
     IMAGENET_MEAN,
@@ -52,22 +54,28 @@ from pixfeed.resize import (
     resize,
     resize_video,
 )
+from pixfeed.scan import IMAGES, ScanResult, scan
 from pixfeed.threads import get_num_threads, set_num_threads
 
 __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "IMAGES",
     "INTERPOLATIONS",
     "MAX_PIXELS",
     "CropBatch",
     "DecodeError",
     "DecodedBatch",
+    "ImageCache",
     "ImageInfo",
     "ImageTooLargeError",
     "Letterbox",
     "Loader",
+    "MapResult",
     "Pipeline",
     "PixfeedError",
+    "Preload",
+    "ScanResult",
     "UnsupportedFormatError",
     "__version__",
     "box_convert",
@@ -83,7 +91,9 @@ __all__ = [
     "get_num_threads",
     "iter_resize",
     "letterbox",
+    "load_images",
     "luminance",
+    "map_parallel",
     "nms",
     "normalize",
     "points_in_polygon",
@@ -96,6 +106,7 @@ __all__ = [
     "resize",
     "resize_video",
     "scale_boxes",
+    "scan",
     "set_num_threads",
     "simplify_polygon",
     "yolo_postprocess",

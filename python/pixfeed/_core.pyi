@@ -1,4 +1,5 @@
 # Stub of the native module; checked against the build by `mypy.stubtest` (make lint).
+import os
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,7 @@ __all__ = [
     "recycled_pool_bytes",
     "resize_into",
     "resize_one",
+    "scan",
     "set_num_threads",
     "simplify_polygon",
     "yolo_postprocess",
@@ -243,3 +245,10 @@ def yolo_postprocess(
     agnostic: bool,
     threads: int | None = None,
 ) -> list[npt.NDArray[np.float32]]: ...
+def scan(
+    root: str | os.PathLike[str],
+    extensions: list[str] | None,
+    recursive: bool,
+    follow_symlinks: bool,
+    threads: int | None,
+) -> tuple[list[str], list[tuple[str, OSError]], bool]: ...

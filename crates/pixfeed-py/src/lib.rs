@@ -9,6 +9,7 @@ mod errors;
 mod ops;
 mod pipeline;
 mod resize;
+mod scan;
 
 use pyo3::prelude::*;
 
@@ -103,5 +104,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(detect::simplify_polygon, m)?)?;
     m.add_function(wrap_pyfunction!(detect::letterbox, m)?)?;
     m.add_function(wrap_pyfunction!(detect::yolo_postprocess, m)?)?;
+    m.add_function(wrap_pyfunction!(scan::scan, m)?)?;
     Ok(())
 }
