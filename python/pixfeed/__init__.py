@@ -7,6 +7,7 @@ pixfeed never imports torch or ray; integrations import them lazily.
 from __future__ import annotations
 
 from pixfeed._core import __version__
+from pixfeed.config import Config, load_config
 from pixfeed.crop_paths import CropBatch, crop_paths
 from pixfeed.decode import (
     MAX_PIXELS,
@@ -59,6 +60,7 @@ __all__ = [
     "IMAGENET_STD",
     "INTERPOLATIONS",
     "MAX_PIXELS",
+    "Config",
     "CropBatch",
     "DecodeError",
     "DecodedBatch",
@@ -83,6 +85,7 @@ __all__ = [
     "get_num_threads",
     "iter_resize",
     "letterbox",
+    "load_config",
     "luminance",
     "nms",
     "normalize",

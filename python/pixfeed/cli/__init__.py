@@ -37,6 +37,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    # The configuration (files and PIXFEED_* env) sets the default thread count of every
+    # command; `info` reports a broken configuration instead of failing on it.
+    from pixfeed.config import load_config
+
+    try:
+        load_config().apply()
+    except ValueError as e:
+        if args.command != "info":
+            print(f"pixfeed: configuration: {e}", file=sys.stderr)
+            return 2
     try:
         code: int = args.run(args)
     except KeyboardInterrupt:
