@@ -39,14 +39,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib as _toml
-else:  # pragma: no cover - exercised on Python 3.10 only
-    try:
-        import tomli as _toml
-    except ImportError:
-        _toml = None
-
 __all__ = [
     "BACKENDS",
     "ENV_VARS",
@@ -147,7 +139,22 @@ def user_config_path() -> Path:
     return Path(base) / "pixfeed" / "config.toml"
 
 
+def _toml_module() -> Any:
+    """tomllib (Python 3.11+), else tomli, else None; imported only when a file is read."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        return tomllib
+    try:  # pragma: no cover - Python 3.10 only
+        import tomli
+
+        return tomli
+    except ImportError:  # pragma: no cover
+        return None
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
+    _toml = _toml_module()
     if _toml is None:  # pragma: no cover - Python 3.10 without tomli
         raise ValueError(
             f"{path}: reading a config file needs Python 3.11+ or the 'tomli' package "
