@@ -31,7 +31,14 @@ from pixfeed.detect import (
     simplify_polygon,
     yolo_postprocess,
 )
-from pixfeed.errors import DecodeError, ImageTooLargeError, PixfeedError, UnsupportedFormatError
+from pixfeed.detector import YoloDetector
+from pixfeed.errors import (
+    DecodeError,
+    ImageTooLargeError,
+    ModelError,
+    PixfeedError,
+    UnsupportedFormatError,
+)
 from pixfeed.loader import Loader
 from pixfeed.ops import (
     IMAGENET_MEAN,
@@ -68,9 +75,11 @@ __all__ = [
     "ImageTooLargeError",
     "Letterbox",
     "Loader",
+    "ModelError",
     "Pipeline",
     "PixfeedError",
     "UnsupportedFormatError",
+    "YoloDetector",
     "__version__",
     "box_convert",
     "box_iou",
