@@ -39,6 +39,7 @@ from pixfeed.errors import (
     PixfeedError,
     UnsupportedFormatError,
 )
+from pixfeed.filter import CountRule, Detection, FilterResult, ImageResult, filter_images
 from pixfeed.loader import Loader
 from pixfeed.ops import (
     IMAGENET_MEAN,
@@ -68,10 +69,14 @@ __all__ = [
     "INTERPOLATIONS",
     "MAX_PIXELS",
     "Config",
+    "CountRule",
     "CropBatch",
     "DecodeError",
     "DecodedBatch",
+    "Detection",
+    "FilterResult",
     "ImageInfo",
+    "ImageResult",
     "ImageTooLargeError",
     "Letterbox",
     "Loader",
@@ -90,6 +95,7 @@ __all__ = [
     "decode",
     "decode_batch",
     "encode",
+    "filter_images",
     "flip",
     "get_num_threads",
     "iter_resize",
