@@ -34,8 +34,10 @@ def build_grid_detector(
     layout: str = "v8",
     names: str | None = NAMES_META,
     batch: int | str = "batch",
+    float16: bool = False,
 ) -> Path:
-    """Write the grid detector to ``path`` (YOLOv8 (B, 7, G*G) or YOLOv5 (B, G*G, 8))."""
+    """Write the grid detector to ``path`` (YOLOv8 (B, 7, G*G) or YOLOv5 (B, G*G, 8));
+    ``float16``: the input is float16 (cast to float inside)."""
     cell = size // grid
     n = grid * grid
     weights = np.full((3, 3, 1, 1), -0.5, np.float32)
@@ -50,7 +52,10 @@ def build_grid_detector(
         _const("boxes", boxes),
         _const("shape", np.array([0, 3, n], np.int64)),
         _const("zero", np.zeros((), np.float32)),
-        helper.make_node("Conv", ["images", "w"], ["mixed"]),
+        helper.make_node("Cast", ["images"], ["x"], to=TensorProto.FLOAT)
+        if float16
+        else helper.make_node("Identity", ["images"], ["x"]),
+        helper.make_node("Conv", ["x", "w"], ["mixed"]),
         helper.make_node("Relu", ["mixed"], ["pos"]),
         helper.make_node(
             "AveragePool", ["pos"], ["pooled"], kernel_shape=[cell, cell], strides=[cell, cell]
@@ -74,10 +79,11 @@ def build_grid_detector(
         out_shape = [batch, n, 5 + 3]
     else:
         raise ValueError(layout)
+    in_type = TensorProto.FLOAT16 if float16 else TensorProto.FLOAT
     graph = helper.make_graph(
         nodes,
         "grid_detector",
-        [helper.make_tensor_value_info("images", TensorProto.FLOAT, [batch, 3, size, size])],
+        [helper.make_tensor_value_info("images", in_type, [batch, 3, size, size])],
         [helper.make_tensor_value_info("output0", TensorProto.FLOAT, out_shape)],
     )
     return _save(graph, path, names)

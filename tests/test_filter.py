@@ -4,6 +4,8 @@ real onnxruntime session on real image files whose content decides the detection
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -51,6 +53,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             d / "grid_json.onnx", names='{"0": "red", "1": "green", "2": "blue"}'
         ),
         "batch1": build_grid_detector(d / "grid_batch1.onnx", batch=1),
+        "fp16": build_grid_detector(d / "grid_fp16.onnx", float16=True),
         "whole": build_whole_image_detector(d / "whole.onnx"),
         "classifier": build_classifier(d / "classifier.onnx"),
     }
@@ -188,6 +191,43 @@ def test_fixed_batch_model_runs_in_chunks(folder: Path, models: dict[str, Path])
     res = run(folder, det, batch_size=4)
     ref = run(folder, models["v8"])
     assert [dets(r) for r in res.images] == [dets(r) for r in ref.images]
+
+
+def test_float16_model(folder: Path, models: dict[str, Path]) -> None:
+    res = run(folder, models["fp16"])
+    ref = run(folder, models["v8"])
+    assert [dets(r) for r in res.images] == [dets(r) for r in ref.images]
+
+
+@pytest.mark.parametrize("fp16", [False, True])
+def test_preprocess_equals_letterbox_then_normalize(
+    folder: Path, models: dict[str, Path], fp16: bool
+) -> None:
+    det = pixfeed.YoloDetector(models["fp16" if fp16 else "v8"])
+    rng = np.random.default_rng(0)
+    images = [
+        rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        for h, w in ((128, 128), (37, 91), (200, 13), (64, 64))
+    ]
+    images.append(images[1][:, ::2])  # strided rows of pixels: copied first
+    tensor, placements = det.preprocess(images)
+    assert tensor.shape == (5, 3, 64, 64)
+    assert tensor.dtype == (np.float16 if fp16 else np.float32)
+    for img, got, place in zip(images, tensor, placements, strict=True):
+        lb = pixfeed.letterbox(np.ascontiguousarray(img), 64)
+        want = pixfeed.normalize(
+            lb.image, mean=0.0, std=1.0, dtype="float16" if fp16 else "float32"
+        )
+        assert np.array_equal(got, want)
+        assert (place.scale, place.pad) == (lb.scale, lb.pad)
+    with pytest.raises(ValueError, match=r"images\[0\]: expected an RGB"):
+        det.preprocess([np.zeros((8, 8), np.uint8)])
+
+
+def test_import_pixfeed_does_not_import_onnxruntime() -> None:
+    code = "import sys, pixfeed; print('onnxruntime' in sys.modules, 'onnx' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
 
 
 def test_dynamic_input_uses_imgsz(folder: Path, models: dict[str, Path]) -> None:

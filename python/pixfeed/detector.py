@@ -13,18 +13,28 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from pixfeed import detect, ops
+from pixfeed import _args, _core, detect
 from pixfeed.errors import ModelError
 
-__all__ = ["DEFAULT_IMGSZ", "YoloDetector", "load_names", "parse_names", "yolo_layout"]
+__all__ = [
+    "DEFAULT_IMGSZ",
+    "Placement",
+    "YoloDetector",
+    "load_names",
+    "parse_names",
+    "yolo_layout",
+]
 
 #: Network input size used when the model's input has dynamic height/width.
 DEFAULT_IMGSZ = 640
+
+#: Letterbox padding value (ultralytics' gray).
+PAD_COLOR = 114
 
 Names = dict[int, str]
 NamesArg = Sequence[str] | Mapping[int, str] | str | os.PathLike[str] | None
@@ -153,6 +163,14 @@ def _import_onnxruntime() -> Any:
     return onnxruntime
 
 
+class Placement(NamedTuple):
+    """Where a letterboxed image sits in the network input: resized = original * scale,
+    then padded by (left, top) pixels (see :func:`~pixfeed.scale_boxes`)."""
+
+    scale: float
+    pad: tuple[int, int]
+
+
 def _static(dim: Any) -> int | None:
     return int(dim) if isinstance(dim, (int, np.integer)) and dim > 0 else None
 
@@ -195,6 +213,8 @@ class YoloDetector:
         if threads is not None:
             options.intra_op_num_threads = int(threads)
         options.inter_op_num_threads = 1
+        # Idle intra-op threads would spin on the cores that decode the next batch meanwhile.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             session = ort.InferenceSession(
                 str(path), options, providers=_providers(ort, backend, label)
@@ -285,24 +305,47 @@ class YoloDetector:
 
     # The three stages, public so that a pipeline can run them on different threads.
 
+    @property
+    def input_dtype(self) -> str:
+        """``"float32"`` or ``"float16"``: the network input's element type."""
+        return self._input_dtype
+
     def preprocess(
-        self, images: Sequence[npt.NDArray[np.uint8]], *, threads: int | None = None
-    ) -> tuple[npt.NDArray[Any], list[detect.Letterbox]]:
-        """Letterbox RGB uint8 ``(H, W, 3)`` images to the input size and stack them into the
-        network's ``(N, 3, H, W)`` tensor (values / 255)."""
+        self,
+        images: Sequence[npt.NDArray[np.uint8]],
+        *,
+        threads: int | None = None,
+        out: npt.NDArray[Any] | None = None,
+    ) -> tuple[npt.NDArray[Any], list[Placement]]:
+        """Letterbox RGB uint8 ``(H, W, 3)`` images to the input size straight into the
+        network's ``(N, 3, H, W)`` tensor (values / 255, padding 114 / 255), in parallel
+        native threads. Values equal :func:`~pixfeed.letterbox` then
+        ``normalize(mean=0, std=1)``. ``out``: a C-contiguous array of that shape and the
+        input dtype to write into (returned)."""
+        w, h = self.input_size
+        shape = (len(images), 3, h, w)
+        if out is None:
+            out = np.empty(shape, self._input_dtype)
+        elif out.shape != shape or out.dtype != self._input_dtype or not out.flags.c_contiguous:
+            raise ValueError(
+                f"out: expected a C-contiguous {self._input_dtype} array of shape {shape}, "
+                f"got {out.dtype} {out.shape}"
+            )
         if len(images) == 0:
-            w, h = self.input_size
-            return np.zeros((0, 3, h, w), self._input_dtype), []
-        boxes: list[detect.Letterbox] = detect.letterbox(list(images), self.input_size)
-        tensor = ops.normalize(
-            [b.image for b in boxes],
-            mean=0.0,
-            std=1.0,
-            dtype=self._input_dtype,  # type: ignore[arg-type]
-            layout="NCHW",
-            threads=threads,
+            return out, []
+        arrays = []
+        for i, im in enumerate(images):
+            if not isinstance(im, np.ndarray) or im.dtype != np.uint8:
+                raise TypeError(f"images[{i}]: expected a uint8 numpy array")
+            if im.ndim != 3 or im.shape[2] != 3:
+                raise ValueError(f"images[{i}]: expected an RGB (H, W, 3) image, got {im.shape}")
+            arrays.append(im if im.strides[1:] == (3, 1) else np.ascontiguousarray(im))
+        # float16 tensors are filled through their uint16 bits.
+        target = out.view(np.uint16) if self._input_dtype == "float16" else out
+        geometry = _core.letterbox_tensor(
+            arrays, w, h, [PAD_COLOR] * 3, True, self._input_dtype, _args.threads(threads), target
         )
-        return tensor, boxes
+        return out, [Placement(scale, (int(px), int(py))) for scale, (px, py) in geometry]
 
     def infer(self, tensor: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
         """Run the network on an ``(N, 3, H, W)`` tensor; returns its first output. A model
@@ -332,7 +375,7 @@ class YoloDetector:
     def postprocess(
         self,
         raw: npt.NDArray[np.float32],
-        boxes: Sequence[detect.Letterbox],
+        boxes: Sequence[Placement],
         sizes: Sequence[tuple[int, int]],
         *,
         conf: float = 0.25,

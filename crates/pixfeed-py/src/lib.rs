@@ -78,6 +78,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(detect::points_in_polygon, m)?)?;
     m.add_function(wrap_pyfunction!(detect::simplify_polygon, m)?)?;
     m.add_function(wrap_pyfunction!(detect::letterbox, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::letterbox_tensor, m)?)?;
     m.add_function(wrap_pyfunction!(detect::yolo_postprocess, m)?)?;
     Ok(())
 }
