@@ -34,8 +34,7 @@ import numpy.typing as npt
 
 from pixfeed.config import Config, load_config
 from pixfeed.decode import decode_batch
-from pixfeed.detect import Letterbox
-from pixfeed.detector import NamesArg, YoloDetector
+from pixfeed.detector import NamesArg, Placement, YoloDetector
 
 if TYPE_CHECKING:  # imported when used: `import pixfeed` stays light
     from pixfeed._filter_cache import CachedResult, FileKey, ResultCache
@@ -327,7 +326,7 @@ class _Prepared:
 
     indices: list[int]  # positions (in the run's path list) of the images in the tensor
     sizes: list[tuple[int, int]]
-    boxes: list[Letterbox]
+    boxes: list[Placement]
     tensor: npt.NDArray[Any]
     errors: dict[int, str]  # run position -> reason
     count: int  # images in the batch, decoded or not
@@ -342,13 +341,17 @@ _DONE = object()
 
 
 def _prepare(
-    detector: YoloDetector, paths: list[str], positions: list[int], threads: int | None
+    detector: YoloDetector,
+    paths: list[str],
+    positions: list[int],
+    threads: int | None,
+    buffer: npt.NDArray[Any],
 ) -> _Prepared:
     decoded = decode_batch(paths, mode="RGB", threads=threads, on_error="none")
     errors = {positions[i]: _reason(e) for i, e in decoded.errors.items()}
     ok = [(positions[i], img) for i, img in enumerate(decoded) if img is not None]
     images = [img for _, img in ok]
-    tensor, boxes = detector.preprocess(images, threads=threads)
+    tensor, boxes = detector.preprocess(images, threads=threads, out=buffer[: len(images)])
     sizes = [(int(img.shape[1]), int(img.shape[0])) for img in images]
     return _Prepared([p for p, _ in ok], sizes, boxes, tensor, errors, len(paths))
 
@@ -369,6 +372,13 @@ def _prefetched(
     iterator (a break, an exception, Ctrl-C in the consumer) stops the thread."""
     q: queue.Queue[object] = queue.Queue(maxsize=1)
     stop = threading.Event()
+    # Input tensors are reused round-robin (fresh large arrays cost a page fault per 4 KiB).
+    # Three suffice: while the consumer works on batch k it no longer needs batch k - 1, the
+    # queue holds k + 1 and the producer fills k + 2; it can start k + 3 (in k's buffer) only
+    # after the consumer has taken k + 1 from the queue, i.e. finished with k.
+    w, h = detector.input_size
+    shape = (min(batch_size, len(paths)), 3, h, w)
+    buffers: list[npt.NDArray[Any]] = []
 
     def put(item: object) -> bool:
         while not stop.is_set():
@@ -381,11 +391,15 @@ def _prefetched(
 
     def produce() -> None:
         try:
-            for start in range(0, len(paths), batch_size):
+            for k, start in enumerate(range(0, len(paths), batch_size)):
                 if stop.is_set():
                     return
+                if len(buffers) < 3:
+                    buffers.append(np.empty(shape, detector.input_dtype))
                 end = start + batch_size
-                item = _prepare(detector, paths[start:end], positions[start:end], threads)
+                item = _prepare(
+                    detector, paths[start:end], positions[start:end], threads, buffers[k % 3]
+                )
                 if not put(item):
                     return
         except BaseException as e:  # handed to the consumer, which re-raises it
