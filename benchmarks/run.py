@@ -15,7 +15,11 @@ OUT_DIR = Path(__file__).resolve().parent / "out"
 
 # name -> module path; a suite module has TITLE, WORKLOADS [(name, title)] and
 # build(sets, *, quick, only) -> list[harness.Workload].
-SUITES = {"decode": "benchmarks.decode", "loader": "benchmarks.loader"}
+SUITES = {
+    "decode": "benchmarks.decode",
+    "loader": "benchmarks.loader",
+    "filter": "benchmarks.filter",
+}
 
 QUICK_REPEAT = 3
 FULL_REPEAT = 9
