@@ -185,6 +185,18 @@ def test_names_from_json_metadata_a_names_file_or_none(
         run(folder, models["v8"], classes=[3])
 
 
+def test_batch_size_does_not_change_results(folder: Path, models: dict[str, Path]) -> None:
+    # batch 1 cycles the reused input tensors many times; 16 holds every image at once.
+    results = [run(folder, models["v8"], batch_size=b, recursive=True) for b in (1, 2, 16)]
+    ref = [dets(r) for r in results[-1].images]
+    assert sum(map(len, ref)) == 13
+    for res in results:
+        assert [dets(r) for r in res.images] == ref
+        assert [r.error is None for r in res.images] == [
+            r.error is None for r in results[-1].images
+        ]
+
+
 def test_fixed_batch_model_runs_in_chunks(folder: Path, models: dict[str, Path]) -> None:
     det = pixfeed.YoloDetector(models["batch1"])
     assert det.fixed_batch == 1

@@ -77,6 +77,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"    ERROR: {cfg['error']}")
     else:
         for key, entry in cfg["values"].items():
-            shown = "auto" if entry["value"] is None else entry["value"]
+            value = entry["value"]
+            shown = (
+                "auto"
+                if value is None
+                else str(value).lower()
+                if value is True or value is False
+                else value
+            )
             print(f"    {key:<12} {shown!s:<8} ({entry['source']})")
     return 0
