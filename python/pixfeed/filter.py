@@ -35,6 +35,7 @@ import numpy.typing as npt
 from pixfeed.config import Config, load_config
 from pixfeed.decode import decode_batch
 from pixfeed.detector import NamesArg, Placement, YoloDetector
+from pixfeed.errors import DecodeError
 
 if TYPE_CHECKING:  # imported when used: `import pixfeed` stays light
     from pixfeed._filter_cache import CachedResult, FileKey, ResultCache
@@ -357,6 +358,11 @@ def _prepare(
 
 
 def _reason(exc: BaseException) -> str:
+    """What went wrong, without repeating the path (the export names it)."""
+    if isinstance(exc, DecodeError):
+        return f"{type(exc).__name__}: {exc.reason}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{type(exc).__name__}: {exc.strerror}"
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

@@ -233,8 +233,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         for path in result.matched_paths:
             print(path)
+    errors = f"{c['errors']} error" + ("" if c["errors"] == 1 else "s")
     summary = (
-        f"{c['matched']} of {c['total']} images matched ({c['errors']} errors; "
+        f"{c['matched']} of {c['total']} images matched ({errors}; "
         f"{c['inferred']} inferred, {c['cached']} from the cache)"
     )
     if copied:
