@@ -34,6 +34,9 @@ CSV_COLUMNS = (
     "error",
 )
 
+#: Detections listed under a thumbnail in the HTML report (all are drawn).
+MAX_LISTED = 20
+
 # Distinct box colours (RGB), by class id.
 _PALETTE = (
     (255, 56, 56),
@@ -203,7 +206,8 @@ def report_html(result: FilterResult, *, thumbnail: int = 256) -> str:
         f"<style>{_CSS % (thumbnail + 16)}</style></head><body>",
         "<h1>pixfeed filter</h1>",
         '<p class="summary">'
-        f"{c['matched']} of {c['total']} images matched; {c['errors']} errors; "
+        f"{c['matched']} of {c['total']} images matched; "
+        f"{c['errors']} error{'' if c['errors'] == 1 else 's'}; "
         f"{c['inferred']} inferred, {c['cached']} from the cache.<br>"
         f"model <code>{esc(str(result.model.get('path')))}</code>; classes {esc(classes)}; "
         f"count {esc(str(s.get('count')))}; conf {esc(str(s.get('conf')))}; "
@@ -211,12 +215,14 @@ def report_html(result: FilterResult, *, thumbnail: int = 256) -> str:
         '<section class="matches">',
     ]
     for r in matches:
+        chosen = [d for d in r.detections if d.selected]
         items = "".join(
             f"<li>{esc(d.class_name)} {_conf(d):.3f} "
             f"[{', '.join(f'{v:.1f}' for v in _box(d))}]</li>"
-            for d in r.detections
-            if d.selected
+            for d in chosen[:MAX_LISTED]
         )
+        if len(chosen) > MAX_LISTED:
+            items += f"<li>and {len(chosen) - MAX_LISTED} more (all are in the JSON/CSV)</li>"
         b64 = thumbs.get(r.path)
         img = (
             f'<img src="data:image/jpeg;base64,{b64}" alt="{esc(r.path)}">'
