@@ -89,7 +89,9 @@ def build_grid_detector(
     return _save(graph, path, names)
 
 
-def build_whole_image_detector(path: Path, *, names: str | None = NAMES_META) -> Path:
+def build_whole_image_detector(
+    path: Path, *, names: str | None = NAMES_META, imgsz: str | None = None
+) -> Path:
     """A detector with a dynamic input (B, 3, H, W): one anchor, the whole network input,
     scored as the grid detector scores a cell (YOLOv8 layout (B, 7, 1))."""
     weights = np.full((3, 3, 1, 1), -0.5, np.float32)
@@ -124,7 +126,7 @@ def build_whole_image_detector(path: Path, *, names: str | None = NAMES_META) ->
         [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["b", 3, "h", "w"])],
         [helper.make_tensor_value_info("output0", TensorProto.FLOAT, ["b", 7, 1])],
     )
-    return _save(graph, path, names)
+    return _save(graph, path, names, imgsz)
 
 
 def build_classifier(path: Path, *, size: int = 64) -> Path:
@@ -143,13 +145,17 @@ def build_classifier(path: Path, *, size: int = 64) -> Path:
     return _save(graph, path, None)
 
 
-def _save(graph: onnx.GraphProto, path: Path, names: str | None) -> Path:
+def _save(graph: onnx.GraphProto, path: Path, names: str | None, imgsz: str | None = None) -> Path:
     model = helper.make_model(
         graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="pixfeed-tests"
     )
     model.ir_version = 8  # readable by every onnxruntime >= 1.10
+    props = {"stride": "16"}
     if names is not None:
-        helper.set_model_props(model, {"names": names, "stride": "16"})
+        props["names"] = names
+    if imgsz is not None:
+        props["imgsz"] = imgsz  # Ultralytics: "[height, width]"
+    helper.set_model_props(model, props)
     onnx.checker.check_model(model, full_check=True)
     onnx.save(model, str(path))
     return path

@@ -259,6 +259,14 @@ def test_dynamic_input_uses_imgsz(folder: Path, models: dict[str, Path]) -> None
         pixfeed.YoloDetector(models["v8"], imgsz=640)
 
 
+def test_dynamic_input_size_from_metadata(tmp_path: Path) -> None:
+    m = build_whole_image_detector(tmp_path / "meta.onnx", imgsz="[320, 480]")
+    assert pixfeed.YoloDetector(m).input_size == (480, 320)  # metadata is (height, width)
+    assert pixfeed.YoloDetector(m, imgsz=96).input_size == (96, 96)
+    junk = build_whole_image_detector(tmp_path / "junk.onnx", imgsz="big")
+    assert pixfeed.YoloDetector(junk).input_size == (640, 640)
+
+
 def test_result_cache_infers_only_what_changed(
     folder: Path, models: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -182,8 +182,9 @@ class YoloDetector:
         model: path of the ``.onnx`` file (one image input ``(B, 3, H, W)``; float32 or
             float16; the first output is the raw YOLO output).
         imgsz: network input size, an int or ``(width, height)``; only for models whose
-            input height/width are dynamic (default 640). A fixed input size wins; a
-            different ``imgsz`` is a ``ValueError``.
+            input height/width are dynamic (default: the model's ``imgsz`` metadata, as
+            Ultralytics exports it, else 640). A fixed input size wins; a different
+            ``imgsz`` is a ``ValueError``.
         names: class names (a names file, a list or an ``{id: name}`` mapping); default:
             the model's ``names`` metadata, as Ultralytics exports it.
         backend: ``"auto"`` (CUDA when onnxruntime has it, else CPU), ``"cpu"``, ``"cuda"``.
@@ -285,7 +286,26 @@ class YoloDetector:
             return w, h
         if want is not None:
             return want
-        return (w or DEFAULT_IMGSZ, h or DEFAULT_IMGSZ)
+        mh, mw = self._metadata_imgsz()
+        return (w or mw, h or mh)
+
+    def _metadata_imgsz(self) -> tuple[int, int]:
+        """(height, width) from Ultralytics' ``imgsz`` metadata ("[640, 640]", height first),
+        else the default 640."""
+        text = self._session.get_modelmeta().custom_metadata_map.get("imgsz")
+        try:
+            value = ast.literal_eval(text) if text else None
+        except (ValueError, SyntaxError):
+            value = None
+        if isinstance(value, int):
+            value = [value, value]
+        if (
+            isinstance(value, (list, tuple))
+            and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+        ):
+            return int(value[0]), int(value[1])
+        return DEFAULT_IMGSZ, DEFAULT_IMGSZ
 
     def _metadata_names(self, label: str) -> Names | None:
         meta = self._session.get_modelmeta().custom_metadata_map
