@@ -95,7 +95,7 @@ def add_parser(sub: Any) -> None:
         "--imgsz",
         type=_positive,
         default=None,
-        help="network input size for models with a dynamic input (640)",
+        help="input size for models with a dynamic input (default: metadata, else 640)",
     )
     run_g.add_argument(
         "--batch-size",
