@@ -290,8 +290,17 @@ def compare_results(ours: Any, theirs: list[np.ndarray], tol: float = 2e-3) -> s
                     f"with confidence {score:.4f} is found by one system only"
                 )
             borderline += 1
+    ours_matched = [r.count > 0 for r in ours.images]
+    theirs_matched = [bool(np.any(d[:, 5] == 0)) for d in theirs]
+    flips = sum(a != b for a, b in zip(ours_matched, theirs_matched, strict=True))
+    matched = (
+        "identical"
+        if flips == 0
+        else f"different for {flips} image(s), all through such borderline detections"
+    )
     return (
-        f"Same results: {same} of {len(theirs)} images have identical detections (class and "
+        f"Same results: matched set (any class-0 detection, {sum(ours_matched)} images) "
+        f"{matched}; {same} of {len(theirs)} images have identical detections (class and "
         f"box) in pixfeed and the Pillow loop; {borderline} detection(s) differ, each within "
         f"{tol} of conf {CONF} (the two letterbox resizes round differently by at most one "
         f"level); confidences of common detections differ by at most {worst:.1e}."
