@@ -27,7 +27,7 @@ import warnings
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -100,9 +100,8 @@ class CountRule:
         return "any" if self.op == "any" else f"{self.op}:{self.value}"
 
 
-@dataclass(frozen=True)
-class Detection:
-    """One detection, in the original image's pixels."""
+class Detection(NamedTuple):
+    """One detection, in the original image's pixels (a NamedTuple: runs make many)."""
 
     #: (x1, y1, x2, y2) corners.
     box: tuple[float, float, float, float]
@@ -302,20 +301,18 @@ def _image_result(
     rule: CountRule,
     detector: YoloDetector,
 ) -> ImageResult:
-    dets = []
-    for x1, y1, x2, y2, score, cls in raw.detections.tolist():
-        cid = int(cls)
-        dets.append(
-            Detection(
-                (x1, y1, x2, y2),
-                score,
-                cid,
-                detector.class_name(cid),
-                selected is None or cid in selected,
-            )
+    dets = tuple(
+        Detection(
+            (x1, y1, x2, y2),
+            score,
+            int(cls),
+            detector.class_name(int(cls)),
+            selected is None or int(cls) in selected,
         )
+        for x1, y1, x2, y2, score, cls in raw.detections.tolist()
+    )
     n = sum(d.selected for d in dets)
-    return ImageResult(path, raw.width, raw.height, tuple(dets), n, rule.matches(n), cached, None)
+    return ImageResult(path, raw.width, raw.height, dets, n, rule.matches(n), cached, None)
 
 
 # Inference pipeline -----------------------------------------------------------------------
