@@ -372,6 +372,17 @@ def test_parse_names() -> None:
             parse_names(bad)
 
 
+def test_inference_threads_leave_a_core_to_the_decoder(
+    folder: Path, models: dict[str, Path]
+) -> None:
+    from pixfeed.filter import inference_threads
+
+    assert [inference_threads(n) for n in (1, 2, 8)] == [1, 1, 7]
+    assert inference_threads(None) == max(1, len(os.sched_getaffinity(0)) - 1)
+    res = run(folder, models["v8"], config=Config(threads=3))
+    assert (res.settings["threads"], res.settings["inference_threads"]) == (3, 2)
+
+
 def test_count_rule_parsing() -> None:
     assert str(pixfeed.CountRule.parse("AT_LEAST:2")) == "at_least:2"
     assert pixfeed.CountRule.parse("exactly:0").matches(0)

@@ -211,6 +211,8 @@ class YoloDetector:
             raise ValueError(f"backend: expected 'auto', 'cpu' or 'cuda', got {backend!r}")
         ort = _import_onnxruntime()
         options = ort.SessionOptions()
+        #: ONNX Runtime intra-op threads (None: onnxruntime's default).
+        self.threads = threads
         if threads is not None:
             options.intra_op_num_threads = int(threads)
         options.inter_op_num_threads = 1

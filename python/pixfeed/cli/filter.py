@@ -107,7 +107,7 @@ def add_parser(sub: Any) -> None:
         "--threads",
         type=_positive,
         default=None,
-        help="decode and ONNX Runtime threads (config threads; all cores)",
+        help="thread budget: decoder N, ONNX Runtime N-1 (config threads; all cores)",
     )
     run_g.add_argument(
         "--backend",
