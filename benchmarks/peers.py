@@ -148,6 +148,19 @@ def _load_pyvips() -> Peer:
     return p
 
 
+def _load_onnxruntime() -> Peer:
+    p = Peer("onnxruntime")
+    try:
+        import onnxruntime
+
+        p.module = onnxruntime
+        p.version = onnxruntime.__version__
+        p.extra["providers"] = ", ".join(onnxruntime.get_available_providers())
+    except Exception as e:
+        p.error = _err(e)
+    return p
+
+
 _LOADERS = {
     "pixfeed": _load_pixfeed,
     "simplejpeg": _load_simplejpeg,
@@ -155,6 +168,7 @@ _LOADERS = {
     "pyturbojpeg": _load_turbojpeg,
     "Pillow": _load_pillow,
     "pyvips": _load_pyvips,
+    "onnxruntime": _load_onnxruntime,
 }
 
 _cache: dict[str, Peer] = {}

@@ -19,6 +19,7 @@ SUITES = {
     "decode": "benchmarks.decode",
     "loader": "benchmarks.loader",
     "io": "benchmarks.io_bench",
+    "filter": "benchmarks.filter",
 }
 
 QUICK_REPEAT = 3

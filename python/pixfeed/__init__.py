@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pixfeed._core import __version__
 from pixfeed.cache import ImageCache, Preload
+from pixfeed.config import Config, load_config
 from pixfeed.crop_paths import CropBatch, crop_paths
 from pixfeed.decode import (
     MAX_PIXELS,
@@ -31,7 +32,15 @@ from pixfeed.detect import (
     simplify_polygon,
     yolo_postprocess,
 )
-from pixfeed.errors import DecodeError, ImageTooLargeError, PixfeedError, UnsupportedFormatError
+from pixfeed.detector import YoloDetector
+from pixfeed.errors import (
+    DecodeError,
+    ImageTooLargeError,
+    ModelError,
+    PixfeedError,
+    UnsupportedFormatError,
+)
+from pixfeed.filter import CountRule, Detection, FilterResult, ImageResult, filter_images
 from pixfeed.io import MapResult, load_images, map_parallel
 from pixfeed.loader import Loader
 from pixfeed.ops import (
@@ -63,20 +72,27 @@ __all__ = [
     "IMAGES",
     "INTERPOLATIONS",
     "MAX_PIXELS",
+    "Config",
+    "CountRule",
     "CropBatch",
     "DecodeError",
     "DecodedBatch",
+    "Detection",
+    "FilterResult",
     "ImageCache",
     "ImageInfo",
+    "ImageResult",
     "ImageTooLargeError",
     "Letterbox",
     "Loader",
     "MapResult",
+    "ModelError",
     "Pipeline",
     "PixfeedError",
     "Preload",
     "ScanResult",
     "UnsupportedFormatError",
+    "YoloDetector",
     "__version__",
     "box_convert",
     "box_iou",
@@ -87,10 +103,12 @@ __all__ = [
     "decode",
     "decode_batch",
     "encode",
+    "filter_images",
     "flip",
     "get_num_threads",
     "iter_resize",
     "letterbox",
+    "load_config",
     "load_images",
     "luminance",
     "map_parallel",

@@ -20,6 +20,7 @@ __all__ = [
     "flip",
     "get_num_threads",
     "letterbox",
+    "letterbox_tensor",
     "luminance",
     "nms",
     "normalize",
@@ -235,6 +236,16 @@ def letterbox(
     color: list[int],
     scaleup: bool,
 ) -> tuple[npt.NDArray[np.uint8], float, tuple[int, int]]: ...
+def letterbox_tensor(
+    images: list[npt.NDArray[np.uint8]],
+    width: int,
+    height: int,
+    color: list[int],
+    scaleup: bool,
+    dtype: str,
+    threads: int | None,
+    out: npt.NDArray[Any],
+) -> list[tuple[float, tuple[int, int]]]: ...
 def yolo_postprocess(
     output: npt.NDArray[np.float32],
     layout: str | None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "DecodeError",
     "ImageTooLargeError",
+    "ModelError",
     "PixfeedError",
     "UnsupportedFormatError",
 ]
@@ -37,3 +38,16 @@ class UnsupportedFormatError(DecodeError):
 
 class ImageTooLargeError(DecodeError):
     """The header declares more pixels than ``max_pixels`` (checked before allocating)."""
+
+
+class ModelError(PixfeedError, ValueError):
+    """An ONNX model cannot be used: it does not load, or its inputs or outputs are not
+    what a YOLO detector has. ``model`` names the file and ``reason`` says what is wrong."""
+
+    def __init__(self, model: str, reason: str) -> None:
+        super().__init__(f"{model}: {reason}")
+        self.model = model
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.model, self.reason))

@@ -293,6 +293,87 @@ pub fn letterbox<'py>(
     Ok((arr, g.scale, (g.left, g.top)))
 }
 
+/// Letterbox uint8 images straight into a preallocated `(N, C, height, width)` network
+/// input `out` (float32, or the uint16 bits of float16) as `v / 255`, in parallel over the
+/// images: per image `(scale, (left, top))`.
+#[pyfunction]
+#[pyo3(signature = (images, width, height, color, scaleup, dtype, threads, out))]
+#[allow(clippy::too_many_arguments)]
+pub fn letterbox_tensor<'py>(
+    py: Python<'py>,
+    images: &Bound<'py, PyList>,
+    width: usize,
+    height: usize,
+    color: Vec<u8>,
+    scaleup: bool,
+    dtype: &str,
+    threads: Option<usize>,
+    out: &Bound<'py, PyAny>,
+) -> PyResult<Vec<(f64, (usize, usize))>> {
+    use pixfeed_core::kernels::normalize as nz;
+    let arrays = crate::ops::extract_images(images)?;
+    let c = color.len();
+    if let Some((i, a)) = arrays.iter().enumerate().find(|(_, a)| a.channels != c) {
+        return Err(PyValueError::new_err(format!(
+            "images[{i}]: {} channels, expected {c}",
+            a.channels
+        )));
+    }
+    let slot = c * width * height;
+    let err = |e| to_pyerr(py, "letterbox_tensor", e);
+    let (mean, std) = (vec![0.0; c], vec![1.0; c]);
+    let geometries = match dtype {
+        "float32" => {
+            let tables = nz::f32_tables(&mean, &std).map_err(err)?;
+            let mut o = crate::ops::TypedOut::<f32>::extract(out, "float32")?;
+            let dests = o.slots(arrays.len(), slot)?;
+            letterbox_all(
+                py, &arrays, &dests, width, height, &color, scaleup, &tables, threads,
+            )
+        }
+        "float16" => {
+            let tables = nz::f16_tables(&mean, &std).map_err(err)?;
+            let mut o = crate::ops::TypedOut::<u16>::extract(out, "uint16")?;
+            let dests = o.slots(arrays.len(), slot)?;
+            letterbox_all(
+                py, &arrays, &dests, width, height, &color, scaleup, &tables, threads,
+            )
+        }
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "dtype: expected 'float32' or 'float16', got {other:?}"
+            )))
+        }
+    }?;
+    Ok(geometries
+        .into_iter()
+        .map(|g| (g.scale, (g.left, g.top)))
+        .collect())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn letterbox_all<T: Copy + Send + Sync>(
+    py: Python<'_>,
+    arrays: &[ArrayIn<'_>],
+    dests: &crate::ops::Dests<T>,
+    width: usize,
+    height: usize,
+    color: &[u8],
+    scaleup: bool,
+    tables: &[[T; 256]],
+    threads: Option<usize>,
+) -> PyResult<Vec<lb::LetterboxGeometry>> {
+    let work = dests.slots.iter().map(|s| s.1).sum::<usize>() * std::mem::size_of::<T>();
+    py.detach(|| {
+        pixfeed_core::pool::map(arrays.len(), work, threads, |i| {
+            // SAFETY: index `i` is handed to exactly one task; `out` outlives the call.
+            let dst = unsafe { dests.get(i) };
+            lb::letterbox_planar(arrays[i].view(), dst, width, height, color, scaleup, tables)
+        })
+    })
+    .map_err(|e| to_pyerr(py, "letterbox_tensor", e))
+}
+
 /// YOLO post-processing of a C-contiguous float32 (B, d1, d2) output: per image (n, 6).
 #[pyfunction]
 #[pyo3(signature = (output, layout, conf, iou, max_det, classes, agnostic, threads=None))]

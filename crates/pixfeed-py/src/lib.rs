@@ -103,6 +103,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(detect::points_in_polygon, m)?)?;
     m.add_function(wrap_pyfunction!(detect::simplify_polygon, m)?)?;
     m.add_function(wrap_pyfunction!(detect::letterbox, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::letterbox_tensor, m)?)?;
     m.add_function(wrap_pyfunction!(detect::yolo_postprocess, m)?)?;
     m.add_function(wrap_pyfunction!(scan::scan, m)?)?;
     Ok(())

@@ -119,8 +119,8 @@ pub fn flip<'py>(
 
 /// Per-image destination buffers written by pool tasks: (pointer, length) of each, every one
 /// handed to exactly one task.
-struct Dests<T> {
-    slots: Vec<(*mut T, usize)>,
+pub(crate) struct Dests<T> {
+    pub(crate) slots: Vec<(*mut T, usize)>,
 }
 
 // SAFETY: the pointers target distinct buffers owned by numpy arrays that the caller keeps
@@ -136,7 +136,7 @@ impl<T> Dests<T> {
     /// Call at most once per `i` while the buffers are alive, and never concurrently for the
     /// same `i`.
     #[allow(clippy::mut_from_ref)]
-    unsafe fn get(&self, i: usize) -> &mut [T] {
+    pub(crate) unsafe fn get(&self, i: usize) -> &mut [T] {
         let (ptr, len) = self.slots[i];
         // SAFETY: the caller's contract: `ptr` is valid for `len` elements and not aliased.
         unsafe { std::slice::from_raw_parts_mut(ptr, len) }
@@ -144,7 +144,7 @@ impl<T> Dests<T> {
 }
 
 /// A writeable C-contiguous `out=` array of element type `T`, as a mutable slice holder.
-struct TypedOut<'py, T: Element> {
+pub(crate) struct TypedOut<'py, T: Element> {
     _borrow: PyReadwriteArrayDyn<'py, T>,
     ptr: *mut T,
     len: usize,
@@ -154,7 +154,7 @@ struct TypedOut<'py, T: Element> {
 unsafe impl<T: Element> Send for TypedOut<'_, T> {}
 
 impl<'py, T: Element> TypedOut<'py, T> {
-    fn extract(obj: &Bound<'py, PyAny>, dtype: &str) -> PyResult<Self> {
+    pub(crate) fn extract(obj: &Bound<'py, PyAny>, dtype: &str) -> PyResult<Self> {
         let arr = obj
             .cast::<PyArrayDyn<T>>()
             .map_err(|_| PyTypeError::new_err(format!("out: expected a {dtype} numpy array")))?;
@@ -177,7 +177,7 @@ impl<'py, T: Element> TypedOut<'py, T> {
     }
 
     /// `n` consecutive slots of `slot` elements each.
-    fn slots(&mut self, n: usize, slot: usize) -> PyResult<Dests<T>> {
+    pub(crate) fn slots(&mut self, n: usize, slot: usize) -> PyResult<Dests<T>> {
         if n * slot != self.len {
             return Err(PyValueError::new_err(format!(
                 "out: holds {} elements, {n} images need {}",

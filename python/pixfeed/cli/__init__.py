@@ -11,7 +11,7 @@ __all__ = ["main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from pixfeed.cli import crop, demo, info, resize, scan
+    from pixfeed.cli import crop, demo, filter, info, resize, scan
 
     parser = argparse.ArgumentParser(
         prog="pixfeed", description="Feed images to ML models as fast as the hardware allows."
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     crop.add_parser(sub)
     resize.add_parser(sub)
     scan.add_parser(sub)
+    filter.add_parser(sub)
     # `bench` drives the benchmarks/ tree of a source checkout; absent elsewhere.
     try:
         bench = importlib.import_module("pixfeed.cli.bench")
@@ -38,6 +39,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    # The configuration (files and PIXFEED_* env) sets the default thread count of every
+    # command; `info` reports a broken configuration instead of failing on it.
+    from pixfeed.config import load_config
+
+    try:
+        load_config().apply()
+    except ValueError as e:
+        if args.command != "info":
+            print(f"pixfeed: configuration: {e}", file=sys.stderr)
+            return 2
     try:
         code: int = args.run(args)
     except KeyboardInterrupt:

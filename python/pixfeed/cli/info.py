@@ -1,8 +1,10 @@
-"""`pixfeed info`: version, codecs and their libraries, SIMD level, threads."""
+"""`pixfeed info`: version, codecs and their libraries, SIMD level, threads, and the
+effective configuration with where each value came from."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 from typing import Any
 
@@ -10,9 +12,29 @@ from pixfeed.cli._output import print_json
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("info", help="version, codecs, SIMD level and threads")
+    p = sub.add_parser("info", help="version, codecs, SIMD level, threads and configuration")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=run)
+
+
+def config_facts() -> dict[str, Any]:
+    """The effective configuration: per key its value and source, the config files that
+    apply, or the error that makes the configuration unusable."""
+    from pixfeed import config
+
+    project = None
+    facts: dict[str, Any] = {"user_file": str(config.user_config_path())}
+    try:
+        project = config.project_config_path()
+        cfg = config.load_config()
+    except ValueError as e:
+        facts.update(project_file=None if project is None else str(project), error=str(e))
+        return facts
+    facts["project_file"] = None if project is None else str(project)
+    facts["values"] = {
+        key: {"value": value, "source": cfg.sources[key]} for key, value in cfg.as_dict().items()
+    }
+    return facts
 
 
 def collect() -> dict[str, Any]:
@@ -29,6 +51,7 @@ def collect() -> dict[str, Any]:
         "debug_build": build["debug_build"],
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "config": config_facts(),
     }
 
 
@@ -45,4 +68,22 @@ def run(args: argparse.Namespace) -> int:
     print("  codecs")
     for name, lib in facts["codecs"].items():
         print(f"    {name:<5} {lib}")
+    cfg = facts["config"]
+    user = cfg["user_file"]
+    print("  config")
+    print(f"    user file    {user}{'' if os.path.isfile(user) else ' (none)'}")
+    print(f"    project file {cfg['project_file'] or '(none)'}")
+    if "error" in cfg:
+        print(f"    ERROR: {cfg['error']}")
+    else:
+        for key, entry in cfg["values"].items():
+            value = entry["value"]
+            shown = (
+                "auto"
+                if value is None
+                else str(value).lower()
+                if value is True or value is False
+                else value
+            )
+            print(f"    {key:<12} {shown!s:<8} ({entry['source']})")
     return 0

@@ -135,6 +135,106 @@ pub fn letterbox(
     Ok((out, g))
 }
 
+/// Letterbox `src` straight into one planar `(C, dst_h, dst_w)` slot of a network input
+/// tensor: sample `v` of channel `k` becomes `tables[k][v]` (e.g. `v / 255` as float32) and the
+/// padding `tables[k][color[k]]`. The same values as [`letterbox`] followed by a planar
+/// normalize with those tables, without the intermediate padded image.
+pub fn letterbox_planar<T: Copy>(
+    src: ImageView<'_>,
+    dst: &mut [T],
+    dst_w: usize,
+    dst_h: usize,
+    color: &[u8],
+    scaleup: bool,
+    tables: &[[T; 256]],
+) -> Result<LetterboxGeometry> {
+    let c = src.channels;
+    if src.width == 0 || src.height == 0 {
+        return Err(Error::invalid("image", "is empty"));
+    }
+    if dst_w == 0 || dst_h == 0 {
+        return Err(Error::invalid("size", "must be at least 1x1"));
+    }
+    if color.len() != c || tables.len() != c {
+        return Err(Error::invalid(
+            "color",
+            format!(
+                "expected {c} values (one per channel), got {} colors and {} tables",
+                color.len(),
+                tables.len()
+            ),
+        ));
+    }
+    if dst.len() != c * dst_w * dst_h {
+        return Err(Error::invalid(
+            "out",
+            format!(
+                "slot of {} elements does not fit {c}x{dst_h}x{dst_w}",
+                dst.len()
+            ),
+        ));
+    }
+    let g = letterbox_geometry(src.width, src.height, dst_w, dst_h, scaleup);
+    let resized;
+    let (rows, stride): (&[u8], usize) = if (g.new_width, g.new_height) == (src.width, src.height) {
+        (src.data, src.row_stride)
+    } else {
+        resized = resize_bilinear(src, g.new_width, g.new_height)?;
+        (&resized, g.new_width * c)
+    };
+    match c {
+        1 => planar::<T, 1>(rows, stride, dst, dst_w, dst_h, &g, color, tables),
+        2 => planar::<T, 2>(rows, stride, dst, dst_w, dst_h, &g, color, tables),
+        3 => planar::<T, 3>(rows, stride, dst, dst_w, dst_h, &g, color, tables),
+        4 => planar::<T, 4>(rows, stride, dst, dst_w, dst_h, &g, color, tables),
+        _ => {
+            return Err(Error::invalid(
+                "image",
+                format!("{c} channels (expected 1-4)"),
+            ))
+        }
+    }
+    Ok(g)
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn planar<T: Copy, const C: usize>(
+    rows: &[u8],
+    stride: usize,
+    dst: &mut [T],
+    dst_w: usize,
+    dst_h: usize,
+    g: &LetterboxGeometry,
+    color: &[u8],
+    tables: &[[T; 256]],
+) {
+    let t: &[[T; 256]; C] = tables.try_into().expect("C tables");
+    let plane = dst_w * dst_h;
+    let (left, inner) = (g.left, g.new_width);
+    // Row by row, all planes: the source row stays in L1 while it is read C times.
+    let mut planes: Vec<&mut [T]> = dst.chunks_exact_mut(plane).collect();
+    for (k, p) in planes.iter_mut().enumerate() {
+        let pad = t[k][usize::from(color[k])];
+        p[..g.top * dst_w].fill(pad);
+        p[(g.top + g.new_height) * dst_w..].fill(pad);
+    }
+    for y in 0..g.new_height {
+        let row = &rows[y * stride..y * stride + inner * C];
+        let at = (g.top + y) * dst_w;
+        for (k, p) in planes.iter_mut().enumerate() {
+            let pad = t[k][usize::from(color[k])];
+            let out = &mut p[at..at + dst_w];
+            out[..left].fill(pad);
+            out[left + inner..].fill(pad);
+            let tk = &t[k];
+            for (o, px) in out[left..left + inner].iter_mut().zip(row.chunks_exact(C)) {
+                *o = tk[usize::from(px[k])];
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +275,29 @@ mod tests {
         assert_eq!(&out[12..36], &src[..]);
         assert_eq!(&out[36..], &[1, 2, 3].repeat(4)[..]);
         assert!(letterbox(view, 4, 4, &[1], true).is_err());
+    }
+
+    #[test]
+    fn planar_equals_letterbox_then_planar_lookup() {
+        let src: Vec<u8> = (0..7 * 5 * 3).map(|v| (v * 37 % 251) as u8).collect();
+        let view = ImageView::contiguous(&src, 7, 5, 3).unwrap();
+        let tables: Vec<[f32; 256]> = (0..3)
+            .map(|k| std::array::from_fn(|v| v as f32 + 1000.0 * k as f32))
+            .collect();
+        for (w, h) in [(16, 16), (9, 4), (7, 5), (3, 11)] {
+            let (img, g) = letterbox(view, w, h, &[1, 2, 3], true).unwrap();
+            let mut out = vec![0f32; 3 * w * h];
+            let g2 = letterbox_planar(view, &mut out, w, h, &[1, 2, 3], true, &tables).unwrap();
+            assert_eq!(g, g2);
+            for k in 0..3 {
+                for i in 0..w * h {
+                    assert_eq!(out[k * w * h + i], tables[k][usize::from(img[i * 3 + k])]);
+                }
+            }
+        }
+        let mut small = vec![0f32; 10];
+        assert!(letterbox_planar(view, &mut small, 4, 4, &[1, 2, 3], true, &tables).is_err());
+        assert!(letterbox_planar(view, &mut small, 4, 4, &[1], true, &tables[..1]).is_err());
     }
 
     #[test]

@@ -1,0 +1,639 @@
+"""`filter_images`: run a YOLO ONNX detector over a folder (or a list) of images and keep the
+ones whose detections satisfy a rule (SPEC section 6, the library side of `pixfeed filter`).
+
+How a run goes:
+
+1. the images are listed (a folder: sorted, optionally recursive; a list: as given) and
+   stat'ed; results always come back in that order;
+2. each image is looked up in the result cache by (absolute path, size, mtime_ns, model
+   sha256, imgsz, conf, iou, max_det); hits are not decoded at all;
+3. the misses are decoded by pixfeed (native threads) and letterboxed on a background
+   thread, one batch ahead, while ONNX Runtime runs the current batch (both release the
+   GIL), then post-processed (:func:`~pixfeed.yolo_postprocess`, boxes scaled back to each
+   original image) and stored in the cache batch by batch;
+4. the class selection (``classes``) and the count rule (``count``) are applied last, so
+   changing them never re-infers. ``max_det`` applies to all classes before selection.
+
+An image that cannot be read or decoded is reported (``ImageResult.error``) and counted; it
+never stops the run and never matches.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import warnings
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from pixfeed.config import Config, load_config
+from pixfeed.decode import decode_batch
+from pixfeed.detector import NamesArg, Placement, YoloDetector
+from pixfeed.errors import DecodeError
+
+if TYPE_CHECKING:  # imported when used: `import pixfeed` stays light
+    from pixfeed._filter_cache import CachedResult, FileKey, ResultCache
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "CountRule",
+    "Detection",
+    "FilterResult",
+    "ImageResult",
+    "filter_images",
+    "inference_threads",
+]
+
+#: File extensions listed in a folder (case-insensitive): the formats pixfeed decodes.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+PathLike = str | os.PathLike[str]
+CountOp = Literal["any", "at_least", "exactly", "at_most"]
+
+
+@dataclass(frozen=True)
+class CountRule:
+    """Which images match, by the number ``n`` of detections of the selected classes:
+    ``any`` (n >= 1), ``at_least:N``, ``exactly:N``, ``at_most:N``."""
+
+    op: CountOp = "any"
+    value: int = 1
+
+    @classmethod
+    def parse(cls, text: str | CountRule) -> CountRule:
+        """``"any"``, ``"at_least:N"``, ``"exactly:N"`` or ``"at_most:N"``."""
+        if isinstance(text, CountRule):
+            return text
+        if not isinstance(text, str):
+            raise TypeError(f"count: expected a str like 'at_least:2', got {type(text).__name__}")
+        spec = text.strip().lower()
+        if spec == "any":
+            return cls("any", 1)
+        op, sep, num = spec.partition(":")
+        if op in ("at_least", "exactly", "at_most") and sep:
+            try:
+                n = int(num)
+            except ValueError:
+                n = -1
+            if n >= 0:
+                return cls(op, n)  # type: ignore[arg-type]
+        raise ValueError(
+            f"count: expected 'any', 'at_least:N', 'exactly:N' or 'at_most:N' (N >= 0), "
+            f"got {text!r}"
+        )
+
+    def matches(self, n: int) -> bool:
+        if self.op == "any":
+            return n >= 1
+        if self.op == "at_least":
+            return n >= self.value
+        if self.op == "exactly":
+            return n == self.value
+        return n <= self.value
+
+    def __str__(self) -> str:
+        return "any" if self.op == "any" else f"{self.op}:{self.value}"
+
+
+class Detection(NamedTuple):
+    """One detection, in the original image's pixels (a NamedTuple: runs make many)."""
+
+    #: (x1, y1, x2, y2) corners.
+    box: tuple[float, float, float, float]
+    confidence: float
+    class_id: int
+    class_name: str
+    #: Of a selected class (counts towards the rule).
+    selected: bool
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """One image's outcome. ``count`` is the number of detections of the selected classes."""
+
+    path: str
+    width: int | None = None
+    height: int | None = None
+    detections: tuple[Detection, ...] = ()
+    count: int = 0
+    matched: bool = False
+    #: The detections came from the result cache (no inference this run).
+    cached: bool = False
+    #: Why the image could not be processed (None: it was).
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class FilterResult:
+    """Every image of a run, in path order, with the run's model and settings."""
+
+    images: tuple[ImageResult, ...]
+    #: Settings of the run (imgsz, conf, iou, max_det, batch_size, classes, count, cache, ...).
+    settings: Mapping[str, Any]
+    #: The model: path, sha256, input size, layout, class names, execution providers.
+    model: Mapping[str, Any]
+    #: Images run through the network in this run.
+    inferred: int = 0
+    #: Images whose detections came from the cache.
+    cached: int = 0
+
+    @property
+    def matched(self) -> list[ImageResult]:
+        return [r for r in self.images if r.matched]
+
+    @property
+    def matched_paths(self) -> list[str]:
+        return [r.path for r in self.images if r.matched]
+
+    @property
+    def errors(self) -> list[ImageResult]:
+        return [r for r in self.images if r.error is not None]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """total, matched, errors, inferred, cached."""
+        return {
+            "total": len(self.images),
+            "matched": sum(r.matched for r in self.images),
+            "errors": sum(r.error is not None for r in self.images),
+            "inferred": self.inferred,
+            "cached": self.cached,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON export's content (see :meth:`write_json`)."""
+        from pixfeed import _filter_export
+
+        return _filter_export.to_dict(self)
+
+    def write_json(self, path: PathLike) -> None:
+        """counts, settings, model, matched paths, errors and every image's detections."""
+        from pixfeed import _filter_export
+
+        _filter_export.write_json(self, path)
+
+    def write_txt(self, path: PathLike) -> None:
+        """The matched paths, one per line."""
+        from pixfeed import _filter_export
+
+        _filter_export.write_txt(self, path)
+
+    def write_csv(self, path: PathLike) -> None:
+        """One row per detection (all classes; ``selected`` says which count), and one row
+        with empty detection columns for an image without detections or with an error."""
+        from pixfeed import _filter_export
+
+        _filter_export.write_csv(self, path)
+
+    def write_report(self, path: PathLike, *, thumbnail: int = 256) -> None:
+        """A self-contained HTML page: a thumbnail of every match (boxes drawn, the long side
+        ``thumbnail`` pixels, JPEG in the page), its detections, the errors."""
+        from pixfeed import _filter_export
+
+        _filter_export.write_report(self, path, thumbnail=thumbnail)
+
+
+def inference_threads(threads: int | None) -> int:
+    """ONNX Runtime intra-op threads for a filter run with a budget of ``threads`` (None:
+    the cores this process may use): one fewer, at least one. The decoder works on the next
+    batch meanwhile and needs a core; measured on 2 cores, one inference thread beside the
+    decoder beats two (cheap and heavier models alike: thread hand-offs cost more than the
+    second core gives while it is shared)."""
+    if threads is None:
+        try:
+            threads = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            threads = os.cpu_count() or 1
+    return max(1, threads - 1)
+
+
+# Listing ----------------------------------------------------------------------------------
+
+
+def _list_images(root: Path, recursive: bool) -> tuple[list[str], dict[str, str]]:
+    """Sorted image paths under ``root`` and {folder: reason} for unreadable subfolders.
+
+    (A stand-in for ``pixfeed.scan``; symlinked folders are not followed.)"""
+    if not root.is_dir():
+        raise NotADirectoryError(f"source: not a directory: {root}")
+    found: list[str] = []
+    unreadable: dict[str, str] = {}
+
+    def walk_error(e: OSError) -> None:
+        if e.filename is not None and os.path.abspath(e.filename) == os.path.abspath(root):
+            raise PermissionError(f"source: cannot list {root}: {e.strerror}") from None
+        unreadable[str(e.filename)] = f"cannot list folder: {e.strerror or e}"
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=walk_error):
+        if not recursive:
+            dirnames.clear()
+        for name in filenames:
+            if name.lower().endswith(IMAGE_EXTENSIONS):
+                found.append(os.path.join(dirpath, name))
+    return sorted(found), unreadable
+
+
+def _sources(
+    source: PathLike | Sequence[PathLike], recursive: bool
+) -> tuple[list[str], dict[str, str]]:
+    if isinstance(source, (str, os.PathLike)):
+        return _list_images(Path(source), recursive)
+    if isinstance(source, (bytes, bytearray)) or not isinstance(source, Sequence):
+        raise TypeError(
+            f"source: expected a folder or a sequence of image paths, got {type(source).__name__}"
+        )
+    paths = []
+    for i, p in enumerate(source):
+        if not isinstance(p, (str, os.PathLike)):
+            raise TypeError(f"source[{i}]: expected a path, got {type(p).__name__}")
+        paths.append(os.fspath(p))
+    return paths, {}
+
+
+# Class selection --------------------------------------------------------------------------
+
+
+def _class_ids(classes: Any, detector: YoloDetector) -> frozenset[int] | None:
+    """Class ids from names or ids (``"person,car"``, ``["person", 2]``); None: all."""
+    if classes is None:
+        return None
+    items: list[Any]
+    if isinstance(classes, str):
+        items = [c.strip() for c in classes.split(",") if c.strip()]
+    elif isinstance(classes, (int, np.integer)) and not isinstance(classes, bool):
+        items = [int(classes)]
+    elif isinstance(classes, Sequence):
+        items = list(classes)
+    else:
+        raise TypeError(f"classes: expected names or ids, got {type(classes).__name__}")
+    if not items:
+        raise ValueError("classes: empty selection")
+    names = detector.names or {}
+    by_name = {v: k for k, v in names.items()}
+    by_folded: dict[str, list[int]] = {}
+    for k, v in names.items():
+        by_folded.setdefault(v.casefold(), []).append(k)
+    nc = detector.num_classes
+    ids = set()
+    for item in items:
+        if isinstance(item, bool):
+            raise TypeError(f"classes: expected names or ids, got {item!r}")
+        if isinstance(item, str):
+            text = item.strip()
+            if text in by_name:
+                ids.add(by_name[text])
+                continue
+            folded = by_folded.get(text.casefold(), [])
+            if len(folded) == 1:
+                ids.add(folded[0])
+                continue
+            if not text.lstrip("-").isdigit():
+                known = ", ".join(list(by_name)[:30]) or "none: the model has no class names"
+                more = " ..." if len(by_name) > 30 else ""
+                raise ValueError(f"classes: unknown class {text!r} (known: {known}{more})")
+            item = int(text)
+        if not isinstance(item, (int, np.integer)):
+            raise TypeError(f"classes: expected names or ids, got {item!r}")
+        cid = int(item)
+        if cid < 0 or (nc is not None and cid >= nc):
+            limit = f" (the model has classes 0..{nc - 1})" if nc is not None else ""
+            raise ValueError(f"classes: class id {cid} out of range{limit}")
+        ids.add(cid)
+    return frozenset(ids)
+
+
+def _image_result(
+    path: str,
+    raw: CachedResult,
+    cached: bool,
+    selected: frozenset[int] | None,
+    rule: CountRule,
+    detector: YoloDetector,
+) -> ImageResult:
+    dets = tuple(
+        Detection(
+            (x1, y1, x2, y2),
+            score,
+            int(cls),
+            detector.class_name(int(cls)),
+            selected is None or int(cls) in selected,
+        )
+        for x1, y1, x2, y2, score, cls in raw.detections.tolist()
+    )
+    n = sum(d.selected for d in dets)
+    return ImageResult(path, raw.width, raw.height, dets, n, rule.matches(n), cached, None)
+
+
+# Inference pipeline -----------------------------------------------------------------------
+
+
+@dataclass
+class _Prepared:
+    """One batch, decoded and letterboxed: index = position in the batch's path list."""
+
+    indices: list[int]  # positions (in the run's path list) of the images in the tensor
+    sizes: list[tuple[int, int]]
+    boxes: list[Placement]
+    tensor: npt.NDArray[Any]
+    errors: dict[int, str]  # run position -> reason
+    count: int  # images in the batch, decoded or not
+
+
+class _Failure:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+_DONE = object()
+
+
+def _prepare(
+    detector: YoloDetector,
+    paths: list[str],
+    positions: list[int],
+    threads: int | None,
+    buffer: npt.NDArray[Any],
+) -> _Prepared:
+    decoded = decode_batch(paths, mode="RGB", threads=threads, on_error="none")
+    errors = {positions[i]: _reason(e) for i, e in decoded.errors.items()}
+    ok = [(positions[i], img) for i, img in enumerate(decoded) if img is not None]
+    images = [img for _, img in ok]
+    tensor, boxes = detector.preprocess(images, threads=threads, out=buffer[: len(images)])
+    sizes = [(int(img.shape[1]), int(img.shape[0])) for img in images]
+    return _Prepared([p for p, _ in ok], sizes, boxes, tensor, errors, len(paths))
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, without repeating the path (the export names it)."""
+    if isinstance(exc, DecodeError):
+        return f"{type(exc).__name__}: {exc.reason}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{type(exc).__name__}: {exc.strerror}"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _prefetched(
+    detector: YoloDetector,
+    paths: list[str],
+    positions: list[int],
+    batch_size: int,
+    threads: int | None,
+) -> Generator[_Prepared, None, None]:
+    """Batches prepared on a background thread, one ahead of the consumer. Closing the
+    iterator (a break, an exception, Ctrl-C in the consumer) stops the thread."""
+    q: queue.Queue[object] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    # Input tensors are reused round-robin (fresh large arrays cost a page fault per 4 KiB).
+    # Three suffice: while the consumer works on batch k it no longer needs batch k - 1, the
+    # queue holds k + 1 and the producer fills k + 2; it can start k + 3 (in k's buffer) only
+    # after the consumer has taken k + 1 from the queue, i.e. finished with k.
+    w, h = detector.input_size
+    shape = (min(batch_size, len(paths)), 3, h, w)
+    buffers: list[npt.NDArray[Any]] = []
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for k, start in enumerate(range(0, len(paths), batch_size)):
+                if stop.is_set():
+                    return
+                if len(buffers) < 3:
+                    buffers.append(np.empty(shape, detector.input_dtype))
+                end = start + batch_size
+                item = _prepare(
+                    detector, paths[start:end], positions[start:end], threads, buffers[k % 3]
+                )
+                if not put(item):
+                    return
+        except BaseException as e:  # handed to the consumer, which re-raises it
+            put(_Failure(e))
+            return
+        put(_DONE)
+
+    worker = threading.Thread(target=produce, name="pixfeed-filter-decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            assert isinstance(item, _Prepared)
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                worker.join(0.05)
+
+
+def _open_cache(cache: bool | PathLike, model_sha: str, settings_key: str) -> ResultCache | None:
+    from pixfeed._filter_cache import ResultCache, default_cache_path
+
+    if cache is False or cache is None:
+        return None
+    if cache is True:
+        try:
+            return ResultCache(default_cache_path(), model_sha, settings_key)
+        except OSError as e:  # the default location is a convenience: run without it
+            warnings.warn(f"pixfeed filter: result cache disabled: {e}", stacklevel=3)
+            return None
+    try:
+        return ResultCache(Path(cache), model_sha, settings_key)
+    except OSError as e:
+        raise OSError(f"cache: cannot use {cache}: {e}") from None
+
+
+def filter_images(
+    source: PathLike | Sequence[PathLike],
+    model: PathLike | YoloDetector,
+    *,
+    classes: str | int | Sequence[str | int] | None = None,
+    count: str | CountRule = "any",
+    conf: float = 0.25,
+    iou: float = 0.45,
+    max_det: int = 300,
+    imgsz: int | tuple[int, int] | None = None,
+    names: NamesArg = None,
+    batch_size: int | None = None,
+    threads: int | None = None,
+    backend: str | None = None,
+    recursive: bool = False,
+    cache: bool | PathLike = True,
+    on_progress: Callable[[int, int], None] | None = None,
+    config: Config | None = None,
+) -> FilterResult:
+    """Detect objects in images with a YOLO ONNX model and keep the images whose detections
+    satisfy ``count`` over the ``classes`` selected.
+
+    Args:
+        source: a folder (images with the extensions in ``IMAGE_EXTENSIONS``, sorted;
+            subfolders with ``recursive=True``) or a sequence of image paths (kept in order).
+        model: an ``.onnx`` file, or a :class:`~pixfeed.YoloDetector` (then ``imgsz``,
+            ``names`` and ``backend`` belong to it and must not be given here).
+        classes: class names or ids to count (``"person,car"``, ``["person", 2]``); None: all.
+        count: ``"any"``, ``"at_least:N"``, ``"exactly:N"``, ``"at_most:N"`` (or a
+            :class:`CountRule`).
+        conf, iou, max_det: as :func:`~pixfeed.yolo_postprocess` (per-class NMS).
+        imgsz: network input size for models with a dynamic input (default 640).
+        names: class names (names file, list or mapping); default: the model's metadata.
+        batch_size, threads, backend: default from the configuration (:func:`load_config`).
+            ``threads`` is the whole budget: the decoder uses it, ONNX Runtime one thread
+            fewer (:func:`inference_threads`), as both run at once.
+        cache: True: the default result cache (``$PIXFEED_CACHE_DIR``, ``$XDG_CACHE_HOME/
+            pixfeed`` or ``~/.cache/pixfeed``, file ``filter.sqlite``), a path: that SQLite
+            file, False: none.
+        on_progress: called as ``on_progress(done, total)`` as images finish (cached,
+            inferred or failed), e.g. to drive a progress bar.
+        config: the configuration to take defaults from (default: :func:`load_config`).
+
+    Returns a :class:`FilterResult`, images in path order.
+    """
+    from pixfeed._filter_cache import CachedResult, FileKey
+
+    rule = CountRule.parse(count)
+    cfg = config if config is not None else load_config()
+    nthreads = threads if threads is not None else cfg.threads
+    nbatch = batch_size if batch_size is not None else cfg.batch_size
+    if isinstance(nbatch, bool) or not isinstance(nbatch, int) or nbatch < 1:
+        raise ValueError(f"batch_size: expected an int >= 1, got {nbatch!r}")
+    for value, name in ((conf, "conf"), (iou, "iou")):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ValueError(f"{name}: expected a number in [0, 1], got {value!r}")
+    if isinstance(max_det, bool) or not isinstance(max_det, int) or max_det < 1:
+        raise ValueError(f"max_det: expected an int >= 1, got {max_det!r}")
+
+    if isinstance(model, YoloDetector):
+        given = {"imgsz": imgsz, "names": names, "backend": backend}
+        clash = [k for k, v in given.items() if v is not None]
+        if clash:
+            raise ValueError(
+                f"{', '.join(clash)}: set on the YoloDetector, not here, when passing one"
+            )
+        detector = model
+    else:
+        detector = YoloDetector(
+            model,
+            imgsz=imgsz,
+            names=names,
+            backend=backend if backend is not None else cfg.backend,
+            threads=inference_threads(nthreads),
+        )
+    selected = _class_ids(classes, detector)
+    paths, unreadable = _sources(source, recursive)
+
+    w, h = detector.input_size
+    settings_key = f"imgsz={w}x{h};conf={float(conf)!r};iou={float(iou)!r};max_det={max_det}"
+    store = _open_cache(cache, detector.sha256, settings_key)
+    done = 0
+
+    def progress(n: int) -> None:
+        nonlocal done
+        done += n
+        if on_progress is not None:
+            on_progress(done, len(paths))
+
+    results: list[ImageResult | None] = [None] * len(paths)
+    keys: dict[int, FileKey] = {}
+    todo: list[int] = []
+    n_cached = 0
+    try:
+        for i, p in enumerate(paths):
+            try:
+                key = FileKey.of(p)
+            except OSError as e:
+                results[i] = ImageResult(p, error=_reason(e))
+                progress(1)
+                continue
+            hit = store.get(key) if store is not None else None
+            if hit is not None:
+                results[i] = _image_result(p, hit, True, selected, rule, detector)
+                n_cached += 1
+                progress(1)
+            else:
+                keys[i] = key
+                todo.append(i)
+
+        n_inferred = 0
+        batches = _prefetched(detector, [paths[i] for i in todo], todo, nbatch, nthreads)
+        try:
+            for batch in batches:
+                for pos, reason in batch.errors.items():
+                    results[pos] = ImageResult(paths[pos], error=reason)
+                if batch.indices:
+                    raw = detector.infer(batch.tensor)
+                    dets = detector.postprocess(
+                        raw, batch.boxes, batch.sizes, conf=conf, iou=iou, max_det=max_det
+                    )
+                    fresh = []
+                    for pos, size, d in zip(batch.indices, batch.sizes, dets, strict=True):
+                        res = CachedResult(size[0], size[1], d)
+                        results[pos] = _image_result(
+                            paths[pos], res, False, selected, rule, detector
+                        )
+                        fresh.append((keys[pos], res))
+                    n_inferred += len(fresh)
+                    if store is not None:
+                        store.put_many(fresh)
+                progress(batch.count)
+        finally:
+            batches.close()
+    finally:
+        if store is not None:
+            store.close()
+
+    images = [r for r in results if r is not None]
+    assert len(images) == len(paths)
+    images.extend(ImageResult(folder, error=why) for folder, why in sorted(unreadable.items()))
+    names_map = detector.names
+    model_info = {
+        "path": str(detector.path),
+        "sha256": detector.sha256,
+        "input_size": list(detector.input_size),
+        "layout": detector.layout,
+        "num_classes": detector.num_classes,
+        "names": None if names_map is None else {str(k): v for k, v in sorted(names_map.items())},
+        "providers": detector.providers,
+    }
+    settings = {
+        "source": source if isinstance(source, (str, os.PathLike)) else "<list>",
+        "recursive": recursive,
+        "imgsz": [w, h],
+        "conf": conf,
+        "iou": iou,
+        "max_det": max_det,
+        "batch_size": nbatch,
+        "threads": nthreads,
+        "inference_threads": detector.threads,
+        "classes": None if selected is None else sorted(selected),
+        "class_names": None
+        if selected is None
+        else [detector.class_name(c) for c in sorted(selected)],
+        "count": str(rule),
+        "cache": None if store is None else str(store.path),
+    }
+    return FilterResult(
+        tuple(images),
+        {k: (os.fspath(v) if isinstance(v, os.PathLike) else v) for k, v in settings.items()},
+        model_info,
+        inferred=n_inferred,
+        cached=n_cached,
+    )
