@@ -80,8 +80,8 @@ impl ScanOutput {
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
-    /// The matching files' paths, sorted by their bytes, each written into a caller's
-    /// buffer in turn (no list of paths is ever built here). Where every path is UTF-8 that
+    /// The matching files' paths, sorted by their bytes, made one at a time (no list of
+    /// paths is ever built here). Where every path is UTF-8 that
     /// is also Unicode code point order, Python's order of `str`; names that are not UTF-8
     /// decode to surrogates in Python, which sort differently: the caller sorts those again.
     pub fn paths(&self) -> Paths<'_> {
@@ -89,15 +89,16 @@ impl ScanOutput {
             folders: &self.folders,
             stack: vec![(0, 0)],
             remaining: self.count,
+            buf: Vec::with_capacity(256),
+            prefix: None,
         }
     }
     /// All the paths, for callers that want them owned.
     pub fn to_vec(&self) -> Vec<PathBuf> {
         let mut out = Vec::with_capacity(self.count);
-        let mut buf = Vec::new();
         let mut paths = self.paths();
-        while paths.next_into(&mut buf) {
-            out.push(path_of(buf.clone()));
+        while let Some(p) = paths.next_path() {
+            out.push(path_of(p.to_vec()));
         }
         out
     }
@@ -113,23 +114,27 @@ impl std::fmt::Debug for ScanOutput {
 }
 
 /// A cursor over the sorted paths: the folders depth-first, each in its sorted order (see
-/// the module docs).
+/// the module docs). Each path is written into the cursor's own buffer, where the folder's
+/// part stays from one file to the next.
 pub struct Paths<'a> {
     folders: &'a [Option<Folder>],
     stack: Vec<(usize, usize)>, // (folder, next item)
     remaining: usize,
+    buf: Vec<u8>,
+    /// The folder whose path (and separator) `buf` starts with, and that prefix's length.
+    prefix: Option<(usize, usize)>,
 }
 
 impl Paths<'_> {
-    /// Paths not yet written.
+    /// Paths not yet returned.
     pub fn remaining(&self) -> usize {
         self.remaining
     }
-    /// Write the next path's bytes (`OsStr::as_encoded_bytes`) into `buf` (cleared first);
-    /// false when there are no more.
-    pub fn next_into(&mut self, buf: &mut Vec<u8>) -> bool {
+    /// The next path's bytes (`OsStr::as_encoded_bytes`), or None after the last.
+    pub fn next_path(&mut self) -> Option<&[u8]> {
         while let Some(top) = self.stack.last_mut() {
-            let Some(folder) = self.folders.get(top.0).and_then(Option::as_ref) else {
+            let index = top.0;
+            let Some(folder) = self.folders.get(index).and_then(Option::as_ref) else {
                 self.stack.pop();
                 continue;
             };
@@ -138,47 +143,55 @@ impl Paths<'_> {
                 continue;
             };
             top.1 += 1;
-            match item.child {
-                Some(child) => self.stack.push((child, 0)),
-                None => {
-                    buf.clear();
-                    buf.extend_from_slice(&folder.path);
+            if let Some(child) = item.child {
+                self.stack.push((child, 0));
+                continue;
+            }
+            match self.prefix {
+                Some((f, len)) if f == index => self.buf.truncate(len),
+                _ => {
+                    self.buf.clear();
+                    self.buf.extend_from_slice(&folder.path);
                     if !folder.path.ends_with(b"/") {
-                        buf.push(b'/');
+                        self.buf.push(b'/');
                     }
-                    buf.extend_from_slice(folder.name(item));
-                    self.remaining -= 1;
-                    return true;
+                    self.prefix = Some((index, self.buf.len()));
                 }
             }
+            self.buf.extend_from_slice(folder.name(item));
+            self.remaining -= 1;
+            return Some(&self.buf);
         }
-        false
+        None
     }
 }
 
 /// The extension set, matched without allocating per entry.
 struct Extensions {
-    /// ASCII extensions, lowercase, packed into a zero-padded integer (names hold no zero
-    /// byte, so the padding also tells the length): one integer compare per candidate.
-    ascii: Vec<u128>,
+    /// ASCII extensions of up to 8 bytes, lowercase, packed into a zero-padded `u64` (names
+    /// hold no zero byte, so the padding also tells the length): one integer compare each.
+    short: Vec<u64>,
+    /// Longer ASCII extensions, lowercase.
+    long: Vec<Vec<u8>>,
+    /// Non-ASCII extensions, lowercased as Python's `str.lower()`.
     other: Vec<String>,
-    longest_ascii: usize,
 }
 
-/// An ASCII extension of at most [`EXT_MAX`] bytes, lowercased, as an integer.
-fn pack_lower(ext: &[u8]) -> u128 {
-    let mut buf = [0u8; EXT_MAX];
-    buf[..ext.len()].copy_from_slice(ext);
-    buf.make_ascii_lowercase();
-    u128::from_le_bytes(buf)
+/// An ASCII extension of at most 8 bytes, lowercased, as an integer.
+fn pack_lower(ext: &[u8]) -> Option<u64> {
+    if ext.len() > 8 {
+        return None;
+    }
+    let mut v = 0u64;
+    for (i, b) in ext.iter().enumerate() {
+        v |= u64::from(b.to_ascii_lowercase()) << (8 * i);
+    }
+    Some(v)
 }
-
-/// Longest ASCII extension accepted (longer ones are refused as arguments).
-const EXT_MAX: usize = 16;
 
 impl Extensions {
     fn new(exts: &[String]) -> Result<Self> {
-        let (mut ascii, mut other) = (Vec::new(), Vec::new());
+        let (mut short, mut long, mut other) = (Vec::new(), Vec::new(), Vec::new());
         for e in exts {
             if e.is_empty() || e.contains(['.', '/', '\0']) {
                 return Err(Error::invalid(
@@ -186,29 +199,15 @@ impl Extensions {
                     format!("{e:?} is not a file extension"),
                 ));
             }
-            if e.len() > EXT_MAX {
-                return Err(Error::invalid(
-                    "extensions",
-                    format!("{e:?} is longer than {EXT_MAX} bytes"),
-                ));
-            }
-            if e.is_ascii() {
-                ascii.push(pack_lower(e.as_bytes()));
-            } else {
+            if !e.is_ascii() {
                 other.push(e.to_lowercase());
+            } else if let Some(packed) = pack_lower(e.as_bytes()) {
+                short.push(packed);
+            } else {
+                long.push(e.to_ascii_lowercase().into_bytes());
             }
         }
-        let longest_ascii = exts
-            .iter()
-            .filter(|e| e.is_ascii())
-            .map(String::len)
-            .max()
-            .unwrap_or(0);
-        Ok(Extensions {
-            ascii,
-            other,
-            longest_ascii,
-        })
+        Ok(Extensions { short, long, other })
     }
 
     fn matches(&self, name: &[u8]) -> bool {
@@ -216,11 +215,10 @@ impl Extensions {
             return false;
         };
         if ext.is_ascii() {
-            if ext.len() > self.longest_ascii {
-                return false;
-            }
-            let packed = pack_lower(ext);
-            return self.ascii.contains(&packed);
+            return match pack_lower(ext) {
+                Some(packed) => self.short.contains(&packed),
+                None => self.long.iter().any(|e| e.eq_ignore_ascii_case(ext)),
+            };
         }
         // Rare: Unicode lowercasing, as Python's `str.lower()` (it may change the length, so
         // compared as text; a name that is not UTF-8 never matches a non-ASCII extension).
@@ -753,6 +751,33 @@ mod tests {
         assert_eq!(extension(b"a..jpg"), Some(&b"jpg"[..]));
         assert_eq!(extension(b"noext"), None);
         assert_eq!(extension(b"trailing."), Some(&b""[..]));
+    }
+
+    #[test]
+    fn extension_matching() {
+        let e = Extensions::new(&["JPG".into(), "jpeg2000xl".into(), "ÄBC".into()]).unwrap();
+        for yes in [
+            &b"a.jpg"[..],
+            b"a.JpG",
+            b".h.jpg",
+            b"x.JPEG2000XL",
+            "y.äbc".as_bytes(),
+        ] {
+            assert!(e.matches(yes), "{}", String::from_utf8_lossy(yes));
+        }
+        for no in [
+            &b"jpg"[..],
+            b".jpg",
+            b"a.jpgx",
+            b"a.pg",
+            b"a.jpeg2000x",
+            b"a.abc",
+            b"a.",
+        ] {
+            assert!(!e.matches(no), "{}", String::from_utf8_lossy(no));
+        }
+        assert!(Extensions::new(&["a.b".into()]).is_err());
+        assert!(Extensions::new(&["".into()]).is_err());
     }
 
     #[test]

@@ -39,7 +39,6 @@ pub fn scan<'py>(
         PyPaths {
             py,
             cursor: out.paths(),
-            buf: Vec::with_capacity(256),
             in_str_order: &in_str_order,
         },
     )?;
@@ -59,13 +58,12 @@ pub fn scan<'py>(
     Ok((paths, errors, in_str_order.get()))
 }
 
-/// The sorted paths as Python `str`, made one by one from a reused buffer (no intermediate
-/// list of paths). One UTF-8 check per path, in CPython's decoder; a path that is not UTF-8
+/// The sorted paths as Python `str`, made one by one from the cursor's buffer (no
+/// intermediate list of paths). One UTF-8 check per path, in CPython's decoder; a path that is not UTF-8
 /// takes the filesystem decoding (surrogateescape), as `os.fsdecode` does.
 struct PyPaths<'py, 'a> {
     py: Python<'py>,
     cursor: Paths<'a>,
-    buf: Vec<u8>,
     in_str_order: &'a Cell<bool>,
 }
 
@@ -73,14 +71,12 @@ impl<'py> Iterator for PyPaths<'py, '_> {
     type Item = Bound<'py, PyString>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if !self.cursor.next_into(&mut self.buf) {
-            return None;
-        }
-        Some(match PyString::from_bytes(self.py, &self.buf) {
+        let path = self.cursor.next_path()?;
+        Some(match PyString::from_bytes(self.py, path) {
             Ok(s) => s,
             Err(_) => {
                 self.in_str_order.set(false);
-                fs_decode(self.py, &self.buf)
+                fs_decode(self.py, path)
             }
         })
     }
