@@ -1,7 +1,7 @@
 //! The YOLO letterbox: scale an image to fit a target size keeping its aspect ratio, then pad
 //! it centred with a constant colour. Geometry exactly as ultralytics' `LetterBox` (auto =
 //! False, center = True), including Python's round-half-to-even and its `-0.1 / +0.1`
-//! split of odd paddings; the resize is bilinear without antialiasing (cv2.INTER_LINEAR-like).
+//! split of odd paddings; the resize is the shared cv2.INTER_LINEAR kernel (within one level).
 
 use crate::image::ImageView;
 use crate::{Error, Result};
@@ -50,45 +50,15 @@ pub fn letterbox_geometry(
     }
 }
 
-/// Bilinear resize without antialiasing (OpenCV INTER_LINEAR-like), contiguous output.
-/// The one place letterbox resizes: to be pointed at the shared resize kernel.
+/// Bilinear resize without antialiasing, contiguous output: the shared `cv2.resize`
+/// INTER_LINEAR kernel ([`crate::kernels::resize`], within one level of OpenCV, which is what
+/// ultralytics' LetterBox calls).
 pub fn resize_bilinear(src: ImageView<'_>, width: usize, height: usize) -> Result<Vec<u8>> {
-    use fast_image_resize as fr;
-    let c = src.channels;
-    let pixel_type = match c {
-        1 => fr::PixelType::U8,
-        2 => fr::PixelType::U8x2,
-        3 => fr::PixelType::U8x3,
-        4 => fr::PixelType::U8x4,
-        _ => {
-            return Err(Error::invalid(
-                "image",
-                format!("{c} channels (expected 1-4)"),
-            ))
-        }
-    };
-    let copy;
-    let data: &[u8] = if src.is_contiguous() {
-        &src.data[..src.width * src.height * c]
-    } else {
-        copy = (0..src.height)
-            .flat_map(|y| src.row(y).iter().copied())
-            .collect::<Vec<u8>>();
-        &copy
-    };
-    let internal = |e: &dyn std::fmt::Display| Error::Internal(format!("resize: {e}"));
-    let src_img = fr::images::ImageRef::new(src.width as u32, src.height as u32, data, pixel_type)
-        .map_err(|e| internal(&e))?;
-    let mut out = vec![0u8; width * height * c];
-    let mut dst_img =
-        fr::images::Image::from_slice_u8(width as u32, height as u32, &mut out, pixel_type)
-            .map_err(|e| internal(&e))?;
-    let opts = fr::ResizeOptions::new()
-        .resize_alg(fr::ResizeAlg::Interpolation(fr::FilterType::Bilinear))
-        .use_alpha(false);
-    fr::Resizer::new()
-        .resize(&src_img, &mut dst_img, &opts)
-        .map_err(|e| internal(&e))?;
+    use crate::image::ImageViewMut;
+    use crate::kernels::resize::{resize_into, Filter, Interpolation};
+    let mut out = vec![0u8; width * height * src.channels];
+    let dst = ImageViewMut::new(&mut out, width, height, src.channels)?;
+    resize_into(src, dst, Filter::new(Interpolation::Bilinear, false))?;
     Ok(out)
 }
 
