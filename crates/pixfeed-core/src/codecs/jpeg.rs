@@ -365,7 +365,48 @@ pub fn decode(data: &[u8], req: &RawRequest) -> Result<Decoded> {
     } else {
         choose_scale(hdr.width, hdr.height, region, req.min_size)
     };
+    if let Some(d) = decode_spliced(data, &hdr, req.mode, region, m, req.fast) {
+        return d;
+    }
     decode_at(data, &hdr, req.mode, region, m, req.fast)
+}
+
+/// A region starting at least this many iMCU rows down is decoded from a spliced stream
+/// (see [`skip`]): below that, parsing the tables costs more than the faster skip saves.
+const SPLICE_MIN_ROWS: u32 = 3;
+
+/// Decode `region` of a sequential Huffman file from a stream spliced to start one iMCU row
+/// above it ([`skip::Stream::splice`]): the same pixels as [`decode_at`] on the original,
+/// with the rows above found by our own (faster) Huffman skip instead of libjpeg's.
+/// `None` when the file or region is not of that kind (the caller decodes as usual).
+fn decode_spliced(
+    data: &[u8],
+    hdr: &Header,
+    mode: Mode,
+    region: Rect,
+    m: u32,
+    fast: bool,
+) -> Option<Result<Decoded>> {
+    if !matches!(hdr.sof, 0xC0 | 0xC1) || hdr.precision != 8 || region.y < 8 * SPLICE_MIN_ROWS {
+        return None;
+    }
+    let r = scale_region(hdr.width, hdr.height, region, m);
+    let st = skip::Stream::parse(data)?;
+    let rows_out = st.row_height() * m / 8; // output rows per iMCU row at scale m/8
+    let first = r.y / rows_out; // the iMCU row holding the region's first row
+    if first < SPLICE_MIN_ROWS {
+        return None;
+    }
+    // Keep one real iMCU row above the region (upsampling context), behind the synthetic one.
+    let skip = first - 1;
+    let spliced = st.splice(data, skip as usize)?;
+    let shift = (skip - 1) * st.row_height();
+    let hdr2 = Header {
+        height: hdr.height - shift,
+        ..*hdr
+    };
+    let r2 = Rect::new(r.x, r.y - (skip - 1) * rows_out, r.width, r.height);
+    Some(decode_scaled(&spliced, &hdr2, mode, r2, m, fast))
 }
 
 fn decode_at(
@@ -373,6 +414,19 @@ fn decode_at(
     hdr: &Header,
     mode: Mode,
     region: Rect,
+    m: u32,
+    fast: bool,
+) -> Result<Decoded> {
+    let r = scale_region(hdr.width, hdr.height, region, m);
+    decode_scaled(data, hdr, mode, r, m, fast)
+}
+
+/// Decode the rectangle `r` of the image scaled to `m/8`.
+fn decode_scaled(
+    data: &[u8],
+    hdr: &Header,
+    mode: Mode,
+    r: Rect,
     m: u32,
     fast: bool,
 ) -> Result<Decoded> {
@@ -404,7 +458,6 @@ fn decode_at(
     let channels = layout.channels();
     let sw = scaled_size(hdr.width, m);
     let sh = scaled_size(hdr.height, m);
-    let r = scale_region(hdr.width, hdr.height, region, m);
     let len = (r.width as usize)
         .checked_mul(r.height as usize)
         .and_then(|n| n.checked_mul(channels))
@@ -461,6 +514,8 @@ fn decode_at(
         layout,
     })
 }
+
+mod skip;
 
 #[cfg(test)]
 mod tests;
