@@ -365,10 +365,30 @@ pub fn decode(data: &[u8], req: &RawRequest) -> Result<Decoded> {
     } else {
         choose_scale(hdr.width, hdr.height, region, req.min_size)
     };
+    if m == 1 && hdr.components == 1 && matches!(req.mode, Mode::L | Mode::Unchanged) {
+        if let Some(d) = decode_gray_dc(data, &hdr, region) {
+            return Ok(d);
+        }
+    }
     if let Some(d) = decode_spliced(data, &hdr, req.mode, region, m, req.fast) {
         return d;
     }
     decode_at(data, &hdr, req.mode, region, m, req.fast)
+}
+
+/// A one-component file at scale 1/8: every output pixel is one block's DC value, computed
+/// by our own Huffman parse ([`skip::Stream::gray_dc_region`]) without libjpeg (the same
+/// pixels). `None` when the file is not of that kind.
+fn decode_gray_dc(data: &[u8], hdr: &Header, region: Rect) -> Option<Decoded> {
+    if !matches!(hdr.sof, 0xC0 | 0xC1) || hdr.precision != 8 {
+        return None;
+    }
+    let r = scale_region(hdr.width, hdr.height, region, 1);
+    let px = skip::Stream::parse(data)?.gray_dc_region(data, r)?;
+    Some(Decoded {
+        image: Image::new_u8(r.width as usize, r.height as usize, 1, px),
+        layout: Layout::Gray,
+    })
 }
 
 /// A region starting at least this many iMCU rows down is decoded from a spliced stream

@@ -193,6 +193,7 @@ fn refill_slow(
     data: &[u8],
     pos: &mut usize,
     ended: &mut bool,
+    fed: &mut u32,
     mut buf: u64,
     mut n: u32,
 ) -> (u64, u32) {
@@ -215,6 +216,9 @@ fn refill_slow(
                 }
                 None => *ended = true,
             }
+        }
+        if *ended {
+            *fed += 8;
         }
         buf |= u64::from(b) << (56 - n);
         n += 8;
@@ -295,14 +299,16 @@ pub struct Stream {
     sof_height_at: usize,
     height: u32,
     ncomp: usize,
+    /// One-component files: the DC quantizer (for [`Stream::gray_dc_region`]).
+    gray_dc_quant: Option<u16>,
     /// Per scan component.
     dc: Vec<Rc<Tables>>,
     ac: Vec<Rc<Tables>>,
     layout: Layout,
 }
 
-/// SOF facts: (offset of the height field, width, height, components as (id, h, v)).
-type Frame = (usize, u32, u32, Vec<(u8, u8, u8)>);
+/// SOF facts: (offset of the height field, width, height, components as (id, h, v, tq)).
+type Frame = (usize, u32, u32, Vec<(u8, u8, u8, u8)>);
 
 fn be16(d: &[u8], p: usize) -> Option<usize> {
     Some(usize::from(u16::from_be_bytes([
@@ -320,6 +326,7 @@ impl Stream {
         let mut pos = 2;
         let mut specs: [Option<HuffSpec>; 8] = Default::default(); // class*4 + id
         let mut frame: Option<Frame> = None;
+        let mut quant0: [Option<u16>; 4] = [None; 4]; // DC quantizer of each table
         loop {
             // Markers here are 0xFF fill bytes then a code.
             if *data.get(pos)? != 0xFF {
@@ -344,11 +351,14 @@ impl Stream {
                         return None;
                     }
                     let comps = (0..nf)
-                        .map(|i| (body[6 + 3 * i], body[7 + 3 * i] >> 4, body[7 + 3 * i] & 15))
+                        .map(|i| {
+                            let b = &body[6 + 3 * i..9 + 3 * i];
+                            (b[0], b[1] >> 4, b[1] & 15, b[2] & 3)
+                        })
                         .collect::<Vec<_>>();
                     if comps
                         .iter()
-                        .any(|&(_, hs, vs)| !(1..=4).contains(&hs) || !(1..=4).contains(&vs))
+                        .any(|&(_, hs, vs, _)| !(1..=4).contains(&hs) || !(1..=4).contains(&vs))
                     {
                         return None;
                     }
@@ -356,6 +366,20 @@ impl Stream {
                 }
                 0xC2..=0xCF if marker != 0xC4 && marker != 0xC8 && marker != 0xCC => return None,
                 0xC8 | 0xCC => return None, // JPG extension, arithmetic conditioning
+                0xDB => {
+                    let mut p = 0;
+                    while p < body.len() {
+                        let (pq, tq) = (body[p] >> 4, usize::from(body[p] & 3));
+                        let n = if pq == 0 { 64 } else { 128 };
+                        let q = body.get(p + 1..p + 1 + n)?;
+                        quant0[tq] = Some(if pq == 0 {
+                            u16::from(q[0])
+                        } else {
+                            u16::from_be_bytes([q[0], q[1]])
+                        });
+                        p += 1 + n;
+                    }
+                }
                 // DRI with restart markers: not handled here.
                 0xDD if be16(body, 0)? != 0 => return None,
                 0xC4 => {
@@ -406,7 +430,7 @@ impl Stream {
                     let layout = if ns == 1 {
                         // Non-interleaved (one component): an MCU is one block, an iMCU row
                         // is v block rows of ceil(component width / 8) blocks.
-                        let (_, hs, vs) = comps[order[0]];
+                        let (_, hs, vs, _) = comps[order[0]];
                         let cw = (w * u32::from(hs)).div_ceil(hmax);
                         let ch = (h * u32::from(vs)).div_ceil(vmax);
                         let v = usize::from(vs);
@@ -419,7 +443,7 @@ impl Stream {
                     } else {
                         let mut blocks = Vec::new();
                         for (si, &fi) in order.iter().enumerate() {
-                            let (_, hs, vs) = comps[fi];
+                            let (_, hs, vs, _) = comps[fi];
                             for _ in 0..u32::from(hs) * u32::from(vs) {
                                 blocks.push((fi, si, si));
                             }
@@ -439,6 +463,11 @@ impl Stream {
                         sof_height_at: hfield,
                         height: h,
                         ncomp: comps.len(),
+                        gray_dc_quant: if comps.len() == 1 {
+                            quant0[usize::from(comps[0].3)]
+                        } else {
+                            None
+                        },
                         dc,
                         ac,
                         layout,
@@ -462,10 +491,25 @@ impl Stream {
     /// The bit reader's state is kept in locals (registers) in the hot loop; the rare paths
     /// (slow refill, codes longer than `LUT_BITS`) are functions of it.
     fn skip(&self, data: &[u8], rows: usize) -> Option<((usize, u32), Vec<i32>)> {
+        self.walk(data, rows * self.layout.mcus_per_row, |_, _| {})
+    }
+
+    /// Parse the first `mcus` MCUs, calling `on_block(i, dc)` with each block's index (in
+    /// scan order) and DC coefficient; then as [`Stream::skip`].
+    #[inline(always)]
+    fn walk(
+        &self,
+        data: &[u8],
+        mcus: usize,
+        mut on_block: impl FnMut(usize, i32),
+    ) -> Option<((usize, u32), Vec<i32>)> {
         let mut pos = self.scan_start;
+        let mut block = 0usize;
         let mut buf = 0u64;
         let mut n = 0u32;
         let mut ended = false;
+        // Zero bits fed after a marker / the end: all still unread while `n >= fed`.
+        let mut fed = 0u32;
         let mut pred = vec![0i32; self.ncomp];
         let blocks = &self.layout.blocks;
         macro_rules! refill {
@@ -489,12 +533,12 @@ impl Stream {
                         None => false,
                     };
                     if !fast {
-                        (buf, n) = refill_slow(data, &mut pos, &mut ended, buf, n);
+                        (buf, n) = refill_slow(data, &mut pos, &mut ended, &mut fed, buf, n);
                     }
                 }
             };
         }
-        for _ in 0..rows * self.layout.mcus_per_row {
+        for _ in 0..mcus {
             for &(fi, si, _) in blocks {
                 let (dc, ac) = (&self.dc[si].huff, &self.ac[si].huff);
                 let acs: &[u32; LUT_SIZE] = self.ac[si].skip.as_deref()?;
@@ -512,6 +556,8 @@ impl Stream {
                     n -= s;
                     pred[fi] = pred[fi].wrapping_add(extend(v, s));
                 }
+                on_block(block, pred[fi]);
+                block += 1;
                 // AC coefficients: parsed, not kept (a run past 63 ends the block, as in
                 // libjpeg).
                 let mut k = 1u32;
@@ -553,14 +599,59 @@ impl Stream {
                     }
                 }
             }
-            if ended {
-                return None;
+            if ended && n < fed {
+                return None; // parsed past the end of the scan's data
             }
         }
-        if ended {
+        if ended && n < fed {
             return None;
         }
-        Some((position(data, pos, n), pred))
+        // The fed zeros are the last bits of the buffer and come from no byte.
+        let real = if ended { n - fed } else { n };
+        Some((position(data, pos, real), pred))
+    }
+
+    /// For one-component files at scale 1/8, where every output pixel is one block's DC value
+    /// (libjpeg's 1x1 "IDCT": `(DC * q + 4) >> 3`, through its range-limit table): the
+    /// scaled region `r` computed straight from the DC coefficients, parsing the scan only
+    /// down to the region's last block row. The same pixels as libjpeg's (see the tests);
+    /// `None` when not applicable or on any surprise in the data.
+    pub fn gray_dc_region(&self, data: &[u8], r: crate::image::Rect) -> Option<Vec<u8>> {
+        let q = i32::from(self.gray_dc_quant?);
+        if self.ncomp != 1 || self.layout.blocks.len() != 1 {
+            return None;
+        }
+        let v = (self.layout.row_height / 8) as usize; // block rows per iMCU row
+        let bw = self.layout.mcus_per_row / v; // blocks per block row
+        let (x0, y0) = (r.x as usize, r.y as usize);
+        let (w, h) = (r.width as usize, r.height as usize);
+        if x0 + w > bw || w == 0 || h == 0 {
+            return None;
+        }
+        // libjpeg's post-IDCT range limit: x & 1023 -> [0..128) x + 128, [128..512) 255,
+        // [512..896) 0, [896..1024) x - 896.
+        let mut limit = [0u8; 1024];
+        for (i, l) in limit.iter_mut().enumerate() {
+            *l = match i {
+                0..=127 => (i + 128) as u8,
+                128..=511 => 255,
+                512..=895 => 0,
+                _ => (i - 896) as u8,
+            };
+        }
+        let mut out = vec![0u8; w * h];
+        let first = y0 * bw;
+        let end = (y0 + h) * bw; // blocks to parse
+        self.walk(data, end, |i, dc| {
+            if i >= first {
+                let (row, col) = ((i - first) / bw, (i - first) % bw);
+                if col >= x0 && col < x0 + w {
+                    let val = (dc.wrapping_mul(q) + 4) >> 3;
+                    out[row * w + col - x0] = limit[(val & 1023) as usize];
+                }
+            }
+        })?;
+        Some(out)
     }
 
     /// A stream equal to the original from iMCU row `rows` on, behind one synthetic iMCU row

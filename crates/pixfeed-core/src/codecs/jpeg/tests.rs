@@ -937,3 +937,37 @@ fn spliced_streams_decode_to_the_original_rows() {
         assert!(skip::Stream::parse(&jpg).is_none(), "{enc:?}");
     }
 }
+
+/// Gray files at scale 1/8 are computed from the DC coefficients by our own parse: equal to
+/// libjpeg's 1x1 IDCT output for every region, quality (extreme DC values included) and
+/// vertical sampling factor.
+#[test]
+fn gray_dc_regions_equal_libjpeg() {
+    let (w, h) = (203u32, 157u32);
+    let mut rng = Rng::new(5);
+    for (q, seed) in [(90u32, 1u64), (100, 2), (5, 3), (50, 4)] {
+        let mut src = texture(w, h, 1, seed);
+        // Saturated areas: DC values at the ends of the range.
+        for (i, v) in src.iter_mut().enumerate() {
+            if (i / w as usize) % 40 < 8 {
+                *v = if (i % w as usize) < 100 { 0 } else { 255 };
+            }
+        }
+        let jpg = encode(&src, w, h, &Enc::default().gray().quality(q));
+        let hdr = parse_header(&jpg).unwrap();
+        let full = decode_m(&jpg, Mode::Unchanged, None, 1).unwrap();
+        let (fw, fh) = (full.image.width, full.image.height);
+        let whole = decode_gray_dc(&jpg, &hdr, Rect::new(0, 0, w, h)).expect("gray DC path");
+        assert_eq!((whole.image.width, whole.image.height), (fw, fh));
+        assert!(pixels(&whole) == pixels(&full), "q{q}: whole image");
+        for _ in 0..40 {
+            let region = random_rect(&mut rng, w, h);
+            let r = scale_region(w, h, region, 1);
+            let got = decode_gray_dc(&jpg, &hdr, region).expect("gray DC path");
+            assert!(
+                pixels(&got) == crop(pixels(&full), fw, 1, r).as_slice(),
+                "q{q} {region:?}"
+            );
+        }
+    }
+}
