@@ -14,6 +14,18 @@ Sets (all 8-bit RGB):
 * ``png_small`` / ``bmp_small``: 32 PNGs / 24-bit BMPs of about 500x375 (the same kind of
   crops, without the added noise for PNG, which real PNGs rarely carry).
 * ``png2048`` / ``bmp2048``: one 2048x2048 PNG / BMP (the mosaic).
+
+The crop suite's sets (issue 4) are made on first use by :func:`ensure_crop`, in their own
+cache ``benchmarks/out/data/crop-<CROP_VERSION>/`` (so that the sets above, and caches of
+them made before, stay as they are):
+
+* ``gray4000_jpeg`` / ``gray4000_png`` / ``gray4000_bmp``: 32 different 4000x4000 grayscale
+  images, each a 2x2 mosaic of four randomly chosen, randomly cropped and flipped photos
+  upscaled to 2000x2000 tiles; JPEG q90 with noise sigma 6 (as ``jpeg4000``), PNG (zlib level
+  6) and 8-bit BMP (bottom-up, gray palette) of the same mosaic without noise (as
+  ``png2048``/``bmp2048``).
+* ``color512_jpeg`` / ``color512_png``: 32 different 512x512 RGB crops of the photos; JPEG
+  q90 4:2:0 with noise sigma 8 (as ``imagenet``), PNG without noise.
 """
 
 from __future__ import annotations
@@ -32,6 +44,9 @@ import numpy as np
 
 DATA_VERSION = "v1"
 SEED = 20240601
+CROP_VERSION = "c1"
+CROP_SEED = 20240604
+N_CROP = 32
 N_IMAGENET = 256
 N_SMALL = 32
 JPEG_QUALITY = 90
@@ -149,6 +164,24 @@ def _mosaic(photos: list[np.ndarray], side: int) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate([top, bottom], axis=0)[:side, :side])
 
 
+def _random_mosaic(rng: np.random.Generator, photos: list[np.ndarray], side: int) -> np.ndarray:
+    """A 2x2 mosaic of four random square crops (35-100 % of the largest), randomly flipped,
+    each upscaled to ``side / 2``."""
+    half = side // 2
+    tiles = []
+    for _ in range(4):
+        tiles.append(_random_crop(rng, photos[int(rng.integers(len(photos)))], (half, half)))
+    top = np.concatenate(tiles[:2], axis=1)
+    bottom = np.concatenate(tiles[2:4], axis=1)
+    return np.ascontiguousarray(np.concatenate([top, bottom], axis=0)[:side, :side])
+
+
+def _gray(a: np.ndarray) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(a).convert("L"))
+
+
 def _encode(a: np.ndarray, fmt: str) -> bytes:
     from PIL import Image
 
@@ -165,27 +198,41 @@ def _encode(a: np.ndarray, fmt: str) -> bytes:
     return buf.getvalue()
 
 
+def _write_file(
+    root: Path,
+    sets: dict[str, dict[str, object]],
+    set_name: str,
+    fname: str,
+    arr: np.ndarray,
+    fmt: str,
+) -> None:
+    """Encode ``arr`` to ``root/set_name/fname`` and list it in ``sets[set_name]``."""
+    d = root / set_name
+    d.mkdir(parents=True, exist_ok=True)
+    data = _encode(arr, fmt)
+    (d / fname).write_bytes(data)
+    entry = sets.setdefault(set_name, {"description": "", "files": []})
+    files = entry["files"]
+    assert isinstance(files, list)
+    files.append(
+        {
+            "file": f"{set_name}/{fname}",
+            "width": int(arr.shape[1]),
+            "height": int(arr.shape[0]),
+            "nbytes": len(data),
+        }
+    )
+
+
 def _generate(root: Path) -> dict[str, dict[str, object]]:
     rng = np.random.default_rng(SEED)
     photos = _photos()
     sets: dict[str, dict[str, object]] = {}
 
     def write(set_name: str, desc: str, items: list[tuple[str, np.ndarray, str]]) -> None:
-        d = root / set_name
-        d.mkdir(parents=True, exist_ok=True)
-        files = []
         for fname, arr, fmt in items:
-            data = _encode(arr, fmt)
-            (d / fname).write_bytes(data)
-            files.append(
-                {
-                    "file": f"{set_name}/{fname}",
-                    "width": int(arr.shape[1]),
-                    "height": int(arr.shape[0]),
-                    "nbytes": len(data),
-                }
-            )
-        sets[set_name] = {"description": desc, "files": files}
+            _write_file(root, sets, set_name, fname, arr, fmt)
+        sets[set_name]["description"] = desc
 
     # ImageNet-like JPEGs.
     items = []
@@ -227,6 +274,34 @@ def _generate(root: Path) -> dict[str, dict[str, object]]:
     return sets
 
 
+def _generate_crop(root: Path) -> dict[str, dict[str, object]]:
+    """The crop suite's sets (see the module docstring), written one file at a time."""
+    rng = np.random.default_rng(CROP_SEED)
+    photos = _photos()
+    sets: dict[str, dict[str, object]] = {}
+    for i in range(N_CROP):
+        mosaic = _gray(_random_mosaic(rng, photos, 4000))
+        _write_file(root, sets, "gray4000_jpeg", f"{i:04d}.jpg", _noise(rng, mosaic, 6.0), "JPEG")
+        _write_file(root, sets, "gray4000_png", f"{i:04d}.png", mosaic, "PNG")
+        _write_file(root, sets, "gray4000_bmp", f"{i:04d}.bmp", mosaic, "BMP")
+    for i in range(N_CROP):
+        a = _random_crop(rng, photos[int(rng.integers(len(photos)))], (512, 512))
+        _write_file(root, sets, "color512_jpeg", f"{i:04d}.jpg", _noise(rng, a, 8.0), "JPEG")
+        _write_file(root, sets, "color512_png", f"{i:04d}.png", a, "PNG")
+    descriptions = {
+        "gray4000_jpeg": f"{N_CROP} 4000x4000 grayscale JPEGs (2x2 photo mosaics + noise, "
+        f"q{JPEG_QUALITY}, baseline)",
+        "gray4000_png": f"{N_CROP} 4000x4000 grayscale PNGs (the mosaics, zlib level 6)",
+        "gray4000_bmp": f"{N_CROP} 4000x4000 8-bit grayscale BMPs (the mosaics, bottom-up)",
+        "color512_jpeg": f"{N_CROP} 512x512 RGB JPEGs (photo crops + noise, q{JPEG_QUALITY}, "
+        "4:2:0, baseline)",
+        "color512_png": f"{N_CROP} 512x512 RGB PNGs (the crops, zlib level 6)",
+    }
+    for name, desc in descriptions.items():
+        sets[name]["description"] = desc
+    return sets
+
+
 def _digest(root: Path, sets: dict[str, dict[str, object]]) -> str:
     h = hashlib.sha256()
     for name in sorted(sets):
@@ -238,23 +313,27 @@ def _digest(root: Path, sets: dict[str, dict[str, object]]) -> str:
     return h.hexdigest()[:16]
 
 
-def ensure(
-    base: Path | str | None = None, *, log: Callable[[str], None] | None = print
+def _ensure(
+    base: Path | str | None,
+    dirname: str,
+    version: str,
+    seed: int,
+    generate: Callable[[Path], dict[str, dict[str, object]]],
+    log: Callable[[str], None] | None,
 ) -> dict[str, DataSet]:
-    """Generate (once) and return the benchmark sets, keyed by set name."""
     base = Path(base) if base is not None else DEFAULT_DIR
-    root = base / DATA_VERSION
+    root = base / dirname
     manifest_path = root / "manifest.json"
     if not manifest_path.exists():
         if log is not None:
             log(f"bench: generating benchmark images in {root} ...")
         base.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{DATA_VERSION}-", dir=base))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dirname}-", dir=base))
         try:
-            sets = _generate(tmp)
+            sets = generate(tmp)
             manifest = {
-                "version": DATA_VERSION,
-                "seed": SEED,
+                "version": version,
+                "seed": seed,
                 "digest": _digest(tmp, sets),
                 "sets": sets,
             }
@@ -277,14 +356,37 @@ def ensure(
     return out
 
 
-def manifest_info(base: Path | str | None = None) -> dict[str, object]:
+def ensure(
+    base: Path | str | None = None, *, log: Callable[[str], None] | None = print
+) -> dict[str, DataSet]:
+    """Generate (once) and return the benchmark sets, keyed by set name."""
+    return _ensure(base, DATA_VERSION, DATA_VERSION, SEED, _generate, log)
+
+
+def ensure_crop(
+    base: Path | str | None = None, *, log: Callable[[str], None] | None = print
+) -> dict[str, DataSet]:
+    """Generate (once) and return the crop suite's sets (about 1 GB; a minute or two)."""
+    return _ensure(base, f"crop-{CROP_VERSION}", CROP_VERSION, CROP_SEED, _generate_crop, log)
+
+
+def manifest_info(
+    base: Path | str | None = None, *, dirname: str = DATA_VERSION
+) -> dict[str, object]:
     base = Path(base) if base is not None else DEFAULT_DIR
-    m = json.loads((base / DATA_VERSION / "manifest.json").read_text())
+    m = json.loads((base / dirname / "manifest.json").read_text())
     return {"version": m["version"], "seed": m["seed"], "digest": m["digest"]}
 
 
+def crop_manifest_info(base: Path | str | None = None) -> dict[str, object]:
+    return manifest_info(base, dirname=f"crop-{CROP_VERSION}")
+
+
 if __name__ == "__main__":
-    for name, ds in ensure().items():
+    import sys
+
+    all_sets = ensure_crop() if "--crop" in sys.argv[1:] else ensure()
+    for name, ds in all_sets.items():
         sizes = [f.nbytes for f in ds.files]
         print(
             f"{name:10s} {len(ds.files):4d} files  {ds.megapixels():7.2f} MP  "

@@ -14,10 +14,12 @@ from . import data, harness, peers
 OUT_DIR = Path(__file__).resolve().parent / "out"
 
 # name -> module path; a suite module has TITLE, WORKLOADS [(name, title)] and
-# build(sets, *, quick, only) -> list[harness.Workload].
+# build(sets, *, quick, only) -> list[harness.Workload]; optionally ensure_data(log) -> sets
+# (its own image sets instead of data.ensure's) and data_info() -> manifest facts.
 SUITES = {
     "decode": "benchmarks.decode",
     "loader": "benchmarks.loader",
+    "crop": "benchmarks.crop",
     "io": "benchmarks.io_bench",
     "filter": "benchmarks.filter",
 }
@@ -81,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
         load_start: list[float] | None = list(os.getloadavg())
     except OSError:
         load_start = None
-    sets = data.ensure(log=log)
+    ensure_data = getattr(suite, "ensure_data", None)
+    sets = ensure_data(log) if ensure_data is not None else data.ensure(log=log)
     all_peers = peers.all_peers()
     for name, p in all_peers.items():
         if not p.ok:
@@ -99,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     versions = {n: p.version for n, p in all_peers.items()}
     extra: dict[str, Any] = {
         "inputs": getattr(suite, "INPUTS", ""),
-        "data": data.manifest_info(),
+        "data": (suite.data_info() if hasattr(suite, "data_info") else data.manifest_info()),
     }
     if load_start is not None:
         extra["loadavg_start"] = load_start

@@ -370,8 +370,9 @@ int pf_jpeg_decode(const uint8_t *data, size_t len, const pf_jpeg_params *p,
       jpeg_destroy_decompress(&cinfo);
       return rc;
     }
+    /* Up to PF_MAX_ROWS band rows per jpeg_read_scanlines call (per-call overhead). */
     row = (*cinfo.mem->alloc_sarray)((j_common_ptr)&cinfo, JPOOL_IMAGE,
-                                     band_w * (JDIMENSION)channels, 1);
+                                     band_w * (JDIMENSION)channels, PF_MAX_ROWS);
     if (p->y > 0) {
       if (lossless) {
         while (cinfo.output_scanline < p->y)
@@ -385,15 +386,23 @@ int pf_jpeg_decode(const uint8_t *data, size_t len, const pf_jpeg_params *p,
         return pf_fail(msg, msg_len, PF_CORRUPT, "could not skip rows");
       }
     }
-    for (done = 0; done < p->h; done++) {
-      uint8_t *dst = out + (size_t)done * stride;
-      if (jpeg_read_scanlines(&cinfo, row, 1) != 1) {
+    done = 0;
+    while (done < p->h) {
+      JDIMENSION n = p->h - done, got, i;
+      if (n > PF_MAX_ROWS)
+        n = PF_MAX_ROWS;
+      got = jpeg_read_scanlines(&cinfo, row, n);
+      if (got == 0 || got > n) {
         jpeg_destroy_decompress(&cinfo);
         return pf_fail(msg, msg_len, PF_CORRUPT, "decoder produced no rows");
       }
-      memcpy(dst, row[0] + (size_t)skip_cols * (size_t)channels, stride);
-      if (invert)
-        pf_invert(dst, stride);
+      for (i = 0; i < got; i++) {
+        uint8_t *dst = out + (size_t)(done + i) * stride;
+        memcpy(dst, row[i] + (size_t)skip_cols * (size_t)channels, stride);
+        if (invert)
+          pf_invert(dst, stride);
+      }
+      done += got;
     }
   }
 

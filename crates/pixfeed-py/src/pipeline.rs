@@ -1,6 +1,7 @@
 //! Loader pipeline binding: parse the spec Python validated, release the GIL, run a batch
 //! into the caller's buffer, return one exception (or None) per item.
 
+use pixfeed_core::pipeline::crop::CropSpec;
 use pixfeed_core::pipeline::{
     self, CropKind, Interp, Lut, OutDtype, OutLayout, PipelineSpec, RelativeCrop,
 };
@@ -172,30 +173,21 @@ pub fn crop_paths<'py>(
             scale: scale[i],
         })
         .collect();
-    let spec = PipelineSpec {
-        size: (window, window),
-        crop: CropKind::Relative {
-            max_img_percent,
-            center,
-        },
-        flip: 0.0,
+    let spec = CropSpec {
+        window,
+        max_img_percent,
+        center,
         mode: parse_mode(mode)?,
         interp: parse_interp(interpolation)?,
         antialias,
-        apply_exif: true,
         max_pixels: pixfeed_core::decode::DEFAULT_MAX_PIXELS,
-        fast_decode: false,
-        dtype: OutDtype::U8,
-        layout: OutLayout::Nhwc,
-        lut: Lut::Identity,
     };
-    let keys: Vec<u64> = (0..n as u64).collect();
     let mut out = ArrayOut::extract(out)?;
     let buf = out.bytes();
     let results = py
         .detach(|| {
             let srcs: Vec<Source<'_>> = owned.iter().map(OwnedSource::as_source).collect();
-            pipeline::run_batch(&spec, &srcs, &keys, Some(&rel), 0, 0, buf, threads)
+            pipeline::crop::crop_batch(&spec, &srcs, &rel, buf, threads)
         })
         .map_err(|e| to_pyerr(py, "crop_paths", e))?;
     let list = PyList::empty(py);

@@ -386,8 +386,70 @@ fn decode_impl(data: &[u8], req: &RawRequest, band: bool) -> Result<(Decoded, u3
     } else {
         choose_scale(hdr.width, hdr.height, region, req.min_size)
     };
+    if m == 1 && hdr.components == 1 && matches!(req.mode, Mode::L | Mode::Unchanged) {
+        if let Some(d) = decode_gray_dc(data, &hdr, region) {
+            return Ok((d, 0, m));
+        }
+    }
+    if let Some(d) = decode_spliced(data, &hdr, req.mode, region, m, req.fast, band) {
+        return d.map(|(d, left)| (d, left, m));
+    }
     let (decoded, left) = decode_at(data, &hdr, req.mode, region, m, req.fast, band)?;
     Ok((decoded, left, m))
+}
+
+/// A one-component file at scale 1/8: every output pixel is one block's DC value, computed
+/// by our own Huffman parse ([`skip::Stream::gray_dc_region`]) without libjpeg (the same
+/// pixels). `None` when the file is not of that kind.
+fn decode_gray_dc(data: &[u8], hdr: &Header, region: Rect) -> Option<Decoded> {
+    if !matches!(hdr.sof, 0xC0 | 0xC1) || hdr.precision != 8 {
+        return None;
+    }
+    let r = scale_region(hdr.width, hdr.height, region, 1);
+    let px = skip::Stream::parse(data)?.gray_dc_region(data, r)?;
+    Some(Decoded {
+        image: Image::new_u8(r.width as usize, r.height as usize, 1, px),
+        layout: Layout::Gray,
+    })
+}
+
+/// A region starting at least this many iMCU rows down is decoded from a spliced stream
+/// (see [`skip`]): below that, parsing the tables costs more than the faster skip saves.
+const SPLICE_MIN_ROWS: u32 = 3;
+
+/// Decode `region` of a sequential Huffman file from a stream spliced to start one iMCU row
+/// above it ([`skip::Stream::splice`]): the same pixels as [`decode_at`] on the original,
+/// with the rows above found by our own (faster) Huffman skip instead of libjpeg's.
+/// `None` when the file or region is not of that kind (the caller decodes as usual).
+fn decode_spliced(
+    data: &[u8],
+    hdr: &Header,
+    mode: Mode,
+    region: Rect,
+    m: u32,
+    fast: bool,
+    band: bool,
+) -> Option<Result<(Decoded, u32)>> {
+    if !matches!(hdr.sof, 0xC0 | 0xC1) || hdr.precision != 8 || region.y < 8 * SPLICE_MIN_ROWS {
+        return None;
+    }
+    let r = scale_region(hdr.width, hdr.height, region, m);
+    let st = skip::Stream::parse(data)?;
+    let rows_out = st.row_height() * m / 8; // output rows per iMCU row at scale m/8
+    let first = r.y / rows_out; // the iMCU row holding the region's first row
+    if first < SPLICE_MIN_ROWS {
+        return None;
+    }
+    // Keep one real iMCU row above the region (upsampling context), behind the synthetic one.
+    let skip = first - 1;
+    let spliced = st.splice(data, skip as usize)?;
+    let shift = (skip - 1) * st.row_height();
+    let hdr2 = Header {
+        height: hdr.height - shift,
+        ..*hdr
+    };
+    let r2 = Rect::new(r.x, r.y - (skip - 1) * rows_out, r.width, r.height);
+    Some(decode_scaled(&spliced, &hdr2, mode, r2, m, fast, band))
 }
 
 fn decode_at(
@@ -395,6 +457,20 @@ fn decode_at(
     hdr: &Header,
     mode: Mode,
     region: Rect,
+    m: u32,
+    fast: bool,
+    band: bool,
+) -> Result<(Decoded, u32)> {
+    let r = scale_region(hdr.width, hdr.height, region, m);
+    decode_scaled(data, hdr, mode, r, m, fast, band)
+}
+
+/// Decode the rectangle `r` of the image scaled to `m/8`.
+fn decode_scaled(
+    data: &[u8],
+    hdr: &Header,
+    mode: Mode,
+    r: Rect,
     m: u32,
     fast: bool,
     band: bool,
@@ -427,7 +503,6 @@ fn decode_at(
     let channels = layout.channels();
     let sw = scaled_size(hdr.width, m);
     let sh = scaled_size(hdr.height, m);
-    let r = scale_region(hdr.width, hdr.height, region, m);
     // A band can be as wide as the scaled image.
     let cap_width = if band { sw } else { r.width };
     let cap = (cap_width as usize)
@@ -513,6 +588,8 @@ fn decode_at(
         r.x - out_x,
     ))
 }
+
+mod skip;
 
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,7 @@
 //! decode only that region at the smallest sufficient DCT scale -> resize the crop to the
 //! output size -> flip -> normalize into the batch slot. One image never leaves its thread.
 
+pub mod crop;
 pub mod plan;
 pub mod write;
 

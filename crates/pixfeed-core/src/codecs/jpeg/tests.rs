@@ -877,3 +877,113 @@ fn damage_below_the_region_is_not_decoded() {
     rq.roi = Some(Rect::new(5, 0, 50, 16));
     assert_eq!(decode(&bad, &rq).unwrap(), decode(&jpg, &rq).unwrap());
 }
+
+/// Spliced streams ([`skip`]): for every split row of baseline files of every sampling, gray,
+/// CMYK, stored RGB and low / high quality, the spliced stream decodes to the original's rows
+/// (below the synthetic row and its context row); and ROI decodes through `decode`, which
+/// splices when the region starts far enough down, equal full decodes at every scale.
+#[test]
+fn spliced_streams_decode_to_the_original_rows() {
+    let (w, h) = (157u32, 389u32);
+    let mut rng = Rng::new(9);
+    for enc in [
+        Enc::default().samp(1, 1),
+        Enc::default().samp(2, 1),
+        Enc::default().samp(2, 2),
+        Enc::default().samp(1, 2),
+        Enc::default().gray(),
+        Enc::default().gray().quality(100),
+        Enc::default().cmyk(),
+        Enc::default().samp(2, 2).quality(100),
+        Enc::default().samp(2, 2).quality(5),
+        Enc::default().samp(1, 1).space(1),
+    ] {
+        let jpg = encode(&texture(w, h, enc.components, 5), w, h, &enc);
+        let mode = if enc.components == 3 {
+            Mode::Rgb
+        } else {
+            Mode::Unchanged
+        };
+        let full = decode_m(&jpg, mode, None, 8).unwrap();
+        let ch = full.image.channels;
+        let row_bytes = w as usize * ch;
+        let st = skip::Stream::parse(&jpg).unwrap_or_else(|| panic!("{enc:?}: not spliceable"));
+        let rh = st.row_height();
+        for s in 1..h.div_ceil(rh) {
+            let sp = st
+                .splice(&jpg, s as usize)
+                .unwrap_or_else(|| panic!("{enc:?}: no splice at row {s}"));
+            let got = decode_m(&sp, mode, None, 8).unwrap();
+            let shift = (s - 1) * rh;
+            assert_eq!(got.image.height as u32, h - shift);
+            // From the second real iMCU row on (the first has the synthetic row as context).
+            let from = ((s + 1) * rh).min(h) as usize;
+            assert!(
+                pixels(&got)[(from - shift as usize) * row_bytes..]
+                    == pixels(&full)[from * row_bytes..],
+                "{enc:?}: split at iMCU row {s}"
+            );
+        }
+        for m in [1u32, 2, 4, 8] {
+            let full_m = decode_m(&jpg, mode, None, m).unwrap();
+            for _ in 0..24 {
+                let region = random_rect(&mut rng, w, h);
+                let r = scale_region(w, h, region, m);
+                let mut rq = req(mode);
+                rq.roi = Some(region);
+                rq.min_size = Some((r.width, r.height));
+                if choose_scale(w, h, region, rq.min_size) != m {
+                    continue;
+                }
+                let got = decode(&jpg, &rq).unwrap();
+                assert!(
+                    pixels(&got) == crop(pixels(&full_m), full_m.image.width, ch, r).as_slice(),
+                    "{enc:?} M={m} {region:?}"
+                );
+            }
+        }
+    }
+    // Not spliceable: progressive, restart markers, arithmetic coding.
+    for enc in [
+        Enc::default().progressive(),
+        Enc::default().restart(1),
+        Enc::default().arith(),
+    ] {
+        let jpg = encode(&texture(64, 64, 3, 1), 64, 64, &enc);
+        assert!(skip::Stream::parse(&jpg).is_none(), "{enc:?}");
+    }
+}
+
+/// Gray files at scale 1/8 are computed from the DC coefficients by our own parse: equal to
+/// libjpeg's 1x1 IDCT output for every region, quality (extreme DC values included) and
+/// vertical sampling factor.
+#[test]
+fn gray_dc_regions_equal_libjpeg() {
+    let (w, h) = (203u32, 157u32);
+    let mut rng = Rng::new(5);
+    for (q, seed) in [(90u32, 1u64), (100, 2), (5, 3), (50, 4)] {
+        let mut src = texture(w, h, 1, seed);
+        // Saturated areas: DC values at the ends of the range.
+        for (i, v) in src.iter_mut().enumerate() {
+            if (i / w as usize) % 40 < 8 {
+                *v = if (i % w as usize) < 100 { 0 } else { 255 };
+            }
+        }
+        let jpg = encode(&src, w, h, &Enc::default().gray().quality(q));
+        let hdr = parse_header(&jpg).unwrap();
+        let full = decode_m(&jpg, Mode::Unchanged, None, 1).unwrap();
+        let (fw, fh) = (full.image.width, full.image.height);
+        let whole = decode_gray_dc(&jpg, &hdr, Rect::new(0, 0, w, h)).expect("gray DC path");
+        assert_eq!((whole.image.width, whole.image.height), (fw, fh));
+        assert!(pixels(&whole) == pixels(&full), "q{q}: whole image");
+        for _ in 0..40 {
+            let region = random_rect(&mut rng, w, h);
+            let r = scale_region(w, h, region, 1);
+            let got = decode_gray_dc(&jpg, &hdr, region).expect("gray DC path");
+            assert!(
+                pixels(&got) == crop(pixels(&full), fw, 1, r).as_slice(),
+                "q{q} {region:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! `crop_paths` (SPEC section 4): one window per source, uint8 HWC straight into the caller's
+//! batch. The crop box comes from the header (parallel_image_crop's geometry, see
+//! [`plan::relative_box`]); only that box is decoded (JPEG: ROI + the smallest DCT scale
+//! that still covers the window; BMP: its rows; PNG: rows down to its last one), then resized
+//! into the batch slot in one step. A crop that is already the window's size (scale 1,
+//! e.g. a 256x256 box for a 256 window) is copied, not resampled.
+//!
+//! This is the loader's per-image pass ([`super::run_one`]) without the flip, normalization
+//! and layout steps, which a uint8 HWC window never needs.
+
+use std::cell::RefCell;
+
+use fast_image_resize as fir;
+use rayon::prelude::*;
+
+use super::plan::{self, RelativeCrop};
+use super::{pixel_type, resize_alg, Interp};
+use crate::codecs::Mode;
+use crate::decode::{decode_region, probe, DecodeOptions};
+use crate::error::catch_panic;
+use crate::image::Rect;
+use crate::source::{with_bytes, Source};
+use crate::{pool, Error, Result};
+
+/// What every item of a `crop_paths` batch shares.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CropSpec {
+    /// Output `window x window`.
+    pub window: u32,
+    pub max_img_percent: f64,
+    /// `anchor="center"`: `(x, y)` is the crop's centre instead of its corner.
+    pub center: bool,
+    /// `Rgb`, `Bgr`, `Rgba` or `L` (8-bit output).
+    pub mode: Mode,
+    pub interp: Interp,
+    pub antialias: bool,
+    pub max_pixels: u64,
+}
+
+impl CropSpec {
+    pub fn channels(&self) -> usize {
+        match self.mode {
+            Mode::L => 1,
+            Mode::Rgba => 4,
+            _ => 3,
+        }
+    }
+    /// Bytes of one batch item.
+    pub fn item_bytes(&self) -> usize {
+        self.window as usize * self.window as usize * self.channels()
+    }
+}
+
+thread_local! {
+    static RESIZER: RefCell<fir::Resizer> = RefCell::new(fir::Resizer::new());
+}
+
+/// Crop one encoded image into `slot` (`window * window * channels` bytes).
+pub fn crop_one(spec: &CropSpec, data: &[u8], rel: RelativeCrop, slot: &mut [u8]) -> Result<()> {
+    if matches!(spec.mode, Mode::Unchanged) {
+        return Err(Error::invalid("mode", "crop_paths needs an 8-bit mode"));
+    }
+    let (tw, th) = (spec.window, spec.window);
+    let c = spec.channels();
+    if slot.len() != spec.item_bytes() {
+        return Err(Error::invalid("out", "slot size does not match the window"));
+    }
+    let info = probe(data)?;
+    let (iw, ih) = (info.width, info.height);
+    crate::codecs::check_pixels(iw, ih, spec.max_pixels)?;
+    // An integer box inside the image (relative_box floors sizes and truncates corners).
+    let b = plan::relative_box(iw, ih, rel, spec.max_img_percent, spec.center);
+    let roi = Rect::new(b.x as u32, b.y as u32, b.w as u32, b.h as u32);
+    let full = roi.x == 0 && roi.y == 0 && roi.width == iw && roi.height == ih;
+    let opts = DecodeOptions {
+        mode: spec.mode,
+        apply_exif: true,
+        // The decoded region covers exactly the box, so "region >= window" is the condition
+        // for the smallest DCT scale.
+        reduce_to: Some((tw, th)),
+        roi: if full { None } else { Some(roi) },
+        max_pixels: spec.max_pixels,
+        fast: false,
+    };
+    let region = decode_region(data, &opts)?;
+    let img = &region.image;
+    let src = img
+        .as_u8()
+        .ok_or_else(|| Error::invalid("mode", "crop_paths needs 8-bit output"))?;
+    if img.channels != c {
+        return Err(Error::Internal(format!(
+            "decoded {} channels for a {c}-channel window",
+            img.channels
+        )));
+    }
+    // The region is `view_width` columns from `view_x` (a JPEG band decode keeps more).
+    let (vx, vw) = (region.view_x, region.view_width);
+    if region.scale == 1.0 && (vw, img.height) == (tw as usize, th as usize) {
+        // The region is the box and already the window's size: a 1:1 "resize" is a copy.
+        let row = vw * c;
+        for (y, out) in slot.chunks_exact_mut(row).enumerate() {
+            let start = (y * img.width + vx) * c;
+            out.copy_from_slice(&src[start..start + row]);
+        }
+        return Ok(());
+    }
+
+    // The box in the decoded region's pixels (a reduced JPEG rounds the region outwards).
+    let k = region.scale;
+    let (ox, oy) = region.origin;
+    let (dw, dh) = (vw as f64, img.height as f64);
+    let bx = ((b.x - ox) * k).clamp(0.0, dw);
+    let by = ((b.y - oy) * k).clamp(0.0, dh);
+    let bw = (b.w * k).min(dw - bx).max(f64::MIN_POSITIVE);
+    let bh = (b.h * k).min(dh - by).max(f64::MIN_POSITIVE);
+    RESIZER.with(|cell| -> Result<()> {
+        let mut resizer = cell.borrow_mut();
+        let full_img =
+            fir::images::ImageRef::new(img.width as u32, img.height as u32, src, pixel_type(c))
+                .map_err(|e| Error::Internal(format!("resize source: {e}")))?;
+        // Only the region's columns: the filter treats the region's edges as the image's.
+        let src_img =
+            fir::images::CroppedImage::new(&full_img, vx as u32, 0, vw as u32, img.height as u32)
+                .map_err(|e| Error::Internal(format!("resize source: {e}")))?;
+        let mut dst_img = fir::images::Image::from_slice_u8(tw, th, slot, pixel_type(c))
+            .map_err(|e| Error::Internal(format!("resize destination: {e}")))?;
+        let options = fir::ResizeOptions::new()
+            .resize_alg(resize_alg(spec.interp, spec.antialias))
+            .crop(bx, by, bw, bh);
+        resizer
+            .resize(&src_img, &mut dst_img, &options)
+            .map_err(|e| Error::Internal(format!("resize: {e}")))
+    })
+}
+
+/// Crop `sources[i]` at `rel[i]` into the `i`-th `spec.item_bytes()` slot of `out`, on the
+/// library pool (`threads`). Returns one result per item.
+pub fn crop_batch(
+    spec: &CropSpec,
+    sources: &[Source<'_>],
+    rel: &[RelativeCrop],
+    out: &mut [u8],
+    threads: Option<usize>,
+) -> Result<Vec<Result<()>>> {
+    let item = spec.item_bytes();
+    if rel.len() != sources.len() {
+        return Err(Error::invalid("rel", "one relative crop per source"));
+    }
+    if out.len() != item * sources.len() {
+        return Err(Error::invalid(
+            "out",
+            format!(
+                "{} sources and {} bytes do not make a batch of {item}-byte windows",
+                sources.len(),
+                out.len()
+            ),
+        ));
+    }
+    if item == 0 {
+        return Ok(sources
+            .iter()
+            .map(|_| Err(Error::invalid("window_size", "must be >= 1")))
+            .collect());
+    }
+    let one = |i: usize, slot: &mut [u8]| {
+        catch_panic(|| with_bytes(sources[i], |data| crop_one(spec, data, rel[i], slot)))
+    };
+    if sources.len() <= 1 || threads == Some(1) {
+        return Ok(out
+            .chunks_exact_mut(item)
+            .enumerate()
+            .map(|(i, s)| one(i, s))
+            .collect());
+    }
+    pool::install(threads, || {
+        out.par_chunks_exact_mut(item)
+            .with_max_len(1)
+            .enumerate()
+            .map(|(i, s)| one(i, s))
+            .collect()
+    })
+}
