@@ -159,7 +159,11 @@ def _torch_loader(paths: list[str], center: bool, use_decode_jpeg: bool) -> Any:
         batch_size=BATCH,
         shuffle=True,
         num_workers=THREADS,
-        persistent_workers=True,
+        # Not persistent: persistent workers start prefetching the next epoch as soon as one
+        # ends, i.e. while the other systems are being timed (stealing their cores and
+        # getting their own next epoch partly for free). Fresh workers per epoch are
+        # PyTorch's default.
+        persistent_workers=False,
         prefetch_factor=2,
     )
 
@@ -212,7 +216,7 @@ def _workload(ds: DataSet, n: int, center: bool) -> Workload:
                     "torch",
                     (lambda d=dl: [b.numpy() for b in d]),
                     label=label,
-                    note="num_workers=2, persistent workers",
+                    note="num_workers=2, workers started per epoch",
                 )
             )
     except ImportError as e:
