@@ -29,8 +29,11 @@ py-test:
 
 test: build lint rust-test py-test
 
+# The peers too (the `bench` extra, FFmpeg's libraries for SPDL); SUITE=decode|loader|...
+SUITE ?= decode
 bench: build
-	$(PY) -m pixfeed bench
+	bash scripts/bootstrap.sh test,bench
+	$(PY) -m pixfeed bench --suite $(SUITE)
 
 clean:
 	cargo clean

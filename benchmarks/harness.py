@@ -64,6 +64,9 @@ class Case:
     bgr: bool = False  # output channels are BGR (compared with RGB after reversing)
     primary: bool = True  # pixfeed's case used for ratios (one per workload)
     peer: bool = True  # counts as a peer for "best peer" (False for variants of pixfeed)
+    # Turns the warm-up output into array(s) for the equal-work check when it is not arrays
+    # (e.g. a list of paths -> a digest); applied outside the timing.
+    summarize: Callable[[Any], Any] | None = None
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -72,11 +75,16 @@ class Case:
 
 @dataclass
 class Floor:
-    """The issue's target: pixfeed's throughput >= ``ratio`` x the best of ``against``."""
+    """The issue's target: pixfeed's throughput >= ``ratio`` x the best of ``against``.
+
+    With ``max_seconds_per_image`` the target is absolute instead: pixfeed's median time per
+    image (per item) at most that; the reported ratio is then budget / measured (>= 1 passes)
+    and ``against`` is ignored."""
 
     ratio: float
     against: Sequence[str]  # case labels
     text: str
+    max_seconds_per_image: float | None = None
 
 
 @dataclass
@@ -244,7 +252,8 @@ def _run_workload(
         try:
             if case.prepare is not None:
                 case.prepare()
-            outputs[case.label] = _arrays(case.fn())
+            out = case.fn()
+            outputs[case.label] = _arrays(case.summarize(out) if case.summarize else out)
             t = _timed(case, 1)
         except Exception as e:  # a peer that fails on these inputs is reported, not hidden
             failed[case.label] = f"{type(e).__name__}: {e}".strip()
@@ -354,6 +363,19 @@ def _run_workload(
             )
             reason = f"pixfeed {'failed' if label in failed else 'missing'}: {reason}"
             floor_res = FloorResult(fl.text, fl.ratio, list(fl.against), None, None, "N/A", reason)
+        elif fl.max_seconds_per_image is not None:
+            per_item = pf.median_s / wl.n_images
+            ratio = fl.max_seconds_per_image / per_item
+            floor_res = FloorResult(
+                fl.text,
+                1.0,
+                [],
+                f"{fl.max_seconds_per_image * 1e6:g} µs budget",
+                ratio,
+                "PASS" if ratio >= 1.0 else "FAIL",
+                reason=f"measured {per_item * 1e6:.2f} µs per item (median)",
+                within_noise=abs(ratio - 1.0) < pf.iqr_pct / 100.0,
+            )
         elif not cands:
             floor_res = FloorResult(
                 fl.text, fl.ratio, list(fl.against), None, None, "N/A", "no reference peer ran"

@@ -14,6 +14,8 @@ are random, so pixels are not compared. Systems:
   for the downscale);
 * plain simplejpeg full decode on 2 threads (the floor: the fused path must cost less than a
   decode).
+* SPDL (FFmpeg decode + filter graph crop/scale/flip, torch normalize) on 2 threads;
+* Vantix's Rust core ``load_images_fast`` (no crop: the whole image squashed to 224x224).
 SPDL and Vantix are reported missing when they cannot be imported.
 """
 
@@ -197,7 +199,7 @@ def _workload(ds: DataSet, n: int, center: bool) -> Workload:
         wl.add(Case("pixfeed", run_pixfeed, label="pixfeed Loader", note="prefetch 2"))
         wl.closers.append(loader.close)
     try:
-        import torch  # noqa: F401
+        import torch
         import torchvision  # noqa: F401
 
         for use_dj, label in [
@@ -257,11 +259,41 @@ def _workload(ds: DataSet, n: int, center: bool) -> Workload:
                 note="full decode, 2 threads, no crop/resize",
             )
         )
-    for missing in ("spdl", "vantix_core"):
-        try:
-            __import__(missing)
-        except ImportError as e:
-            wl.missing[missing] = f"not importable here: {e}"
+    try:
+        import spdl.io as spdl_io
+        import torch
+
+        torch.set_num_threads(THREADS)
+        wl.add(
+            Case(
+                "spdl",
+                _spdl_epoch(spdl_io, blobs, center, ex),
+                label="SPDL",
+                note="2 threads, FFmpeg decode + filter graph (bilinear, swscale), torch normalize",
+            )
+        )
+    except ImportError as e:
+        wl.missing["SPDL"] = f"not importable here: {e}"
+    try:
+        from vantixloader import vantix_core
+
+        def run_vantix() -> list[np.ndarray]:
+            return [
+                vantix_core.load_images_fast([paths[i] for i in r], 224, 224, True)
+                for r in _batches(len(paths))
+            ]
+
+        wl.add(
+            Case(
+                "vantix",
+                run_vantix,
+                label="Vantix core",
+                note="load_images_fast(augment=True): image crate decode, whole image "
+                "squashed to 224x224 (no crop), rayon on 2 cores",
+            )
+        )
+    except ImportError as e:
+        wl.missing["Vantix core"] = f"not importable here: {e}"
     against = [c.label for c in wl.cases if c.system != "pixfeed" and "decode only" not in c.label]
     wl.floor = Floor(
         1.5,
@@ -272,6 +304,47 @@ def _workload(ds: DataSet, n: int, center: bool) -> Workload:
     return wl
 
 
+def _spdl_epoch(
+    spdl_io: Any, blobs: list[bytes], center: bool, ex: ThreadPoolExecutor
+) -> Callable[[], list[np.ndarray]]:
+    """SPDL's way: FFmpeg decodes, its filter graph crops / scales / flips / converts to RGB,
+    ``convert_frames`` stacks a batch; torch normalizes to float32 NCHW (2 threads)."""
+    import torch
+
+    mean = torch.from_numpy(MEAN).view(1, 3, 1, 1)
+    std = torch.from_numpy(STD).view(1, 3, 1, 1)
+
+    def frames(b: bytes, i: int) -> Any:
+        rng = np.random.default_rng(i)
+        packets = spdl_io.demux_image(b)
+        if center:
+            desc = (
+                "scale=w=256:h=256:force_original_aspect_ratio=increase:flags=bilinear,"
+                "crop=w=224:h=224"
+            )
+        else:
+            w, h = packets.codec.width, packets.codec.height
+            x, y, cw, ch = _rrc_box(w, h, rng)
+            desc = f"crop=w={cw}:h={ch}:x={x}:y={y},scale=w=224:h=224:flags=bilinear"
+        if rng.random() < 0.5:
+            desc += ",hflip"
+        return spdl_io.decode_packets(packets, filter_desc=desc + ",format=rgb24")
+
+    def call() -> list[np.ndarray]:
+        out = []
+        for r in _batches(len(blobs)):
+            items = list(r)
+            half = (len(items) + 1) // 2
+            parts = [items[:half], items[half:]]
+            chunks = ex.map(lambda idx: [frames(blobs[i], i) for i in idx], parts)
+            buf = spdl_io.convert_frames([f for part in chunks for f in part])
+            t = spdl_io.to_torch(buf).permute(0, 3, 1, 2).float().div_(255.0)
+            out.append(t.sub_(mean).div_(std).contiguous().numpy())
+        return out
+
+    return call
+
+
 def build(
     sets: dict[str, DataSet], *, quick: bool, only: Sequence[str] | None = None
 ) -> list[Workload]:
@@ -280,4 +353,28 @@ def build(
         "loader-rrc": lambda: _workload(sets["imagenet"], n, center=False),
         "loader-center": lambda: _workload(sets["imagenet"], n, center=True),
     }
-    return [makers[name]() for name, _ in WORKLOADS if not only or name in only]
+    workloads = [makers[name]() for name, _ in WORKLOADS if not only or name in only]
+    for wl in workloads:
+        _add_memory_note(wl, n)
+    return workloads
+
+
+def _add_memory_note(wl: Workload, n: int) -> None:
+    """Issue 5's memory floor: peak RSS <= 0.5x the DataLoader baseline, each system in a
+    fresh process (see loader_rss.py)."""
+    from .loader_rss import measure
+
+    crop = "center" if wl.name == "loader-center" else "rrc"
+    try:
+        px_rss, px_pss = measure("pixfeed", crop, n)
+        tv_rss, tv_pss = measure("torch", crop, n)
+    except Exception as e:
+        wl.notes.append(f"Peak memory not measured: {e}")
+        return
+    mb = 1 << 20
+    wl.notes.append(
+        f"Peak memory over two epochs (process + workers, fresh processes): pixfeed Loader "
+        f"RSS {px_rss / mb:,.0f} MB / PSS {px_pss / mb:,.0f} MB; torch DataLoader + v2 (PIL) "
+        f"RSS {tv_rss / mb:,.0f} MB / PSS {tv_pss / mb:,.0f} MB; ratio {px_rss / tv_rss:.2f}x "
+        f"(RSS), {px_pss / tv_pss:.2f}x (PSS); floor <= 0.5x."
+    )

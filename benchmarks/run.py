@@ -18,6 +18,7 @@ OUT_DIR = Path(__file__).resolve().parent / "out"
 SUITES = {
     "decode": "benchmarks.decode",
     "loader": "benchmarks.loader",
+    "io": "benchmarks.io_bench",
     "filter": "benchmarks.filter",
 }
 

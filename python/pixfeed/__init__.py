@@ -7,6 +7,7 @@ pixfeed never imports torch or ray; integrations import them lazily.
 from __future__ import annotations
 
 from pixfeed._core import __version__
+from pixfeed.cache import ImageCache, Preload
 from pixfeed.config import Config, load_config
 from pixfeed.crop_paths import CropBatch, crop_paths
 from pixfeed.decode import (
@@ -40,6 +41,7 @@ from pixfeed.errors import (
     UnsupportedFormatError,
 )
 from pixfeed.filter import CountRule, Detection, FilterResult, ImageResult, filter_images
+from pixfeed.io import MapResult, load_images, map_parallel
 from pixfeed.loader import Loader
 from pixfeed.ops import (
     IMAGENET_MEAN,
@@ -61,11 +63,13 @@ from pixfeed.resize import (
     resize,
     resize_video,
 )
+from pixfeed.scan import IMAGES, ScanResult, scan
 from pixfeed.threads import get_num_threads, set_num_threads
 
 __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "IMAGES",
     "INTERPOLATIONS",
     "MAX_PIXELS",
     "Config",
@@ -75,14 +79,18 @@ __all__ = [
     "DecodedBatch",
     "Detection",
     "FilterResult",
+    "ImageCache",
     "ImageInfo",
     "ImageResult",
     "ImageTooLargeError",
     "Letterbox",
     "Loader",
+    "MapResult",
     "ModelError",
     "Pipeline",
     "PixfeedError",
+    "Preload",
+    "ScanResult",
     "UnsupportedFormatError",
     "YoloDetector",
     "__version__",
@@ -101,7 +109,9 @@ __all__ = [
     "iter_resize",
     "letterbox",
     "load_config",
+    "load_images",
     "luminance",
+    "map_parallel",
     "nms",
     "normalize",
     "points_in_polygon",
@@ -114,6 +124,7 @@ __all__ = [
     "resize",
     "resize_video",
     "scale_boxes",
+    "scan",
     "set_num_threads",
     "simplify_polygon",
     "yolo_postprocess",

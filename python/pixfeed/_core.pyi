@@ -1,4 +1,5 @@
 # Stub of the native module; checked against the build by `mypy.stubtest` (make lint).
+import os
 from typing import Any
 
 import numpy as np
@@ -32,8 +33,11 @@ __all__ = [
     "random_crop",
     "random_resized_crop",
     "random_resized_crop_params",
+    "recycled_empty",
+    "recycled_pool_bytes",
     "resize_into",
     "resize_one",
+    "scan",
     "set_num_threads",
     "simplify_polygon",
     "yolo_postprocess",
@@ -72,6 +76,8 @@ def flip(
     threads: int | None,
     out: npt.NDArray[np.uint8] | None = None,
 ) -> list[npt.NDArray[np.uint8]] | None: ...
+def recycled_empty(nbytes: int) -> npt.NDArray[np.uint8]: ...
+def recycled_pool_bytes() -> int: ...
 def pipeline_batch(
     spec: tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]],
     sources: list[_Source],
@@ -250,3 +256,10 @@ def yolo_postprocess(
     agnostic: bool,
     threads: int | None = None,
 ) -> list[npt.NDArray[np.float32]]: ...
+def scan(
+    root: str | os.PathLike[str],
+    extensions: list[str] | None,
+    recursive: bool,
+    follow_symlinks: bool,
+    threads: int | None,
+) -> tuple[list[str], list[tuple[str, OSError]], bool]: ...

@@ -147,8 +147,26 @@ const char *pf_jpeg_turbo_version(void)
   return PF_STR(LIBJPEG_TURBO_VERSION);
 }
 
+/* Skip the first `y` output rows (lossless JPEG cannot skip: it reads and drops them
+ * through a one-row buffer of `stride` bytes). Returns 0 if the data ran out. */
+static int pf_skip_rows(j_decompress_ptr cinfo, int lossless, JDIMENSION y,
+                        size_t stride)
+{
+  if (lossless) {
+    JSAMPARRAY discard = (*cinfo->mem->alloc_sarray)(
+      (j_common_ptr)cinfo, JPOOL_IMAGE, (JDIMENSION)stride, 1);
+    while (cinfo->output_scanline < y)
+      if (jpeg_read_scanlines(cinfo, discard, 1) != 1)
+        break;
+  } else {
+    jpeg_skip_scanlines(cinfo, y);
+  }
+  return cinfo->output_scanline == y;
+}
+
 int pf_jpeg_decode(const uint8_t *data, size_t len, const pf_jpeg_params *p,
-                   uint8_t *out, size_t out_len, char *msg, size_t msg_len)
+                   uint8_t *out, size_t out_len, pf_jpeg_band *band, char *msg,
+                   size_t msg_len)
 {
   struct jpeg_decompress_struct cinfo;
   pf_error_mgr err;
@@ -183,6 +201,14 @@ int pf_jpeg_decode(const uint8_t *data, size_t len, const pf_jpeg_params *p,
   if (stride / (size_t)channels != p->w || stride > SIZE_MAX / p->h)
     return pf_fail(msg, msg_len, PF_BAD_PARAMS, "region too large");
   need = stride * p->h;
+  if (band != NULL) {
+    size_t full = (size_t)p->scaled_width * (size_t)channels;
+    if (full / (size_t)channels != p->scaled_width || full > SIZE_MAX / p->h)
+      return pf_fail(msg, msg_len, PF_BAD_PARAMS, "region too large");
+    need = full * p->h;
+    band->x = p->x;
+    band->w = p->w;
+  }
   if (out_len < need)
     return pf_fail(msg, msg_len, PF_BAD_PARAMS, "output buffer too small");
   if ((unsigned long)len != len)
@@ -312,6 +338,38 @@ int pf_jpeg_decode(const uint8_t *data, size_t len, const pf_jpeg_params *p,
       return pf_fail(msg, msg_len, PF_BAD_PARAMS, "crop mismatch");
     }
     skip_cols = p->x - xo;
+    if (band != NULL) {
+      /* The caller takes the whole band: decode straight into its rows, several at a
+       * time (one row at a time makes the merged upsampler copy through a spare row). */
+      size_t band_stride = (size_t)band_w * (size_t)channels;
+      JSAMPROW rows[PF_MAX_ROWS];
+      if (p->y > 0 && !pf_skip_rows(&cinfo, lossless, p->y, band_stride)) {
+        jpeg_destroy_decompress(&cinfo);
+        return pf_fail(msg, msg_len, PF_CORRUPT, "could not skip rows");
+      }
+      band->x = xo;
+      band->w = band_w;
+      done = 0;
+      while (done < p->h) {
+        JDIMENSION n = p->h - done, got, i;
+        if (n > PF_MAX_ROWS)
+          n = PF_MAX_ROWS;
+        for (i = 0; i < n; i++)
+          rows[i] = out + (size_t)(done + i) * band_stride;
+        got = jpeg_read_scanlines(&cinfo, rows, n);
+        if (got == 0 || got > n) {
+          jpeg_destroy_decompress(&cinfo);
+          return pf_fail(msg, msg_len, PF_CORRUPT, "decoder produced no rows");
+        }
+        if (invert)
+          pf_invert(rows[0], (size_t)got * band_stride);
+        done += got;
+      }
+      rc = pf_classify_warnings(&err, fake_eof_matters, msg, msg_len);
+      jpeg_abort_decompress(&cinfo);
+      jpeg_destroy_decompress(&cinfo);
+      return rc;
+    }
     row = (*cinfo.mem->alloc_sarray)((j_common_ptr)&cinfo, JPOOL_IMAGE,
                                      band_w * (JDIMENSION)channels, 1);
     if (p->y > 0) {

@@ -42,12 +42,21 @@ typedef struct pf_jpeg_params {
   uint32_t fast;
 } pf_jpeg_params;
 
+/* Where the columns of a band decode landed (see pf_jpeg_decode's band argument). */
+typedef struct pf_jpeg_band {
+  uint32_t x, w;
+} pf_jpeg_band;
+
 /* Decode the region p->(x, y, w, h) of the JPEG in data[0..len) into out, rows of
  * w * channels bytes packed top to bottom (out_len must be >= h * w * channels).
+ * With band != NULL the rows may instead be wider, columns band->x .. band->x + band->w
+ * (a superset of x .. x + w: the iMCU-aligned band libjpeg decodes anyway), which saves a
+ * copy per row; out_len must then be >= h * scaled_width * channels.
  * Returns PF_OK or an error code with a NUL-terminated reason in msg (msg_len >= 1).
  * On error the contents of out are unspecified. */
 int pf_jpeg_decode(const uint8_t *data, size_t len, const pf_jpeg_params *p,
-                   uint8_t *out, size_t out_len, char *msg, size_t msg_len);
+                   uint8_t *out, size_t out_len, pf_jpeg_band *band, char *msg,
+                   size_t msg_len);
 
 /* "3.1.0": LIBJPEG_TURBO_VERSION of the library compiled in. */
 const char *pf_jpeg_turbo_version(void);

@@ -145,7 +145,13 @@ fn decode_planned(data: &[u8], raw: &RawInfo, req: &RawRequest, orientation: u8)
 /// (Reduced JPEG decodes round the region outwards to whole scaled pixels.)
 #[derive(Debug, Clone, PartialEq)]
 pub struct Region {
+    /// May hold extra columns around the region (see `view`).
     pub image: Image,
+    /// The columns `view_x .. view_x + view_width` of `image` are the region; `origin`
+    /// and `scale` describe them. (A JPEG band decode keeps libjpeg's wider band instead of
+    /// copying the region out of it.)
+    pub view_x: usize,
+    pub view_width: usize,
     /// Output pixels per source pixel: `M/8` for a DCT-scaled JPEG, else 1.
     pub scale: f64,
     pub origin: (f64, f64),
@@ -157,18 +163,26 @@ pub fn decode_region(data: &[u8], opts: &DecodeOptions) -> Result<Region> {
     let raw = raw_probe(data)?;
     let (req, orientation) = plan(&raw, opts)?;
     let stored = codecs::region_or_full(req.roi, raw.width, raw.height);
-    let image = decode_planned(data, &raw, &req, orientation)?;
-    // Which scale was used: JPEG picks M/8 (never for lossless files, which it decodes at full
-    // size); recognize it from the output size, which the two cases make unambiguous.
-    let mut m = 8;
-    if raw.format == Format::Jpeg {
-        let cand = codecs::jpeg::choose_scale(raw.width, raw.height, stored, req.min_size);
-        let r = codecs::jpeg::scale_region(raw.width, raw.height, stored, cand);
-        let (ow, oh) = orient::oriented_size(r.width, r.height, orientation);
-        if (ow as usize, oh as usize) == (image.width, image.height) {
-            m = cand;
+    let band = raw.format == Format::Jpeg && orientation == 1 && req.roi.is_some();
+    let (image, view_x, m) = if band {
+        let (decoded, left, m) = codecs::jpeg::decode_band(data, &req)?;
+        (convert::to_mode(decoded, req.mode), left as usize, m)
+    } else {
+        let image = decode_planned(data, &raw, &req, orientation)?;
+        // Which scale was used: JPEG picks M/8 (never for lossless files, which it decodes
+        // at full size); recognize it from the output size, which the two cases make
+        // unambiguous.
+        let mut m = 8;
+        if raw.format == Format::Jpeg {
+            let cand = codecs::jpeg::choose_scale(raw.width, raw.height, stored, req.min_size);
+            let r = codecs::jpeg::scale_region(raw.width, raw.height, stored, cand);
+            let (ow, oh) = orient::oriented_size(r.width, r.height, orientation);
+            if (ow as usize, oh as usize) == (image.width, image.height) {
+                m = cand;
+            }
         }
-    }
+        (image, 0, m)
+    };
     let k = f64::from(m) / 8.0;
     let covered = if m == 8 {
         stored
@@ -189,8 +203,11 @@ pub fn decode_region(data: &[u8], opts: &DecodeOptions) -> Result<Region> {
         8 => (sy, w - sx - sw),
         _ => (sx, sy),
     };
+    let (view_width, _) = orient::oriented_size(covered.width, covered.height, orientation);
     Ok(Region {
         image,
+        view_x,
+        view_width: view_width as usize,
         scale: k,
         origin,
     })

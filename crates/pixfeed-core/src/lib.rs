@@ -15,6 +15,7 @@ pub mod orient;
 pub mod pipeline;
 pub mod pool;
 pub mod rng;
+pub mod scan;
 pub mod source;
 
 pub use codecs::{Format, Mode};

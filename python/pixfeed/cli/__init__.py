@@ -11,7 +11,7 @@ __all__ = ["main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from pixfeed.cli import crop, demo, filter, info, resize
+    from pixfeed.cli import crop, demo, filter, info, resize, scan
 
     parser = argparse.ArgumentParser(
         prog="pixfeed", description="Feed images to ML models as fast as the hardware allows."
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_parser(sub)
     crop.add_parser(sub)
     resize.add_parser(sub)
+    scan.add_parser(sub)
     filter.add_parser(sub)
     # `bench` drives the benchmarks/ tree of a source checkout; absent elsewhere.
     try:

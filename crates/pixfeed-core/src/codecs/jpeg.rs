@@ -44,6 +44,14 @@ struct PfJpegParams {
     fast: u32,
 }
 
+/// Mirror of `pf_jpeg_band`: the columns a band decode produced.
+#[repr(C)]
+#[derive(Default)]
+struct PfJpegBand {
+    x: u32,
+    w: u32,
+}
+
 const PF_OK: c_int = 0;
 const PF_TRUNCATED: c_int = 1;
 const PF_CORRUPT: c_int = 2;
@@ -62,6 +70,7 @@ extern "C" {
         params: *const PfJpegParams,
         out: *mut u8,
         out_len: usize,
+        band: *mut PfJpegBand,
         msg: *mut c_char,
         msg_len: usize,
     ) -> c_int;
@@ -347,6 +356,18 @@ pub fn choose_scale(width: u32, height: u32, region: Rect, min_size: Option<(u32
 ///
 /// The returned image is the region scaled as [`scale_region`] says.
 pub fn decode(data: &[u8], req: &RawRequest) -> Result<Decoded> {
+    decode_impl(data, req, false).map(|(d, _, _)| d)
+}
+
+/// Like [`decode`], but the rows may be wider than the region: libjpeg decodes an
+/// iMCU-aligned band of columns around a partial-width region anyway, and taking the band
+/// as it is saves copying each row. Returns the image, the (scaled) region's first column in
+/// it, and the DCT scale `M` used.
+pub fn decode_band(data: &[u8], req: &RawRequest) -> Result<(Decoded, u32, u32)> {
+    decode_impl(data, req, true)
+}
+
+fn decode_impl(data: &[u8], req: &RawRequest, band: bool) -> Result<(Decoded, u32, u32)> {
     let hdr = parse_header(data)?;
     check_pixels(hdr.width, hdr.height, req.max_pixels)?;
     let region = region_or_full(req.roi, hdr.width, hdr.height);
@@ -365,7 +386,8 @@ pub fn decode(data: &[u8], req: &RawRequest) -> Result<Decoded> {
     } else {
         choose_scale(hdr.width, hdr.height, region, req.min_size)
     };
-    decode_at(data, &hdr, req.mode, region, m, req.fast)
+    let (decoded, left) = decode_at(data, &hdr, req.mode, region, m, req.fast, band)?;
+    Ok((decoded, left, m))
 }
 
 fn decode_at(
@@ -375,7 +397,8 @@ fn decode_at(
     region: Rect,
     m: u32,
     fast: bool,
-) -> Result<Decoded> {
+    band: bool,
+) -> Result<(Decoded, u32)> {
     if hdr.hierarchical() {
         return Err(Error::unsupported(
             FMT,
@@ -405,7 +428,9 @@ fn decode_at(
     let sw = scaled_size(hdr.width, m);
     let sh = scaled_size(hdr.height, m);
     let r = scale_region(hdr.width, hdr.height, region, m);
-    let len = (r.width as usize)
+    // A band can be as wide as the scaled image.
+    let cap_width = if band { sw } else { r.width };
+    let cap = (cap_width as usize)
         .checked_mul(r.height as usize)
         .and_then(|n| n.checked_mul(channels))
         .ok_or_else(|| Error::invalid("roi", "region too large for this platform"))?;
@@ -422,12 +447,19 @@ fn decode_at(
         color,
         fast: u32::from(fast),
     };
-    let mut buf: Vec<u8> = Vec::with_capacity(len);
+    let mut buf: Vec<u8> = Vec::with_capacity(cap);
+    let mut band_out = PfJpegBand::default();
+    let band_ptr: *mut PfJpegBand = if band {
+        &mut band_out
+    } else {
+        std::ptr::null_mut()
+    };
     let mut msg = [0u8; 256];
     // SAFETY: `data` is a live slice of `data.len()` bytes that the shim only reads;
-    // `params` outlives the call; `buf` owns at least `len` bytes of (uninitialized)
-    // capacity, which the shim only writes, never reads, and never past `len` (it checks
-    // `len` against the region and channel count it was given); `msg` is a writable
+    // `params` outlives the call; `buf` owns at least `cap` bytes of (uninitialized)
+    // capacity, which the shim only writes, never reads, and never past `cap` (it checks
+    // `cap` against the region, band and channel count it was given); `band_ptr` is null
+    // or points at `band_out`, which outlives the call; `msg` is a writable
     // 256-byte buffer the shim NUL-terminates. The shim keeps no pointer after returning,
     // and every libjpeg longjmp stays inside its own frames.
     let rc = unsafe {
@@ -436,7 +468,8 @@ fn decode_at(
             data.len(),
             &params,
             buf.as_mut_ptr(),
-            len,
+            cap,
+            band_ptr,
             msg.as_mut_ptr().cast::<c_char>(),
             msg.len(),
         )
@@ -453,13 +486,32 @@ fn decode_at(
             _ => Error::corrupt(FMT, format!("inconsistent JPEG header ({text})")),
         });
     }
-    // SAFETY: on PF_OK the shim has written all `r.height` rows of `r.width * channels`
-    // bytes, i.e. exactly the first `len` bytes of the capacity reserved above.
+    // Without a band the rows are exactly the region's; with one, the shim reports the
+    // columns it wrote, which must contain the region and fit in the capacity.
+    let (out_x, out_w) = if band {
+        (band_out.x, band_out.w)
+    } else {
+        (r.x, r.width)
+    };
+    if out_x > r.x || u64::from(out_x) + u64::from(out_w) < u64::from(r.x) + u64::from(r.width) {
+        return Err(Error::Internal(format!(
+            "JPEG band {out_x}+{out_w} does not contain the region {r:?}"
+        )));
+    }
+    let len = out_w as usize * r.height as usize * channels;
+    if len > cap {
+        return Err(Error::Internal("JPEG band larger than its buffer".into()));
+    }
+    // SAFETY: on PF_OK the shim has written all `r.height` rows of `out_w * channels`
+    // bytes, i.e. exactly the first `len` (<= `cap`, checked above) bytes reserved above.
     unsafe { buf.set_len(len) };
-    Ok(Decoded {
-        image: Image::new_u8(r.width as usize, r.height as usize, channels, buf),
-        layout,
-    })
+    Ok((
+        Decoded {
+            image: Image::new_u8(out_w as usize, r.height as usize, channels, buf),
+            layout,
+        },
+        r.x - out_x,
+    ))
 }
 
 #[cfg(test)]

@@ -261,7 +261,7 @@ pub fn run_one(
     // The crop box in the decoded region's pixels.
     let k = region.scale;
     let (ox, oy) = region.origin;
-    let (dw, dh) = (img.width as f64, img.height as f64);
+    let (dw, dh) = (region.view_width as f64, img.height as f64);
     let bx = ((crop_box.x - ox) * k).clamp(0.0, dw);
     let by = ((crop_box.y - oy) * k).clamp(0.0, dh);
     let bw = (crop_box.w * k).min(dw - bx).max(f64::MIN_POSITIVE);
@@ -273,9 +273,19 @@ pub fn run_one(
         let n = tw as usize * th as usize * c;
         buf.clear();
         buf.resize(n, 0);
-        let src_img =
+        let full_img =
             fir::images::ImageRef::new(img.width as u32, img.height as u32, src, pixel_type(c))
                 .map_err(|e| Error::Internal(format!("resize source: {e}")))?;
+        // Only the region's columns: the resize filter must treat its edges as the image's
+        // (crop, then resize), not reach into the band's extra columns.
+        let src_img = fir::images::CroppedImage::new(
+            &full_img,
+            region.view_x as u32,
+            0,
+            region.view_width as u32,
+            img.height as u32,
+        )
+        .map_err(|e| Error::Internal(format!("resize source: {e}")))?;
         let mut dst_img = fir::images::Image::from_slice_u8(tw, th, buf, pixel_type(c))
             .map_err(|e| Error::Internal(format!("resize destination: {e}")))?;
         let options = fir::ResizeOptions::new()

@@ -63,6 +63,9 @@ pub fn write_item(
     slot: &mut [u8],
 ) {
     match lut {
+        Lut::F32(t) if c == 3 && layout == OutLayout::Nchw => {
+            write_rgb_f32_nchw(src, w, h, flip, t, slot)
+        }
         Lut::F32(t) => write_typed::<4>(src, w, h, c, flip, layout, slot, |ch, v| {
             t[ch][v as usize].to_ne_bytes()
         }),
@@ -70,6 +73,46 @@ pub fn write_item(
             t[ch][v as usize].to_ne_bytes()
         }),
         Lut::Identity => write_typed::<1>(src, w, h, c, flip, layout, slot, |_, v| [v]),
+    }
+}
+
+/// The loader's common case (RGB to float32 NCHW) in one pass over each source row that
+/// fills the three planes at once: the generic path reads every row three times.
+fn write_rgb_f32_nchw(
+    src: &[u8],
+    w: usize,
+    h: usize,
+    flip: bool,
+    t: &[[f32; 256]],
+    slot: &mut [u8],
+) {
+    let plane = w * h * 4;
+    debug_assert_eq!(slot.len(), plane * 3);
+    let (t0, t1, t2) = (&t[0], &t[1], &t[2]);
+    let (p0, rest) = slot.split_at_mut(plane);
+    let (p1, p2) = rest.split_at_mut(plane);
+    for y in 0..h {
+        let row = &src[y * w * 3..(y + 1) * w * 3];
+        let o0 = &mut p0[y * w * 4..(y + 1) * w * 4];
+        let o1 = &mut p1[y * w * 4..(y + 1) * w * 4];
+        let o2 = &mut p2[y * w * 4..(y + 1) * w * 4];
+        let outs = o0
+            .chunks_exact_mut(4)
+            .zip(o1.chunks_exact_mut(4))
+            .zip(o2.chunks_exact_mut(4));
+        if flip {
+            for (((a, b), c), px) in outs.zip(row.chunks_exact(3).rev()) {
+                a.copy_from_slice(&t0[px[0] as usize].to_ne_bytes());
+                b.copy_from_slice(&t1[px[1] as usize].to_ne_bytes());
+                c.copy_from_slice(&t2[px[2] as usize].to_ne_bytes());
+            }
+        } else {
+            for (((a, b), c), px) in outs.zip(row.chunks_exact(3)) {
+                a.copy_from_slice(&t0[px[0] as usize].to_ne_bytes());
+                b.copy_from_slice(&t1[px[1] as usize].to_ne_bytes());
+                c.copy_from_slice(&t2[px[2] as usize].to_ne_bytes());
+            }
+        }
     }
 }
 
@@ -147,6 +190,35 @@ mod tests {
                     assert_eq!(vals[ch * w * h + y * w + x], want);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn rgb_f32_nchw_fast_path_equals_the_generic_path() {
+        let (w, h) = (7, 5);
+        let src: Vec<u8> = (0..w * h * 3).map(|i| (i * 37 % 256) as u8).collect();
+        let lut = Lut::new(
+            OutDtype::F32,
+            &[0.485, 0.456, 0.406],
+            &[0.229, 0.224, 0.225],
+        )
+        .unwrap();
+        let Lut::F32(t) = &lut else { unreachable!() };
+        for flip in [false, true] {
+            let mut fast = vec![0u8; w * h * 3 * 4];
+            let mut generic = vec![0u8; w * h * 3 * 4];
+            write_item(&src, w, h, 3, flip, &lut, OutLayout::Nchw, &mut fast);
+            write_typed::<4>(
+                &src,
+                w,
+                h,
+                3,
+                flip,
+                OutLayout::Nchw,
+                &mut generic,
+                |ch, v| t[ch][v as usize].to_ne_bytes(),
+            );
+            assert_eq!(fast, generic, "flip {flip}");
         }
     }
 

@@ -239,7 +239,13 @@ fn pixels(d: &Decoded) -> &[u8] {
 fn decode_m(data: &[u8], mode: Mode, region: Option<Rect>, m: u32) -> Result<Decoded> {
     let hdr = parse_header(data)?;
     let region = region_or_full(region, hdr.width, hdr.height);
-    decode_at(data, &hdr, mode, region, m, false)
+    decode_at(data, &hdr, mode, region, m, false, false).map(|(d, _)| d)
+}
+
+/// Band decode at an explicit scale: the image and the region's first column in it.
+fn decode_band_m(data: &[u8], mode: Mode, region: Rect, m: u32) -> Result<(Decoded, u32)> {
+    let hdr = parse_header(data)?;
+    decode_at(data, &hdr, mode, region, m, false, true)
 }
 
 /// Crop `r` out of a packed image of width `w`.
@@ -406,6 +412,16 @@ fn roi_matches_full_decode_at_every_scale() {
                     );
                     assert_eq!(got.layout, full.layout);
                     let want = crop(pixels(&full), fw, ch, r);
+                    // The band decode holds the same pixels in its view columns.
+                    let (band, left) = decode_band_m(&jpg, mode, region, m)
+                        .unwrap_or_else(|e| panic!("{name} {mode:?} M={m} {region:?}: {e}"));
+                    assert_eq!(band.image.height, r.height as usize);
+                    assert!(band.image.width >= left as usize + r.width as usize);
+                    let view = Rect::new(left, 0, r.width, r.height);
+                    assert!(
+                        crop(pixels(&band), band.image.width, ch, view) == want,
+                        "{name} {mode:?} M={m} region {region:?}: band view differs"
+                    );
                     if pixels(&got) != want.as_slice() {
                         let first = pixels(&got)
                             .iter()

@@ -1,0 +1,365 @@
+"""`ImageCache`: decoded images kept in memory, least recently used out first (SPEC
+section 6).
+
+Rules, in the order a `get` meets them:
+
+- **Validity.** Every `get` stats the file. An entry is used only while the file's size,
+  mtime (ns), ctime (ns), inode and device are what they were when it was decoded: an
+  in-place edit that keeps the size, a ``touch``, an edit that restores the old mtime
+  (ctime still moves) and a file replaced by rename all miss. The file is also stat'ed
+  after decoding; if it changed meanwhile the fresh array is returned but not kept.
+- **Just-written files.** File times advance in ticks (a few ms on Linux, whole seconds on
+  some filesystems), so two writes within one tick can leave size and mtime alike. A file
+  whose mtime is within a tick of the clock (20 ms; 2 s when its mtime has whole seconds)
+  is decoded and returned but not kept, as git does for "racily clean" files: no later edit
+  can then go unseen. (Set an older mtime with ``os.utime`` to cache such a file at once.)
+- **Read-only results.** Every array `get` returns (hit or miss) has ``writeable=False``
+  and is shared by all callers: nobody can change what another caller, or the cache, sees.
+  Copy it (``a.copy()``) to modify it.
+- **Size.** ``max_mb`` caps the pixel bytes held (``ndarray.nbytes``; 1 MB = 2**20 bytes).
+  Inserting evicts least recently used entries until the total is within the cap. An image
+  larger than the whole cap is returned but never cached (and evicts nothing).
+- **Keys.** ``(path, mode)``: the path as given (``os.fspath``); two spellings of one file are
+  two entries (each still validated against the file).
+- **Threads.** One lock guards the entries and counters; decoding and ``stat`` run outside
+  it, so hits are never blocked by a decode. Two threads missing the same file at once both
+  decode it (the last store wins); `preload` runs in the background and never blocks `get`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from pixfeed import _args
+from pixfeed.decode import Mode, decode, decode_batch
+
+__all__ = ["ImageCache", "Preload"]
+
+_MODES = ("RGB", "BGR", "RGBA", "L", "unchanged")
+_MB = 1 << 20
+# A file time within this of "now" may be shared by a write still to come (see above).
+_RACY_NS = 20_000_000
+_RACY_WHOLE_SECONDS_NS = 2_000_000_000
+
+Array = npt.NDArray[np.uint8] | npt.NDArray[np.uint16]
+#: (size, mtime_ns, ctime_ns, inode, device)
+Signature = tuple[int, int, int, int, int]
+
+
+def _signature(st: os.stat_result) -> Signature:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def _racy(st: os.stat_result) -> bool:
+    mtime = st.st_mtime_ns
+    window = _RACY_WHOLE_SECONDS_NS if mtime % 1_000_000_000 == 0 else _RACY_NS
+    return abs(time.time_ns() - mtime) < window
+
+
+def _path(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fsdecode(os.fspath(value))
+    raise TypeError(f"path: expected str or os.PathLike, got {type(value).__name__}")
+
+
+def _mode(value: Any) -> Mode:
+    if value not in _MODES:
+        raise ValueError(f"mode: expected one of {', '.join(map(repr, _MODES))}, got {value!r}")
+    m: Mode = value
+    return m
+
+
+def _max_bytes(max_mb: Any) -> int:
+    if isinstance(max_mb, bool) or not isinstance(max_mb, (int, float, np.integer, np.floating)):
+        raise TypeError(f"max_mb: expected a number, got {type(max_mb).__name__}")
+    mb = float(max_mb)
+    if not math.isfinite(mb) or mb < 0:
+        raise ValueError(f"max_mb: expected a finite number >= 0, got {max_mb!r}")
+    return int(mb * _MB)
+
+
+@dataclass
+class _Entry:
+    image: Array
+    signature: Signature
+    nbytes: int
+
+
+class ImageCache:
+    """An in-memory LRU cache of decoded images, bounded by bytes (see the module docs)::
+
+    cache = ImageCache(max_mb=512)
+    img = cache.get("photo.jpg")      # decoded on the first call, then from memory
+    job = cache.preload(paths)        # background; job.wait() to block until done
+    cache.stats()["hit_rate"]
+    """
+
+    def __init__(self, max_mb: float = 512) -> None:
+        self._max_bytes = _max_bytes(max_mb)
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
+        self._bytes = 0
+        self._hits = 0
+        self._misses = 0
+        self._evictions = 0
+        self._invalidations = 0
+        self._preloaded = 0
+
+    @property
+    def max_bytes(self) -> int:
+        return self._max_bytes
+
+    # -- lookups ---------------------------------------------------------------------------
+    def get(self, path: str | os.PathLike[str], *, mode: Mode = "RGB") -> Array:
+        """The decoded image at ``path``: from memory when the file is unchanged, else
+        decoded (and kept, size and timing permitting). Read-only. Raises what `decode`
+        raises (``FileNotFoundError`` naming the path, ``DecodeError``...)."""
+        key_path = path if type(path) is str else _path(path)
+        if mode not in _MODES:
+            _mode(mode)
+        st = os.stat(key_path)
+        sig = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+        key = (key_path, mode)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                if entry.signature == sig:
+                    self._entries.move_to_end(key)
+                    self._hits += 1
+                    return entry.image
+                self._remove(key, entry)
+                self._invalidations += 1
+            self._misses += 1
+        image = decode(key_path, mode=mode)
+        image.flags.writeable = False
+        self._store(key, image, st)
+        return image
+
+    def __contains__(self, path: object) -> bool:
+        """Whether a valid (file unchanged) entry exists for ``path``, in any mode."""
+        key_path = _path(path)
+        try:
+            sig = _signature(os.stat(key_path))
+        except OSError:
+            return False
+        with self._lock:
+            for m in _MODES:
+                entry = self._entries.get((key_path, m))
+                if entry is not None and entry.signature == sig:
+                    return True
+        return False
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    # -- changes ---------------------------------------------------------------------------
+    def put(self, path: str | os.PathLike[str], image: Any, *, mode: Mode = "RGB") -> None:
+        """Keep ``image`` as the decoded ``path`` (a read-only copy is stored), valid while
+        the file stays as it is now. Unlike a miss in `get`, a just-written file is kept:
+        the caller vouches for the pixels. An image larger than the cap is not kept."""
+        key_path = _path(path)
+        _mode(mode)
+        if not isinstance(image, np.ndarray):
+            raise TypeError(f"image: expected a numpy array, got {type(image).__name__}")
+        if image.dtype not in (np.uint8, np.uint16) or image.ndim not in (2, 3):
+            raise TypeError(
+                f"image: expected a uint8/uint16 (H, W[, C]) array, got {image.dtype} {image.shape}"
+            )
+        st = os.stat(key_path)
+        # A copy over an immutable bytes buffer: unlike an owned copy merely flagged
+        # read-only, numpy refuses to make it writeable again.
+        frozen = np.ascontiguousarray(image).tobytes()
+        stored = cast(Array, np.frombuffer(frozen, dtype=image.dtype).reshape(image.shape))
+        self._insert((key_path, mode), stored, _signature(st))
+
+    def clear(self) -> None:
+        """Drop every entry (the counters of `stats` are kept)."""
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    def _remove(self, key: tuple[str, str], entry: _Entry) -> None:
+        del self._entries[key]
+        self._bytes -= entry.nbytes
+
+    def _store(self, key: tuple[str, str], image: Array, before: os.stat_result) -> bool:
+        """Keep a freshly decoded image if the file did not change while it was decoded and
+        is not in its racy window. Returns whether it was kept."""
+        try:
+            after = os.stat(key[0])
+        except OSError:
+            return False
+        sig = _signature(after)
+        if sig != _signature(before) or _racy(after):
+            return False
+        return self._insert(key, image, sig)
+
+    def _insert(self, key: tuple[str, str], image: Array, sig: Signature) -> bool:
+        nbytes = int(image.nbytes)
+        if nbytes > self._max_bytes:
+            return False
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old.nbytes
+            self._entries[key] = _Entry(image, sig, nbytes)
+            self._bytes += nbytes
+            while self._bytes > self._max_bytes:
+                _, evicted = self._entries.popitem(last=False)
+                self._bytes -= evicted.nbytes
+                self._evictions += 1
+        return True
+
+    # -- background loading ----------------------------------------------------------------
+    def preload(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        mode: Mode = "RGB",
+        threads: int | None = None,
+        chunk_size: int = 64,
+    ) -> Preload:
+        """Decode ``paths`` into the cache in a background thread; returns at once.
+
+        Files already cached (and unchanged) are skipped. Decoding happens ``chunk_size``
+        files at a time with `decode_batch` (native threads, GIL released); `get` is never
+        blocked meanwhile. Failures do not stop the preload: they are collected in the
+        returned `Preload`'s ``errors``."""
+        mode = _mode(mode)
+        todo = [_path(p) for p in paths]
+        job = Preload(
+            self, todo, mode, _args.threads(threads), _args.positive_int(chunk_size, "chunk_size")
+        )
+        job._thread.start()
+        return job
+
+    def _preload_chunk(
+        self, paths: list[str], mode: Mode, threads: int | None, job: Preload
+    ) -> None:
+        todo: list[tuple[str, os.stat_result]] = []
+        for p in paths:
+            try:
+                st = os.stat(p)
+            except OSError as e:
+                job.errors[p] = e
+                continue
+            with self._lock:
+                entry = self._entries.get((p, mode))
+                fresh = entry is not None and entry.signature == _signature(st)
+            if fresh:
+                job.already_cached += 1
+            else:
+                todo.append((p, st))
+        if not todo:
+            return
+        batch = decode_batch([p for p, _ in todo], mode=mode, threads=threads, on_error="none")
+        for i, ((p, st), image) in enumerate(zip(todo, batch, strict=True)):
+            if image is None:
+                job.errors[p] = batch.errors[i]
+                continue
+            image.flags.writeable = False
+            if self._store((p, mode), image, st):
+                job.loaded += 1
+                with self._lock:
+                    self._preloaded += 1
+            else:
+                job.not_kept += 1
+
+    # -- numbers ---------------------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        """Counters since the cache was made: ``hits``, ``misses`` (gets not served from
+        memory, whether or not their decode succeeded),
+        ``hit_rate`` (hits / gets, 0.0 before any), ``bytes`` and ``entries`` held now,
+        ``max_bytes``, ``evictions`` (entries dropped for room), ``invalidations`` (entries
+        dropped because their file changed) and ``preloaded`` (images `preload` kept)."""
+        with self._lock:
+            gets = self._hits + self._misses
+            return {
+                "hits": self._hits,
+                "misses": self._misses,
+                "hit_rate": self._hits / gets if gets else 0.0,
+                "bytes": self._bytes,
+                "entries": len(self._entries),
+                "max_bytes": self._max_bytes,
+                "evictions": self._evictions,
+                "invalidations": self._invalidations,
+                "preloaded": self._preloaded,
+            }
+
+    def __repr__(self) -> str:
+        s = self.stats()
+        return (
+            f"ImageCache({s['entries']} entries, {s['bytes'] / _MB:.1f} of "
+            f"{s['max_bytes'] / _MB:.1f} MB, hit rate {s['hit_rate']:.1%})"
+        )
+
+
+class Preload:
+    """A background `ImageCache.preload`. ``loaded``: images decoded and kept;
+    ``already_cached``: skipped as already cached; ``not_kept``: decoded but not kept (too
+    large, just written, or changed while decoding); ``errors``: path -> exception."""
+
+    def __init__(
+        self,
+        cache: ImageCache,
+        paths: list[str],
+        mode: Mode,
+        threads: int | None,
+        chunk_size: int,
+    ) -> None:
+        self.total = len(paths)
+        self.loaded = 0
+        self.already_cached = 0
+        self.not_kept = 0
+        self.errors: dict[str, BaseException] = {}
+        self._cancel = threading.Event()
+        self._failure: BaseException | None = None
+        self._done = threading.Event()
+
+        def run() -> None:
+            try:
+                for start in range(0, len(paths), chunk_size):
+                    if self._cancel.is_set():
+                        break
+                    cache._preload_chunk(paths[start : start + chunk_size], mode, threads, self)
+            except BaseException as e:  # reported by wait(), never lost in a thread
+                self._failure = e
+            finally:
+                self._done.set()
+
+        self._thread = threading.Thread(target=run, name="pixfeed-preload", daemon=True)
+
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the preload finished (True) or ``timeout`` seconds passed (False).
+        Re-raises an unexpected failure of the background thread (not per-file errors)."""
+        finished = self._done.wait(timeout)
+        if finished and self._failure is not None:
+            raise self._failure
+        return finished
+
+    def cancel(self) -> None:
+        """Stop after the chunk being decoded (what is decoded so far stays cached)."""
+        self._cancel.set()
+
+    def __repr__(self) -> str:
+        state = "done" if self.done() else "running"
+        return (
+            f"Preload({state}: {self.loaded} loaded, {self.already_cached} already cached, "
+            f"{len(self.errors)} errors of {self.total})"
+        )
