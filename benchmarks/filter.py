@@ -325,8 +325,8 @@ def _workload(ds: DataSet, n: int, which: str) -> Workload:
         title=title,
         description=(
             f"{len(paths)} files of '{ds.name}' (in the page cache): decode, letterbox to "
-            f"{SIZE}, infer (ONNX Runtime, {THREADS} intra-op threads), YOLO post-process, "
-            f"boxes back to the image, count class 0 per image; batch {BATCH}."
+            f"{SIZE}, infer (ONNX Runtime), YOLO post-process, boxes back to the image, count "
+            f"class 0 per image; batch {BATCH}; {THREADS} cores."
         ),
         n_images=len(paths),
         input_megapixels=ds.megapixels(n),

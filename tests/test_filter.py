@@ -396,8 +396,10 @@ def test_bad_arguments(folder: Path, models: dict[str, Path]) -> None:
         run(folder, models["v8"], conf=1.5)
     with pytest.raises(ValueError, match="batch_size"):
         run(folder, models["v8"], batch_size=0)
-    with pytest.raises(NotADirectoryError, match="nowhere"):
+    with pytest.raises(FileNotFoundError, match="nowhere"):
         run(folder / "nowhere", models["v8"])
+    with pytest.raises(NotADirectoryError, match="a_red1"):
+        run(folder / "a_red1.png", models["v8"])
     det = pixfeed.YoloDetector(models["v8"])
     with pytest.raises(ValueError, match="imgsz"):
         run(folder, det, imgsz=64)

@@ -36,6 +36,7 @@ from pixfeed.config import Config, load_config
 from pixfeed.decode import decode_batch
 from pixfeed.detector import NamesArg, Placement, YoloDetector
 from pixfeed.errors import DecodeError
+from pixfeed.scan import IMAGES
 
 if TYPE_CHECKING:  # imported when used: `import pixfeed` stays light
     from pixfeed._filter_cache import CachedResult, FileKey, ResultCache
@@ -51,7 +52,7 @@ __all__ = [
 ]
 
 #: File extensions listed in a folder (case-insensitive): the formats pixfeed decodes.
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+IMAGE_EXTENSIONS = IMAGES
 
 PathLike = str | os.PathLike[str]
 CountOp = Literal["any", "at_least", "exactly", "at_most"]
@@ -217,26 +218,15 @@ def inference_threads(threads: int | None) -> int:
 
 
 def _list_images(root: Path, recursive: bool) -> tuple[list[str], dict[str, str]]:
-    """Sorted image paths under ``root`` and {folder: reason} for unreadable subfolders.
+    """Sorted image paths under ``root`` (:func:`pixfeed.scan`; symlinked folders are not
+    followed) and {folder: reason} for the subfolders that could not be read."""
+    from pixfeed.scan import scan
 
-    (A stand-in for ``pixfeed.scan``; symlinked folders are not followed.)"""
-    if not root.is_dir():
-        raise NotADirectoryError(f"source: not a directory: {root}")
-    found: list[str] = []
-    unreadable: dict[str, str] = {}
-
-    def walk_error(e: OSError) -> None:
-        if e.filename is not None and os.path.abspath(e.filename) == os.path.abspath(root):
-            raise PermissionError(f"source: cannot list {root}: {e.strerror}") from None
-        unreadable[str(e.filename)] = f"cannot list folder: {e.strerror or e}"
-
-    for dirpath, dirnames, filenames in os.walk(root, onerror=walk_error):
-        if not recursive:
-            dirnames.clear()
-        for name in filenames:
-            if name.lower().endswith(IMAGE_EXTENSIONS):
-                found.append(os.path.join(dirpath, name))
-    return sorted(found), unreadable
+    found = scan(root, extensions=IMAGE_EXTENSIONS, recursive=recursive, on_error="skip")
+    unreadable = {
+        folder: f"cannot list folder: {exc.strerror or exc}" for folder, exc in found.errors.items()
+    }
+    return list(found), unreadable
 
 
 def _sources(

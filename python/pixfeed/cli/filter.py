@@ -66,7 +66,7 @@ def add_parser(sub: Any) -> None:
         help="keep the images in which a YOLO ONNX model detects given classes",
         description=(
             "Run a YOLOv5/YOLOv8/YOLO11 ONNX detector over the images of DIR (sorted; "
-            "jpg, jpeg, png, bmp, webp) and keep those whose detections of --classes satisfy "
+            "jpg, jpeg, png, bmp, webp, ...) and keep those whose detections of --classes satisfy "
             "--count. Matched paths go to stdout, one per line, unless --json prints JSON there."
         ),
         epilog=EPILOG,
