@@ -164,6 +164,29 @@ static int pf_skip_rows(j_decompress_ptr cinfo, int lossless, JDIMENSION y,
   return cinfo->output_scanline == y;
 }
 
+/* Read `h` rows of `stride` bytes into out, up to PF_MAX_ROWS per call (inverting CMYK
+ * samples when asked). Returns 0 if the decoder produced no rows. */
+static int pf_read_rows(j_decompress_ptr cinfo, uint8_t *out, size_t stride,
+                        JDIMENSION h, int invert)
+{
+  JSAMPROW rows[PF_MAX_ROWS];
+  JDIMENSION done = 0;
+  while (done < h) {
+    JDIMENSION n = h - done, got, i;
+    if (n > PF_MAX_ROWS)
+      n = PF_MAX_ROWS;
+    for (i = 0; i < n; i++)
+      rows[i] = out + (size_t)(done + i) * stride;
+    got = jpeg_read_scanlines(cinfo, rows, n);
+    if (got == 0 || got > n)
+      return 0;
+    if (invert)
+      pf_invert(rows[0], (size_t)got * stride);
+    done += got;
+  }
+  return 1;
+}
+
 int pf_jpeg_decode(const uint8_t *data, size_t len, const pf_jpeg_params *p,
                    uint8_t *out, size_t out_len, pf_jpeg_band *band, char *msg,
                    size_t msg_len)
@@ -278,7 +301,6 @@ int pf_jpeg_decode(const uint8_t *data, size_t len, const pf_jpeg_params *p,
    * every scale against full decodes), so no pre-roll rows are needed. */
   if (p->w == cinfo.output_width) {
     /* Full width: decode straight into the caller's rows. */
-    JSAMPROW rows[PF_MAX_ROWS];
     if (p->y > 0) {
       if (lossless) {
         JSAMPARRAY discard = (*cinfo.mem->alloc_sarray)(
@@ -294,21 +316,9 @@ int pf_jpeg_decode(const uint8_t *data, size_t len, const pf_jpeg_params *p,
         return pf_fail(msg, msg_len, PF_CORRUPT, "could not skip rows");
       }
     }
-    done = 0;
-    while (done < p->h) {
-      JDIMENSION n = p->h - done, got, i;
-      if (n > PF_MAX_ROWS)
-        n = PF_MAX_ROWS;
-      for (i = 0; i < n; i++)
-        rows[i] = out + (size_t)(done + i) * stride;
-      got = jpeg_read_scanlines(&cinfo, rows, n);
-      if (got == 0 || got > n) {
-        jpeg_destroy_decompress(&cinfo);
-        return pf_fail(msg, msg_len, PF_CORRUPT, "decoder produced no rows");
-      }
-      if (invert)
-        pf_invert(rows[0], (size_t)got * stride);
-      done += got;
+    if (!pf_read_rows(&cinfo, out, stride, p->h, invert)) {
+      jpeg_destroy_decompress(&cinfo);
+      return pf_fail(msg, msg_len, PF_CORRUPT, "decoder produced no rows");
     }
   } else {
     /* Partial width: decode a wider band and copy the requested columns out.
@@ -342,28 +352,15 @@ int pf_jpeg_decode(const uint8_t *data, size_t len, const pf_jpeg_params *p,
       /* The caller takes the whole band: decode straight into its rows, several at a
        * time (one row at a time makes the merged upsampler copy through a spare row). */
       size_t band_stride = (size_t)band_w * (size_t)channels;
-      JSAMPROW rows[PF_MAX_ROWS];
       if (p->y > 0 && !pf_skip_rows(&cinfo, lossless, p->y, band_stride)) {
         jpeg_destroy_decompress(&cinfo);
         return pf_fail(msg, msg_len, PF_CORRUPT, "could not skip rows");
       }
       band->x = xo;
       band->w = band_w;
-      done = 0;
-      while (done < p->h) {
-        JDIMENSION n = p->h - done, got, i;
-        if (n > PF_MAX_ROWS)
-          n = PF_MAX_ROWS;
-        for (i = 0; i < n; i++)
-          rows[i] = out + (size_t)(done + i) * band_stride;
-        got = jpeg_read_scanlines(&cinfo, rows, n);
-        if (got == 0 || got > n) {
-          jpeg_destroy_decompress(&cinfo);
-          return pf_fail(msg, msg_len, PF_CORRUPT, "decoder produced no rows");
-        }
-        if (invert)
-          pf_invert(rows[0], (size_t)got * band_stride);
-        done += got;
+      if (!pf_read_rows(&cinfo, out, band_stride, p->h, invert)) {
+        jpeg_destroy_decompress(&cinfo);
+        return pf_fail(msg, msg_len, PF_CORRUPT, "decoder produced no rows");
       }
       rc = pf_classify_warnings(&err, fake_eof_matters, msg, msg_len);
       jpeg_abort_decompress(&cinfo);
