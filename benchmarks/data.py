@@ -26,6 +26,9 @@ them made before, stay as they are):
   ``png2048``/``bmp2048``).
 * ``color512_jpeg`` / ``color512_png``: 32 different 512x512 RGB crops of the photos; JPEG
   q90 4:2:0 with noise sigma 8 (as ``imagenet``), PNG without noise.
+
+The loader suite (issue 5) asks for an epoch of 1000 files: :func:`ensure_loader` makes
+``imagenet1000`` (the ``imagenet`` recipe, its own seed) in ``loader-<LOADER_VERSION>/``.
 """
 
 from __future__ import annotations
@@ -49,6 +52,9 @@ CROP_SEED = 20240604
 N_CROP = 32
 N_IMAGENET = 256
 N_SMALL = 32
+LOADER_VERSION = "l1"
+LOADER_SEED = 20240605
+N_LOADER = 1000
 JPEG_QUALITY = 90
 
 # ImageNet's most common sizes (the short side is usually 333-375 at width 500).
@@ -302,6 +308,21 @@ def _generate_crop(root: Path) -> dict[str, dict[str, object]]:
     return sets
 
 
+def _generate_loader(root: Path) -> dict[str, dict[str, object]]:
+    rng = np.random.default_rng(LOADER_SEED)
+    photos = _photos()
+    sets: dict[str, dict[str, object]] = {}
+    for i in range(N_LOADER):
+        photo = photos[int(rng.integers(len(photos)))]
+        size = _IMAGENET_SIZES[int(rng.integers(len(_IMAGENET_SIZES)))]
+        a = _noise(rng, _random_crop(rng, photo, size), sigma=8.0)
+        _write_file(root, sets, "imagenet1000", f"{i:04d}.jpg", a, "JPEG")
+    sets["imagenet1000"]["description"] = (
+        f"{N_LOADER} ImageNet-like JPEGs (~500x375, q{JPEG_QUALITY}, 4:2:0, baseline)"
+    )
+    return sets
+
+
 def _digest(root: Path, sets: dict[str, dict[str, object]]) -> str:
     h = hashlib.sha256()
     for name in sorted(sets):
@@ -370,6 +391,15 @@ def ensure_crop(
     return _ensure(base, f"crop-{CROP_VERSION}", CROP_VERSION, CROP_SEED, _generate_crop, log)
 
 
+def ensure_loader(
+    base: Path | str | None = None, *, log: Callable[[str], None] | None = print
+) -> dict[str, DataSet]:
+    """Generate (once) and return the loader suite's 1000-file set (about 100 MB)."""
+    return _ensure(
+        base, f"loader-{LOADER_VERSION}", LOADER_VERSION, LOADER_SEED, _generate_loader, log
+    )
+
+
 def manifest_info(
     base: Path | str | None = None, *, dirname: str = DATA_VERSION
 ) -> dict[str, object]:
@@ -382,10 +412,17 @@ def crop_manifest_info(base: Path | str | None = None) -> dict[str, object]:
     return manifest_info(base, dirname=f"crop-{CROP_VERSION}")
 
 
+def loader_manifest_info(base: Path | str | None = None) -> dict[str, object]:
+    return manifest_info(base, dirname=f"loader-{LOADER_VERSION}")
+
+
 if __name__ == "__main__":
     import sys
 
-    all_sets = ensure_crop() if "--crop" in sys.argv[1:] else ensure()
+    args = sys.argv[1:]
+    all_sets = (
+        ensure_crop() if "--crop" in args else ensure_loader() if "--loader" in args else ensure()
+    )
     for name, ds in all_sets.items():
         sizes = [f.nbytes for f in ds.files]
         print(

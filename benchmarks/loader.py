@@ -1,9 +1,9 @@
 """The loader suite (issue 5): one epoch of training batches, side by side.
 
-Workload: the ImageNet-like JPEGs (files in the page cache), RandomResizedCrop 224 (or
-Resize 256 + CenterCrop 224) + horizontal flip + normalize to float32 NCHW, batches of 64,
-both cores for every system. Each system produces the same batch shapes and dtype; the crops
-are random, so pixels are not compared. Systems:
+Workload: 1000 ImageNet-like JPEGs (``data.ensure_loader``; files in the page cache),
+RandomResizedCrop 224 (or Resize 256 + CenterCrop 224) + horizontal flip + normalize to
+float32 NCHW, batches of 64, both cores for every system. Each system produces the same batch
+shapes and dtype; the crops are random, so pixels are not compared. Systems:
 
 * pixfeed ``Loader`` (fused native pass: header-planned crop, ROI + DCT-scaled decode,
   antialiased resize, flip + normalize into the batch);
@@ -22,12 +22,13 @@ SPDL and Vantix are reported missing when they cannot be imported.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
+from . import data as data_mod
 from . import peers
 from .data import DataSet
 from .harness import Case, Floor, Workload
@@ -67,18 +68,33 @@ def _batches(n: int) -> list[range]:
     return [range(b, min(b + BATCH, n)) for b in range(0, n, BATCH)]
 
 
+def _consume(batches: Iterable[Any], n: int) -> list[np.ndarray]:
+    """A training loop's view of an epoch: each batch is taken and dropped (an epoch of
+    1000 float32 crops is 600 MB: keeping them all would time the allocator, not the
+    loader). Returns the last batch for the harness's shape check, after checking that
+    the epoch had every batch."""
+    count, last = 0, None
+    for b in batches:
+        count += 1
+        last = b
+    if count != len(_batches(n)) or last is None:
+        raise RuntimeError(f"expected {len(_batches(n))} batches, got {count}")
+    return [np.asarray(last)]
+
+
 def _pool_epoch(
     blobs: list[bytes], one: Callable[[bytes, int], np.ndarray], ex: ThreadPoolExecutor
 ) -> Callable[[], list[np.ndarray]]:
-    def call() -> list[np.ndarray]:
-        out = []
+    def batches() -> Iterator[np.ndarray]:
         for r in _batches(len(blobs)):
             items = list(r)
             half = (len(items) + 1) // 2
             parts = [items[:half], items[half:]]
             chunks = ex.map(lambda idx: [one(blobs[i], i) for i in idx], parts)
-            out.append(np.stack([a for part in chunks for a in part]))
-        return out
+            yield np.stack([a for part in chunks for a in part])
+
+    def call() -> list[np.ndarray]:
+        return _consume(batches(), len(blobs))
 
     return call
 
@@ -159,11 +175,12 @@ def _torch_loader(paths: list[str], center: bool, use_decode_jpeg: bool) -> Any:
         batch_size=BATCH,
         shuffle=True,
         num_workers=THREADS,
-        # Not persistent: persistent workers start prefetching the next epoch as soon as one
-        # ends, i.e. while the other systems are being timed (stealing their cores and
-        # getting their own next epoch partly for free). Fresh workers per epoch are
-        # PyTorch's default.
-        persistent_workers=False,
+        # Persistent: the steady state of a training run, without worker start-up in every
+        # timed epoch. Persistent workers stay idle between epochs: they resume (and
+        # prefetch) only when the next epoch's iterator is created, inside the timed call
+        # (torch.utils.data.dataloader._MultiProcessingDataLoaderIter._reset), so they take
+        # no core from the systems timed in between.
+        persistent_workers=True,
         prefetch_factor=2,
     )
 
@@ -198,7 +215,7 @@ def _workload(ds: DataSet, n: int, center: bool) -> Workload:
         def run_pixfeed() -> list[np.ndarray]:
             epoch[0] += 1
             loader.set_epoch(epoch[0])
-            return [np.asarray(b) for b in loader]
+            return _consume(loader, len(paths))
 
         wl.add(Case("pixfeed", run_pixfeed, label="pixfeed Loader", note="prefetch 2"))
         wl.closers.append(loader.close)
@@ -214,9 +231,9 @@ def _workload(ds: DataSet, n: int, center: bool) -> Workload:
             wl.add(
                 Case(
                     "torch",
-                    (lambda d=dl: [b.numpy() for b in d]),
+                    (lambda d=dl: _consume((b.numpy() for b in d), len(paths))),
                     label=label,
-                    note="num_workers=2, workers started per epoch",
+                    note="num_workers=2, persistent workers",
                 )
             )
     except ImportError as e:
@@ -248,12 +265,17 @@ def _workload(ds: DataSet, n: int, center: bool) -> Workload:
         )
 
         def decode_only() -> list[np.ndarray]:
-            def part(idx: Sequence[int]) -> list[np.ndarray]:
-                return [sj.module.decode_jpeg(blobs[i]) for i in idx]
+            # Each image decoded and dropped, as the other systems' batches are.
+            def part(idx: Sequence[int]) -> np.ndarray:
+                a = None
+                for i in idx:
+                    a = sj.module.decode_jpeg(blobs[i])
+                assert a is not None
+                return a
 
             half = (len(blobs) + 1) // 2
             outs = ex.map(part, [range(half), range(half, len(blobs))])
-            return [a for p in outs for a in p][:1]  # shapes differ: report one
+            return list(outs)[:1]  # shapes differ: report one
 
         wl.add(
             Case(
@@ -282,10 +304,13 @@ def _workload(ds: DataSet, n: int, center: bool) -> Workload:
         from vantixloader import vantix_core
 
         def run_vantix() -> list[np.ndarray]:
-            return [
-                vantix_core.load_images_fast([paths[i] for i in r], 224, 224, True)
-                for r in _batches(len(paths))
-            ]
+            return _consume(
+                (
+                    vantix_core.load_images_fast([paths[i] for i in r], 224, 224, True)
+                    for r in _batches(len(paths))
+                ),
+                len(paths),
+            )
 
         wl.add(
             Case(
@@ -334,8 +359,7 @@ def _spdl_epoch(
             desc += ",hflip"
         return spdl_io.decode_packets(packets, filter_desc=desc + ",format=rgb24")
 
-    def call() -> list[np.ndarray]:
-        out = []
+    def batches() -> Iterator[np.ndarray]:
         for r in _batches(len(blobs)):
             items = list(r)
             half = (len(items) + 1) // 2
@@ -343,8 +367,10 @@ def _spdl_epoch(
             chunks = ex.map(lambda idx: [frames(blobs[i], i) for i in idx], parts)
             buf = spdl_io.convert_frames([f for part in chunks for f in part])
             t = spdl_io.to_torch(buf).permute(0, 3, 1, 2).float().div_(255.0)
-            out.append(t.sub_(mean).div_(std).contiguous().numpy())
-        return out
+            yield t.sub_(mean).div_(std).contiguous().numpy()
+
+    def call() -> list[np.ndarray]:
+        return _consume(batches(), len(blobs))
 
     return call
 
@@ -352,10 +378,10 @@ def _spdl_epoch(
 def build(
     sets: dict[str, DataSet], *, quick: bool, only: Sequence[str] | None = None
 ) -> list[Workload]:
-    n = 128 if quick else 256
+    n = 128 if quick else data_mod.N_LOADER
     makers = {
-        "loader-rrc": lambda: _workload(sets["imagenet"], n, center=False),
-        "loader-center": lambda: _workload(sets["imagenet"], n, center=True),
+        "loader-rrc": lambda: _workload(sets["imagenet1000"], n, center=False),
+        "loader-center": lambda: _workload(sets["imagenet1000"], n, center=True),
     }
     workloads = [makers[name]() for name, _ in WORKLOADS if not only or name in only]
     for wl in workloads:
@@ -382,3 +408,13 @@ def _add_memory_note(wl: Workload, n: int) -> None:
         f"RSS {tv_rss / mb:,.0f} MB / PSS {tv_pss / mb:,.0f} MB; ratio {px_rss / tv_rss:.2f}x "
         f"(RSS), {px_pss / tv_pss:.2f}x (PSS); floor <= 0.5x."
     )
+
+
+def ensure_data(log: Callable[[str], None] | None = print) -> dict[str, DataSet]:
+    """This suite's own image set: 1000 files (:func:`benchmarks.data.ensure_loader`)."""
+    return data_mod.ensure_loader(log=log)
+
+
+def data_info() -> dict[str, object]:
+    """The loader set's manifest facts, for the report."""
+    return data_mod.loader_manifest_info()

@@ -63,10 +63,10 @@ def _tree_rss(root: int) -> tuple[int, int]:
 
 
 def _run_system(system: str, crop: str, n: int, epochs: int) -> None:
-    from .data import ensure
+    from .data import ensure_loader
     from .loader import BATCH, THREADS, _torch_loader
 
-    paths = ensure(log=None)["imagenet"].paths[:n]
+    paths = ensure_loader(log=None)["imagenet1000"].paths[:n]
     center = crop == "center"
     if system == "pixfeed":
         import pixfeed

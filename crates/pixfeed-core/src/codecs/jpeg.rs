@@ -430,11 +430,23 @@ fn decode_spliced(
     fast: bool,
     band: bool,
 ) -> Option<Result<(Decoded, u32)>> {
-    if !matches!(hdr.sof, 0xC0 | 0xC1) || hdr.precision != 8 || region.y < 8 * SPLICE_MIN_ROWS {
+    if !matches!(hdr.sof, 0xC0 | 0xC1) || hdr.precision != 8 {
         return None;
     }
     let r = scale_region(hdr.width, hdr.height, region, m);
+    let narrow_worth_it = region.width < hdr.width * 3 / 4;
+    if !narrow_worth_it && region.y < 8 * SPLICE_MIN_ROWS {
+        return None;
+    }
     let st = skip::Stream::parse(data)?;
+    if narrow_worth_it {
+        if let Some(d) = decode_narrowed(data, &st, mode, r, m, fast, band) {
+            return Some(d);
+        }
+    }
+    if region.y < 8 * SPLICE_MIN_ROWS {
+        return None;
+    }
     let rows_out = st.row_height() * m / 8; // output rows per iMCU row at scale m/8
     let first = r.y / rows_out; // the iMCU row holding the region's first row
     if first < SPLICE_MIN_ROWS {
@@ -450,6 +462,42 @@ fn decode_spliced(
     };
     let r2 = Rect::new(r.x, r.y - (skip - 1) * rows_out, r.width, r.height);
     Some(decode_scaled(&spliced, &hdr2, mode, r2, m, fast, band))
+}
+
+/// Decode the scaled region `r` from a file holding only the MCU rows and columns it needs
+/// plus one of margin on each side ([`skip::Stream::narrow`]): the same pixels as
+/// [`decode_at`] on the original (the margin is the upsampling context), with libjpeg
+/// decoding only those blocks. `None` when the narrow file cannot be made (or would not be
+/// narrower than three quarters of the original's MCU columns).
+fn decode_narrowed(
+    data: &[u8],
+    st: &skip::Stream,
+    mode: Mode,
+    r: Rect,
+    m: u32,
+    fast: bool,
+    band: bool,
+) -> Option<Result<(Decoded, u32)>> {
+    let (units, unit_h, unit_mcus, mcu_w) = st.units();
+    // Unit heights and MCU widths are multiples of 8: whole output pixels at every scale.
+    let (uh, mw) = (unit_h * m / 8, mcu_w * m / 8);
+    if r.width == 0 || r.height == 0 || uh == 0 || mw == 0 {
+        return None;
+    }
+    let (first, last) = ((r.y / uh) as usize, ((r.y + r.height - 1) / uh) as usize);
+    let (cfirst, clast) = ((r.x / mw) as usize, ((r.x + r.width - 1) / mw) as usize);
+    let (u0, u_end) = (first.saturating_sub(1), (last + 2).min(units));
+    let (c0, c1) = (cfirst.saturating_sub(1), (clast + 2).min(unit_mcus));
+    if (c1 - c0) * 3 > unit_mcus {
+        return None;
+    }
+    let (narrow, top) = st.narrow(data, u0, u_end, c0, c1)?;
+    let hdr2 = parse_header(&narrow).ok()?;
+    // Column 0 of the narrow file is the synthetic one when c0 > 0.
+    let x0 = c0 as u32 * mw - if c0 > 0 { mw } else { 0 };
+    let y0 = (u0 as u32 - top) * uh;
+    let r2 = Rect::new(r.x - x0, r.y - y0, r.width, r.height);
+    Some(decode_scaled(&narrow, &hdr2, mode, r2, m, fast, band))
 }
 
 fn decode_at(
