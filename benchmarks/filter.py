@@ -22,7 +22,7 @@ Systems (on the machine's 2 cores):
 
 * pixfeed ``filter_images`` (batch 8, cache off, a budget of 2 threads): decode_batch +
   letterbox straight into the float tensor for batch k+1 on a background thread (2 decoder
-  threads) while batch k is inferred (1 ONNX Runtime thread, spinning off);
+  threads) while batch k is inferred (2 ONNX Runtime threads, spinning off);
 * pixfeed ``filter_images`` with batch 1 (variant: what batching adds);
 * Pillow + onnxruntime per image: ``Image.open`` + ``convert("RGB")``, letterbox with
   Pillow's bilinear resize (the images are enlarged to 640, where Pillow's bilinear is the
@@ -383,7 +383,7 @@ def _workload(ds: DataSet, n: int, which: str) -> Workload:
     session = _session(ort, model, spinning=False)
     spinning = _session(ort, model, spinning=True)
     one_thread = _session(ort, model, spinning=False, threads=1)
-    # As filter_images builds it from a path: one inference thread fewer than the budget.
+    # As filter_images builds it from a path: inference threads = the budget.
     detector = pixfeed.YoloDetector(
         model, backend="cpu", threads=pixfeed.filter.inference_threads(THREADS)
     )
@@ -395,7 +395,7 @@ def _workload(ds: DataSet, n: int, which: str) -> Workload:
     )
     wl.notes.append(
         "onnxruntime sessions: pixfeed's (as filter_images makes it with 2 threads in all) "
-        "has 1 intra-op thread, its decoder 2, spinning off (the decoder needs the cores); "
+        "has 2 intra-op threads, its decoder 2, spinning off (the decoder shares the cores); "
         "the Pillow loop is measured with 2 intra-op threads with and without spinning "
         "(onnxruntime's default spins) and with 1 thread; the floor takes the fastest."
     )

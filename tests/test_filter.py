@@ -372,15 +372,15 @@ def test_parse_names() -> None:
             parse_names(bad)
 
 
-def test_inference_threads_leave_a_core_to_the_decoder(
+def test_inference_threads_use_the_whole_budget(
     folder: Path, models: dict[str, Path]
 ) -> None:
     from pixfeed.filter import inference_threads
 
-    assert [inference_threads(n) for n in (1, 2, 8)] == [1, 1, 7]
-    assert inference_threads(None) == max(1, len(os.sched_getaffinity(0)) - 1)
+    assert [inference_threads(n) for n in (0, 1, 2, 8)] == [1, 1, 2, 8]
+    assert inference_threads(None) == max(1, len(os.sched_getaffinity(0)))
     res = run(folder, models["v8"], config=Config(threads=3))
-    assert (res.settings["threads"], res.settings["inference_threads"]) == (3, 2)
+    assert (res.settings["threads"], res.settings["inference_threads"]) == (3, 3)
 
 
 def test_count_rule_parsing() -> None:
