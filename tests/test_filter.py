@@ -372,9 +372,7 @@ def test_parse_names() -> None:
             parse_names(bad)
 
 
-def test_inference_threads_use_the_whole_budget(
-    folder: Path, models: dict[str, Path]
-) -> None:
+def test_inference_threads_use_the_whole_budget(folder: Path, models: dict[str, Path]) -> None:
     from pixfeed.filter import inference_threads
 
     assert [inference_threads(n) for n in (0, 1, 2, 8)] == [1, 1, 2, 8]
@@ -430,3 +428,34 @@ def test_progress_and_a_failing_consumer_stop_the_background_thread(
     with pytest.raises(RuntimeError, match="stop here"):
         run(folder, models["v8"], batch_size=1, on_progress=explode)
     assert not [t for t in threading.enumerate() if t.name == "pixfeed-filter-decode"]
+
+
+def test_cpu_chunk_tuning_keeps_outputs(models: dict[str, Path]) -> None:
+    """A dynamic-batch model on the CPU runs in tuned chunks: every candidate chunk size
+    (1, 2, 4, the whole batch) is tried, one is kept, and the output never changes."""
+    det = pixfeed.YoloDetector(models["v8"], backend="cpu")
+    assert det._chunks is not None
+    rng = np.random.default_rng(3)
+    x = rng.random((8, 3, *det.input_size[::-1]), np.float32)
+    first = det.infer(x)
+    for _ in range(12):
+        assert np.array_equal(det.infer(x), first)
+    assert det._chunks.best in (1, 2, 4, 8)
+    # A fixed-batch model is not tuned: its batch size is the model's.
+    assert pixfeed.YoloDetector(models["batch1"], backend="cpu")._chunks is None
+
+
+def test_chunk_tuner_keeps_the_fastest_per_image() -> None:
+    from pixfeed.detector import _ChunkTuner
+
+    tuner = _ChunkTuner()
+    per_image = {1: 3.0, 2: 1.0, 4: 2.0, 8: 4.0}  # seconds per image of each chunk size
+    tried = []
+    while tuner.best is None:
+        c = tuner.chunk(8)
+        tried.append(c)
+        tuner.record(8, c, per_image[c] * 8)
+    assert sorted(tried) == [1, 1, 2, 2, 4, 4, 8, 8]
+    assert tuner.best == 2 and tuner.chunk(8) == 2 and tuner.chunk(1) == 1
+    # A smaller (last) batch never gets a chunk larger than itself.
+    assert _ChunkTuner().chunk(3) in (1, 2, 3)
