@@ -11,8 +11,9 @@ command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
 case ",${1:-test}," in
   *,bench,*)
     # SPDL (a loader peer) links FFmpeg 5.1's libraries; Debian 12 ships them.
+    # PyTurboJPEG (a decode peer) loads the system libturbojpeg.
     for lib in libavutil57 libavcodec59 libavformat59 libavfilter8 libswscale6 \
-               libswresample4 libavdevice59; do
+               libswresample4 libavdevice59 libturbojpeg0; do
       dpkg -s "$lib" >/dev/null 2>&1 || need_apt+=("$lib")
     done
     ;;
