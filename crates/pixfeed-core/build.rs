@@ -9,6 +9,7 @@ fn main() {
     println!("cargo:rerun-if-changed=csrc/jpeg_shim.c");
     println!("cargo:rerun-if-changed=csrc/jpeg_shim.h");
     println!("cargo:rerun-if-changed=csrc/jpeg_enc.c");
+    println!("cargo:rerun-if-changed=csrc/jpeg_huff.c");
     println!("cargo:rerun-if-env-changed=DEP_TURBOJPEG_INCLUDE");
 
     // turbojpeg-sys (`links = "turbojpeg"`) prints `cargo:include=a,b,...`.
@@ -26,6 +27,7 @@ fn main() {
     let mut build = cc::Build::new();
     build
         .file("csrc/jpeg_shim.c")
+        .file("csrc/jpeg_huff.c")
         // Separate object: only linked into binaries that call the test encoder.
         .file("csrc/jpeg_enc.c")
         .include("csrc")

@@ -21,6 +21,9 @@
 
 #include "jpeg_shim.h"
 
+/* jpeg_huff.c: our MCU decoder for single-scan Huffman files. */
+int pf_huff_install(j_decompress_ptr cinfo);
+
 #define PF_STR2(x) #x
 #define PF_STR(x) PF_STR2(x)
 
@@ -289,6 +292,8 @@ int pf_jpeg_decode(const uint8_t *data, size_t len, const pf_jpeg_params *p,
   }
 
   jpeg_start_decompress(&cinfo);
+  if (!lossless && !fake_eof_matters)
+    pf_huff_install(&cinfo);
   if (cinfo.output_width != p->scaled_width ||
       cinfo.output_height != p->scaled_height ||
       cinfo.output_components != channels) {
