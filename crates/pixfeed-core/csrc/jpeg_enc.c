@@ -81,6 +81,8 @@ int pf_jpeg_encode(const uint8_t *pixels, const pf_jpeg_enc_params *p,
   cinfo.comp_info[0].v_samp_factor = (int)p->v_samp;
   if (p->progressive)
     jpeg_simple_progression(&cinfo);
+  if (p->optimize)
+    cinfo.optimize_coding = TRUE;
   cinfo.arith_code = p->arithmetic ? TRUE : FALSE;
   cinfo.restart_in_rows = (int)p->restart_rows;
   if (p->precision != 8 && p->precision != 12)

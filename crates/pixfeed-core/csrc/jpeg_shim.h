@@ -82,6 +82,8 @@ typedef struct pf_jpeg_enc_params {
   uint32_t precision;
   /* Lossless (SOF3) with predictor 1. */
   uint32_t lossless;
+  /* Optimized Huffman tables (libjpeg's optimize_coding). */
+  uint32_t optimize;
   /* Optional APP1 payload (e.g. "Exif\0\0..."). */
   const uint8_t *app1;
   size_t app1_len;

@@ -22,6 +22,7 @@ pub(crate) struct PfJpegEncParams {
     pub restart_rows: u32,
     pub precision: u32,
     pub lossless: u32,
+    pub optimize: u32,
     pub app1: *const u8,
     pub app1_len: usize,
 }
@@ -135,6 +136,7 @@ fn encode_jpeg(
         restart_rows: 0,
         precision: 8,
         lossless: 0,
+        optimize: 0,
         app1: std::ptr::null(),
         app1_len: 0,
     };
