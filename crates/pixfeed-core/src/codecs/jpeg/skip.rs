@@ -856,16 +856,7 @@ impl Stream {
             let dc = &self.dc[si].huff;
             let d = pick_diff(dc, remaining[fi])?;
             remaining[fi] -= d;
-            let s = category(d);
-            let (code, l) = dc.enc[s as usize];
-            if l == 0 {
-                return None;
-            }
-            w.put(u32::from(code), u32::from(l));
-            if s > 0 {
-                let v = if d < 0 { (d - 1) as u32 } else { d as u32 };
-                w.put(v & ((1 << s) - 1), s);
-            }
+            put_dc(w, dc, d)?;
             let (code, l) = self.ac[si].huff.enc[0];
             if l == 0 {
                 return None;
@@ -921,16 +912,7 @@ impl Stream {
             for (b, &(_, si, _)) in blocks.iter().enumerate() {
                 let d = diffs[i];
                 i += 1;
-                let s = category(d);
-                let (code, l) = self.dc[si].huff.enc[s as usize];
-                if l == 0 {
-                    return None;
-                }
-                w.put(u32::from(code), u32::from(l));
-                if s > 0 {
-                    let v = if d < 0 { (d - 1) as u32 } else { d as u32 };
-                    w.put(v & ((1 << s) - 1), s);
-                }
+                put_dc(w, &self.dc[si].huff, d)?;
                 if m == 0 && b == 0 {
                     for &s in &pads {
                         let (code, l) = self.ac[si].huff.enc[s as usize];
@@ -986,6 +968,22 @@ fn copy_bits(data: &[u8], from: (usize, u32), to: (usize, u32), w: &mut BitWrite
         let b = u32::from(*data.get(p)?);
         let n = to.1 - bit;
         w.put((b >> (8 - to.1)) & ((1 << n) - 1), n);
+    }
+    Some(())
+}
+
+/// Write the DC difference `d`: its category's code, then its magnitude bits. `None` when
+/// the table has no code for that category.
+fn put_dc(w: &mut BitWriter, dc: &Huff, d: i32) -> Option<()> {
+    let s = category(d);
+    let (code, l) = dc.enc[s as usize];
+    if l == 0 {
+        return None;
+    }
+    w.put(u32::from(code), u32::from(l));
+    if s > 0 {
+        let v = if d < 0 { (d - 1) as u32 } else { d as u32 };
+        w.put(v & ((1 << s) - 1), s);
     }
     Some(())
 }

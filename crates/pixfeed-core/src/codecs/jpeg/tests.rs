@@ -885,6 +885,33 @@ fn damage_below_the_region_is_not_decoded() {
     assert_eq!(decode(&bad, &rq).unwrap(), decode(&jpg, &rq).unwrap());
 }
 
+/// Baseline files of every sampling, gray (one or two block rows per iMCU row), CMYK, stored
+/// RGB and low / high quality: what [`skip`] handles.
+fn sequential_encodings() -> Vec<Enc> {
+    vec![
+        Enc::default().samp(1, 1),
+        Enc::default().samp(2, 1),
+        Enc::default().samp(2, 2),
+        Enc::default().samp(1, 2),
+        Enc::default().gray(),
+        Enc::default().gray().samp(1, 2),
+        Enc::default().gray().quality(100),
+        Enc::default().cmyk(),
+        Enc::default().samp(2, 2).quality(100),
+        Enc::default().samp(2, 2).quality(5),
+        Enc::default().samp(1, 1).space(1),
+    ]
+}
+
+/// RGB for three-component files, else the file's own channels.
+fn mode_for(enc: &Enc) -> Mode {
+    if enc.components == 3 {
+        Mode::Rgb
+    } else {
+        Mode::Unchanged
+    }
+}
+
 /// Spliced streams ([`skip`]): for every split row of baseline files of every sampling, gray,
 /// CMYK, stored RGB and low / high quality, the spliced stream decodes to the original's rows
 /// (below the synthetic row and its context row); and ROI decodes through `decode`, which
@@ -893,24 +920,9 @@ fn damage_below_the_region_is_not_decoded() {
 fn spliced_streams_decode_to_the_original_rows() {
     let (w, h) = (157u32, 389u32);
     let mut rng = Rng::new(9);
-    for enc in [
-        Enc::default().samp(1, 1),
-        Enc::default().samp(2, 1),
-        Enc::default().samp(2, 2),
-        Enc::default().samp(1, 2),
-        Enc::default().gray(),
-        Enc::default().gray().quality(100),
-        Enc::default().cmyk(),
-        Enc::default().samp(2, 2).quality(100),
-        Enc::default().samp(2, 2).quality(5),
-        Enc::default().samp(1, 1).space(1),
-    ] {
+    for enc in sequential_encodings() {
         let jpg = encode(&texture(w, h, enc.components, 5), w, h, &enc);
-        let mode = if enc.components == 3 {
-            Mode::Rgb
-        } else {
-            Mode::Unchanged
-        };
+        let mode = mode_for(&enc);
         let full = decode_m(&jpg, mode, None, 8).unwrap();
         let ch = full.image.channels;
         let row_bytes = w as usize * ch;
@@ -1003,25 +1015,9 @@ fn gray_dc_regions_equal_libjpeg() {
 fn narrowed_streams_decode_to_the_original_region() {
     let (w, h) = (397u32, 203u32);
     let mut rng = Rng::new(11);
-    for enc in [
-        Enc::default().samp(1, 1),
-        Enc::default().samp(2, 1),
-        Enc::default().samp(2, 2),
-        Enc::default().samp(1, 2),
-        Enc::default().gray(),
-        Enc::default().gray().samp(1, 2),
-        Enc::default().gray().quality(100),
-        Enc::default().cmyk(),
-        Enc::default().samp(2, 2).quality(100),
-        Enc::default().samp(2, 2).quality(5),
-        Enc::default().samp(1, 1).space(1),
-    ] {
+    for enc in sequential_encodings() {
         let jpg = encode(&texture(w, h, enc.components, 7), w, h, &enc);
-        let mode = if enc.components == 3 {
-            Mode::Rgb
-        } else {
-            Mode::Unchanged
-        };
+        let mode = mode_for(&enc);
         let st = skip::Stream::parse(&jpg).unwrap_or_else(|| panic!("{enc:?}: not parsed"));
         let (mut used, mut left_side, mut right_side) = (0, 0, 0);
         for m in [1u32, 2, 4, 8] {
