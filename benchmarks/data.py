@@ -230,6 +230,14 @@ def _write_file(
     )
 
 
+def _imagenet_like(rng: np.random.Generator, photos: list[np.ndarray]) -> np.ndarray:
+    """One ImageNet-like image: a random photo, cropped to a random ImageNet size, noise
+    sigma 8 (the rng draws are the same as when this was written inline: caches stay valid)."""
+    photo = photos[int(rng.integers(len(photos)))]
+    size = _IMAGENET_SIZES[int(rng.integers(len(_IMAGENET_SIZES)))]
+    return _noise(rng, _random_crop(rng, photo, size), sigma=8.0)
+
+
 def _generate(root: Path) -> dict[str, dict[str, object]]:
     rng = np.random.default_rng(SEED)
     photos = _photos()
@@ -241,12 +249,7 @@ def _generate(root: Path) -> dict[str, dict[str, object]]:
         sets[set_name]["description"] = desc
 
     # ImageNet-like JPEGs.
-    items = []
-    for i in range(N_IMAGENET):
-        photo = photos[int(rng.integers(len(photos)))]
-        size = _IMAGENET_SIZES[int(rng.integers(len(_IMAGENET_SIZES)))]
-        a = _noise(rng, _random_crop(rng, photo, size), sigma=8.0)
-        items.append((f"{i:04d}.jpg", a, "JPEG"))
+    items = [(f"{i:04d}.jpg", _imagenet_like(rng, photos), "JPEG") for i in range(N_IMAGENET)]
     write(
         "imagenet",
         f"{N_IMAGENET} ImageNet-like JPEGs (~500x375, q{JPEG_QUALITY}, 4:2:0, baseline)",
@@ -313,10 +316,7 @@ def _generate_loader(root: Path) -> dict[str, dict[str, object]]:
     photos = _photos()
     sets: dict[str, dict[str, object]] = {}
     for i in range(N_LOADER):
-        photo = photos[int(rng.integers(len(photos)))]
-        size = _IMAGENET_SIZES[int(rng.integers(len(_IMAGENET_SIZES)))]
-        a = _noise(rng, _random_crop(rng, photo, size), sigma=8.0)
-        _write_file(root, sets, "imagenet1000", f"{i:04d}.jpg", a, "JPEG")
+        _write_file(root, sets, "imagenet1000", f"{i:04d}.jpg", _imagenet_like(rng, photos), "JPEG")
     sets["imagenet1000"]["description"] = (
         f"{N_LOADER} ImageNet-like JPEGs (~500x375, q{JPEG_QUALITY}, 4:2:0, baseline)"
     )

@@ -441,7 +441,7 @@ class YoloDetector:
             parts.append(np.asarray(out)[: min(step, n - start)])
         if not parts:
             return np.zeros((0, 0, 0), np.float32)
-        if tuner is not None and not self.fixed_batch:
+        if tuner is not None:
             tuner.record(n, step, time.perf_counter() - started)
         raw = np.concatenate(parts) if len(parts) > 1 else parts[0]
         if self.layout is None:

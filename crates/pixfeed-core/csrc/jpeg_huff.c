@@ -20,7 +20,7 @@
  * tests decode every format variant and compare with Pillow pixel for pixel.
  */
 #include <stdint.h>
-#include <stdio.h>
+#include <stdio.h> /* jpeglib.h needs FILE */
 #include <stdlib.h>
 #include <string.h>
 

@@ -147,6 +147,36 @@ where
     })?
 }
 
+/// `one(i, slot_i)` for every `item`-byte slot of `out`, one result per slot in slot order
+/// (unlike [`for_each_slot`], a failed slot does not stop the others: the batch pipelines
+/// apply their error policy per item). On the caller's thread for a single slot or
+/// `threads == Some(1)`, else on the pool, one slot per task.
+pub fn map_slots<R: Send>(
+    out: &mut [u8],
+    item: usize,
+    threads: Option<usize>,
+    one: impl Fn(usize, &mut [u8]) -> R + Sync + Send,
+) -> Result<Vec<R>> {
+    use rayon::prelude::*;
+    if item == 0 {
+        return Err(Error::invalid("out", "slots of 0 bytes"));
+    }
+    if out.len() <= item || threads == Some(1) {
+        return Ok(out
+            .chunks_exact_mut(item)
+            .enumerate()
+            .map(|(i, s)| one(i, s))
+            .collect());
+    }
+    install(threads, || {
+        out.par_chunks_exact_mut(item)
+            .with_max_len(1)
+            .enumerate()
+            .map(|(i, s)| one(i, s))
+            .collect()
+    })
+}
+
 /// `f(i, slot_i)` over the `slot_len`-byte slots of `buf` (a preallocated batch), in
 /// parallel under the same inline rules as [`map`].
 pub fn for_each_slot<F>(buf: &mut [u8], slot_len: usize, threads: Option<usize>, f: F) -> Result<()>

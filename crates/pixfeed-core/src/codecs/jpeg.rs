@@ -434,7 +434,9 @@ fn decode_spliced(
         return None;
     }
     let r = scale_region(hdr.width, hdr.height, region, m);
-    let narrow_worth_it = region.width < hdr.width * 3 / 4;
+    // decode_narrowed keeps at most a third of the MCU columns (margins included): skip
+    // parsing the stream for regions that cannot qualify and start too high to splice.
+    let narrow_worth_it = region.width.saturating_mul(3) <= hdr.width;
     if !narrow_worth_it && region.y < 8 * SPLICE_MIN_ROWS {
         return None;
     }
@@ -467,8 +469,10 @@ fn decode_spliced(
 /// Decode the scaled region `r` from a file holding only the MCU rows and columns it needs
 /// plus one of margin on each side ([`skip::Stream::narrow`]): the same pixels as
 /// [`decode_at`] on the original (the margin is the upsampling context), with libjpeg
-/// decoding only those blocks. `None` when the narrow file cannot be made (or would not be
-/// narrower than three quarters of the original's MCU columns).
+/// decoding only those blocks. `None` when the narrow file cannot be made, or would keep more
+/// than a third of the MCU columns: there our parse of the full-width rows costs more than
+/// libjpeg's decode of the columns it saves (measured on 256-wide windows of 512x512
+/// colour files: 1.40x the peer with narrow files, 1.59x without).
 fn decode_narrowed(
     data: &[u8],
     st: &skip::Stream,

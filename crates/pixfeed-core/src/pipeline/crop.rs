@@ -11,7 +11,6 @@
 use std::cell::RefCell;
 
 use fast_image_resize as fir;
-use rayon::prelude::*;
 
 use super::plan::{self, RelativeCrop};
 use super::{pixel_type, resize_alg, Interp};
@@ -165,18 +164,5 @@ pub fn crop_batch(
     let one = |i: usize, slot: &mut [u8]| {
         catch_panic(|| with_bytes(sources[i], |data| crop_one(spec, data, rel[i], slot)))
     };
-    if sources.len() <= 1 || threads == Some(1) {
-        return Ok(out
-            .chunks_exact_mut(item)
-            .enumerate()
-            .map(|(i, s)| one(i, s))
-            .collect());
-    }
-    pool::install(threads, || {
-        out.par_chunks_exact_mut(item)
-            .with_max_len(1)
-            .enumerate()
-            .map(|(i, s)| one(i, s))
-            .collect()
-    })
+    pool::map_slots(out, item, threads, one)
 }

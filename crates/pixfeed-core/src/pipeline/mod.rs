@@ -9,7 +9,6 @@ pub mod write;
 use std::cell::RefCell;
 
 use fast_image_resize as fir;
-use rayon::prelude::*;
 
 use crate::codecs::Mode;
 use crate::decode::{decode_region, probe, DecodeOptions};
@@ -347,18 +346,5 @@ pub fn run_batch(
             })
         })
     };
-    if sources.len() <= 1 || threads == Some(1) {
-        return Ok(out
-            .chunks_exact_mut(item)
-            .enumerate()
-            .map(|(i, s)| one(i, s))
-            .collect());
-    }
-    pool::install(threads, || {
-        out.par_chunks_exact_mut(item)
-            .with_max_len(1)
-            .enumerate()
-            .map(|(i, s)| one(i, s))
-            .collect()
-    })
+    pool::map_slots(out, item, threads, one)
 }
