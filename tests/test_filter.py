@@ -372,13 +372,34 @@ def test_parse_names() -> None:
             parse_names(bad)
 
 
-def test_inference_threads_use_the_whole_budget(folder: Path, models: dict[str, Path]) -> None:
-    from pixfeed.filter import inference_threads
+def test_streams_use_the_whole_budget(folder: Path, models: dict[str, Path]) -> None:
+    from pixfeed.filter import INFERENCE_THREADS, inference_streams, thread_budget
 
-    assert [inference_threads(n) for n in (0, 1, 2, 8)] == [1, 1, 2, 8]
-    assert inference_threads(None) == max(1, len(os.sched_getaffinity(0)))
+    assert [thread_budget(n) for n in (0, 1, 2, 8)] == [1, 1, 2, 8]
+    assert thread_budget(None) == max(1, len(os.sched_getaffinity(0)))
     res = run(folder, models["v8"], config=Config(threads=3))
-    assert (res.settings["threads"], res.settings["inference_threads"]) == (3, 3)
+    assert res.settings["threads"] == 3
+    assert (res.settings["inference_threads"], res.settings["streams"]) == (INFERENCE_THREADS, 3)
+    # A detector with several intra-op threads (or onnxruntime's default) gets fewer streams.
+    two = pixfeed.YoloDetector(models["v8"], backend="cpu", threads=2)
+    default = pixfeed.YoloDetector(models["v8"], backend="cpu")
+    assert [inference_streams(two, n) for n in (1, 2, 4, 5)] == [1, 1, 2, 2]
+    assert inference_streams(default, 4) == 1
+
+
+def test_streams_give_the_same_results_as_one(folder: Path, models: dict[str, Path]) -> None:
+    """Streams finish out of order; results stay in path order and equal one stream's,
+    whatever the batch size (uneven spans near the end included)."""
+    one = pixfeed.YoloDetector(models["v8"], backend="cpu", threads=1)
+    ref = run(folder, one, config=Config(threads=1), batch_size=3)
+    assert ref.settings["streams"] == 1
+    for threads, batch in ((2, 1), (2, 3), (3, 2), (4, 8)):
+        res = run(folder, one, config=Config(threads=threads), batch_size=batch)
+        assert res.settings["streams"] == threads
+        assert [r.path for r in res.images] == [r.path for r in ref.images]
+        assert [r.error for r in res.images] == [r.error for r in ref.images]
+        for a, b in zip(res.images, ref.images, strict=True):
+            assert [tuple(d) for d in a.detections] == [tuple(d) for d in b.detections]
 
 
 def test_count_rule_parsing() -> None:
@@ -425,9 +446,13 @@ def test_progress_and_a_failing_consumer_stop_the_background_thread(
     def explode(done: int, total: int) -> None:
         raise RuntimeError("stop here")
 
-    with pytest.raises(RuntimeError, match="stop here"):
-        run(folder, models["v8"], batch_size=1, on_progress=explode)
-    assert not [t for t in threading.enumerate() if t.name == "pixfeed-filter-decode"]
+    # Streams (a model path: one-thread session, 2 streams) and one prefetching thread (a
+    # detector with 2 intra-op threads): both stop when the consumer fails.
+    two_threads = pixfeed.YoloDetector(models["v8"], backend="cpu", threads=2)
+    for model in (models["v8"], two_threads):
+        with pytest.raises(RuntimeError, match="stop here"):
+            run(folder, model, batch_size=1, on_progress=explode)
+        assert not [t for t in threading.enumerate() if t.name.startswith("pixfeed-filter-")]
 
 
 def test_cpu_chunk_tuning_keeps_outputs(models: dict[str, Path]) -> None:

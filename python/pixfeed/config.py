@@ -101,7 +101,7 @@ class Config:
     ``"user config <path>"``, ``"project config <path>"``, ``"env <VAR>"`` or
     ``"override"``."""
 
-    #: Native threads (decoders, ONNX Runtime intra-op); None: the library default.
+    #: Native threads (decoders; the filter's streams); None: the library default.
     threads: int | None = None
     #: Image cache budget in MiB.
     cache_mb: int = 512

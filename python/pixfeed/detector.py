@@ -205,6 +205,7 @@ class _ChunkTuner:
         return n  # unreachable: record() decides once every candidate has its trials
 
     def record(self, n: int, chunk: int, seconds: float) -> None:
+        """``seconds``: the time of a batch of ``n`` images run in chunks of ``chunk``."""
         if self._best is not None or n <= 1:
             return
         self._times.setdefault(chunk, []).append(seconds / n)
@@ -425,9 +426,31 @@ class YoloDetector:
         proved fastest on the first batches (see :class:`_ChunkTuner`); the output is the
         same whatever the chunk size."""
         n = len(tensor)
-        tuner = self._chunks
-        step = self.fixed_batch or (tuner.chunk(n) if tuner is not None else max(n, 1))
+        step = self.chunk_size(n)
         started = time.perf_counter()
+        raw = self.run_chunks(tensor, step)
+        self.record_chunk(n, step, time.perf_counter() - started)
+        return raw
+
+    def chunk_size(self, n: int) -> int:
+        """Images per ``session.run`` for a batch of ``n``: the model's fixed batch size, the
+        tuned chunk on the CPU (:class:`_ChunkTuner`, trying candidates until tuned), else
+        ``n``."""
+        if self.fixed_batch:
+            return self.fixed_batch
+        return self._chunks.chunk(n) if self._chunks is not None else max(n, 1)
+
+    def record_chunk(self, n: int, chunk: int, seconds: float) -> None:
+        """Tell the tuner that a batch of ``n`` images took ``seconds`` in chunks of
+        ``chunk`` (callers that run chunks themselves, e.g. a filter stream, which times
+        decoding too: the chunk that is fastest end to end wins)."""
+        if self._chunks is not None:
+            self._chunks.record(n, chunk, seconds)
+
+    def run_chunks(self, tensor: npt.NDArray[Any], step: int) -> npt.NDArray[np.float32]:
+        """The first output for ``tensor``, ``step`` images per ``session.run`` (the last
+        chunk zero-padded to ``step``); not timed for the tuner."""
+        n = len(tensor)
         parts = []
         for start in range(0, n, step):
             chunk = tensor[start : start + step]
@@ -441,8 +464,6 @@ class YoloDetector:
             parts.append(np.asarray(out)[: min(step, n - start)])
         if not parts:
             return np.zeros((0, 0, 0), np.float32)
-        if tuner is not None:
-            tuner.record(n, step, time.perf_counter() - started)
         raw = np.concatenate(parts) if len(parts) > 1 else parts[0]
         if self.layout is None:
             self.layout, self.num_classes = yolo_layout(raw.shape, self.num_classes, str(self.path))

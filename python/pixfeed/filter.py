@@ -7,10 +7,13 @@ How a run goes:
    stat'ed; results always come back in that order;
 2. each image is looked up in the result cache by (absolute path, size, mtime_ns, model
    sha256, imgsz, conf, iou, max_det); hits are not decoded at all;
-3. the misses are decoded by pixfeed (native threads) and letterboxed on a background
-   thread, one batch ahead, while ONNX Runtime runs the current batch (both release the
-   GIL), then post-processed (:func:`~pixfeed.yolo_postprocess`, boxes scaled back to each
-   original image) and stored in the cache batch by batch;
+3. the misses are decoded by pixfeed, letterboxed, run through ONNX Runtime and
+   post-processed (:func:`~pixfeed.yolo_postprocess`, boxes scaled back to each original
+   image), then stored in the cache batch by batch. On the CPU, each thread of the budget is
+   one *stream* doing all of that for its own batches with a one-thread ONNX Runtime session
+   run (all release the GIL): the cores never wait on each other. Otherwise (CUDA, or a
+   detector with several intra-op threads) one background thread prepares the next batch
+   while ONNX Runtime runs the current one;
 4. the class selection (``classes``) and the count rule (``count``) are applied last, so
    changing them never re-infers. ``max_det`` applies to all classes before selection.
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 import warnings
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,12 +47,14 @@ if TYPE_CHECKING:  # imported when used: `import pixfeed` stays light
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "INFERENCE_THREADS",
     "CountRule",
     "Detection",
     "FilterResult",
     "ImageResult",
     "filter_images",
-    "inference_threads",
+    "inference_streams",
+    "thread_budget",
 ]
 
 #: File extensions listed in a folder (case-insensitive): the formats pixfeed decodes.
@@ -200,19 +206,34 @@ class FilterResult:
         _filter_export.write_report(self, path, thumbnail=thumbnail)
 
 
-def inference_threads(threads: int | None) -> int:
-    """ONNX Runtime intra-op threads for a filter run with a budget of ``threads`` (None:
-    the cores this process may use): the whole budget. The decoder works on the next batch
-    meanwhile, on the same cores; ONNX Runtime's threads do not spin (the session is made
-    with spinning off), so decoding fills the gaps. Measured on 2 cores (quiet machine,
-    batch 8): a ~0.35 GMAC model runs 236 images/s with two inference threads against 187
-    with one; a model whose inference is cheap runs at the same rate either way."""
+def thread_budget(threads: int | None) -> int:
+    """The cores a filter run uses: ``threads``, or (None) those this process may use."""
     if threads is None:
         try:
             threads = len(os.sched_getaffinity(0))
         except AttributeError:  # not on Linux
             threads = os.cpu_count() or 1
     return max(1, threads)
+
+
+#: ONNX Runtime intra-op threads of the session :func:`filter_images` makes from a path.
+#: One: on the CPU the run's parallelism comes from streams (one per thread of the budget,
+#: see :func:`inference_streams`). Measured on 2 cores (quiet machine, a ~0.35 GMAC model at
+#: 640x640): two one-thread streams ran 318-338 images/s, decode and letterbox included,
+#: where one two-thread session fed by a background decoder ran 295; one-thread sessions
+#: never wait at a parallel section's barrier, and decoding needs no share of a core that an
+#: intra-op thread sleeps on.
+INFERENCE_THREADS = 1
+
+
+def inference_streams(detector: YoloDetector, threads: int | None) -> int:
+    """How many batches a run prepares and infers at once: on the CPU, the budget divided by
+    the detector's intra-op threads (a detector left at onnxruntime's default, all cores,
+    gets one stream); with CUDA one (the GPU runs one batch at a time)."""
+    if detector.providers[:1] != ["CPUExecutionProvider"]:
+        return 1
+    budget = thread_budget(threads)
+    return max(1, budget // (detector.threads or budget))
 
 
 # Listing ----------------------------------------------------------------------------------
@@ -334,6 +355,9 @@ class _Prepared:
     tensor: npt.NDArray[Any]
     errors: dict[int, str]  # run position -> reason
     count: int  # images in the batch, decoded or not
+    # Per image in ``indices``: detections in the original's pixels, when the batch was
+    # inferred where it was prepared (streams); None: the consumer infers it.
+    detections: list[npt.NDArray[np.float32]] | None = None
 
 
 class _Failure:
@@ -358,6 +382,29 @@ def _prepare(
     tensor, boxes = detector.preprocess(images, threads=threads, out=buffer[: len(images)])
     sizes = [(int(img.shape[1]), int(img.shape[0])) for img in images]
     return _Prepared([p for p, _ in ok], sizes, boxes, tensor, errors, len(paths))
+
+
+@dataclass(frozen=True)
+class _Settings:
+    conf: float
+    iou: float
+    max_det: int
+
+
+def _detections(
+    detector: YoloDetector, batch: _Prepared, settings: _Settings
+) -> list[npt.NDArray[np.float32]]:
+    if not batch.indices:
+        return []
+    raw = detector.infer(batch.tensor)
+    return detector.postprocess(
+        raw,
+        batch.boxes,
+        batch.sizes,
+        conf=settings.conf,
+        iou=settings.iou,
+        max_det=settings.max_det,
+    )
 
 
 def _reason(exc: BaseException) -> str:
@@ -436,6 +483,113 @@ def _prefetched(
                 worker.join(0.05)
 
 
+def _streamed(
+    detector: YoloDetector,
+    paths: list[str],
+    positions: list[int],
+    batch_size: int,
+    streams: int,
+    settings: _Settings,
+) -> Generator[_Prepared, None, None]:
+    """Batches decoded, letterboxed, inferred and post-processed by ``streams`` threads at
+    once, each on one core (one decode thread, the detector's session run from each: ONNX
+    Runtime sessions run concurrently), yielded as they finish. A stream takes up to
+    ``batch_size`` images at a time, fewer near the end so that the streams finish together.
+    Closing the iterator (a break, an exception, Ctrl-C in the consumer) stops the threads
+    after their current batch."""
+    q: queue.Queue[object] = queue.Queue(maxsize=streams)
+    stop = threading.Event()
+    lock = threading.Lock()
+    next_start = 0
+    failures: list[BaseException] = []
+    w, h = detector.input_size
+
+    def take() -> tuple[int, int] | None:
+        nonlocal next_start
+        with lock:
+            start, left = next_start, len(paths) - next_start
+            if left <= 0 or stop.is_set():
+                return None
+            n = min(batch_size, -(-left // streams))
+            next_start += n
+            return start, start + n
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        buffer = np.empty((0, 3, h, w), detector.input_dtype)
+        try:
+            while (span := take()) is not None:
+                start, end = span
+                # The span goes through decode, letterbox and inference one chunk at a
+                # time: a chunk's tensor is still in the cache when the network reads it.
+                step = detector.chunk_size(end - start)
+                if len(buffer) < step:
+                    buffer = np.empty((step, 3, h, w), detector.input_dtype)
+                started = time.perf_counter()
+                for first in range(start, end, step):
+                    last = min(first + step, end)
+                    out = buffer[: last - first]
+                    part = _prepare(detector, paths[first:last], positions[first:last], 1, out)
+                    if part.indices:
+                        raw = detector.run_chunks(part.tensor, step)
+                        part.detections = detector.postprocess(
+                            raw,
+                            part.boxes,
+                            part.sizes,
+                            conf=settings.conf,
+                            iou=settings.iou,
+                            max_det=settings.max_det,
+                        )
+                    part.tensor = buffer[:0]  # the consumer does not need it; reused
+                    if not put(part):
+                        return
+                detector.record_chunk(end - start, step, time.perf_counter() - started)
+        except BaseException as e:  # handed to the consumer, which re-raises it
+            with lock:
+                failures.append(e)
+            stop.set()
+            try:  # wakes the consumer; a full queue means it is not waiting
+                q.put_nowait(_DONE)
+            except queue.Full:
+                pass
+            return
+        put(_DONE)
+
+    workers = [
+        threading.Thread(target=work, name=f"pixfeed-filter-stream-{k}", daemon=True)
+        for k in range(streams)
+    ]
+    for t in workers:
+        t.start()
+    try:
+        finished = 0
+        while finished < len(workers):
+            item = q.get()
+            if failures:
+                raise failures[0]
+            if item is _DONE:
+                finished += 1
+                continue
+            assert isinstance(item, _Prepared)
+            yield item
+    finally:
+        stop.set()
+        while any(t.is_alive() for t in workers):
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                for t in workers:
+                    t.join(0.05)
+
+
 def _open_cache(cache: bool | PathLike, model_sha: str, settings_key: str) -> ResultCache | None:
     from pixfeed._filter_cache import ResultCache, default_cache_path
 
@@ -487,8 +641,9 @@ def filter_images(
         imgsz: network input size for models with a dynamic input (default 640).
         names: class names (names file, list or mapping); default: the model's metadata.
         batch_size, threads, backend: default from the configuration (:func:`load_config`).
-            ``threads`` is the whole budget: the decoder and ONNX Runtime both use it
-            (:func:`inference_threads`), inference without spinning.
+            ``threads`` is the whole budget (:func:`thread_budget`): on the CPU, that many
+            streams each decode and infer their own batches (:func:`inference_streams`;
+            the session made from a path has :data:`INFERENCE_THREADS` intra-op thread).
         cache: True: the default result cache (``$PIXFEED_CACHE_DIR``, ``$XDG_CACHE_HOME/
             pixfeed`` or ``~/.cache/pixfeed``, file ``filter.sqlite``), a path: that SQLite
             file, False: none.
@@ -526,9 +681,11 @@ def filter_images(
             imgsz=imgsz,
             names=names,
             backend=backend if backend is not None else cfg.backend,
-            threads=inference_threads(nthreads),
+            threads=INFERENCE_THREADS,
         )
     selected = _class_ids(classes, detector)
+    streams = inference_streams(detector, nthreads)
+    post = _Settings(float(conf), float(iou), max_det)
     paths, unreadable = _sources(source, recursive)
 
     w, h = detector.input_size
@@ -564,16 +721,19 @@ def filter_images(
                 todo.append(i)
 
         n_inferred = 0
-        batches = _prefetched(detector, [paths[i] for i in todo], todo, nbatch, nthreads)
+        todo_paths = [paths[i] for i in todo]
+        if streams > 1:
+            batches = _streamed(detector, todo_paths, todo, nbatch, streams, post)
+        else:
+            batches = _prefetched(detector, todo_paths, todo, nbatch, nthreads)
         try:
             for batch in batches:
                 for pos, reason in batch.errors.items():
                     results[pos] = ImageResult(paths[pos], error=reason)
                 if batch.indices:
-                    raw = detector.infer(batch.tensor)
-                    dets = detector.postprocess(
-                        raw, batch.boxes, batch.sizes, conf=conf, iou=iou, max_det=max_det
-                    )
+                    dets = batch.detections
+                    if dets is None:
+                        dets = _detections(detector, batch, post)
                     fresh = []
                     for pos, size, d in zip(batch.indices, batch.sizes, dets, strict=True):
                         res = CachedResult(size[0], size[1], d)
@@ -614,6 +774,7 @@ def filter_images(
         "batch_size": nbatch,
         "threads": nthreads,
         "inference_threads": detector.threads,
+        "streams": streams,
         "classes": None if selected is None else sorted(selected),
         "class_names": None
         if selected is None

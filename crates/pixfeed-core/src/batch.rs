@@ -27,6 +27,16 @@ pub fn decode_batch(
         ));
     }
     let opt = |i: usize| if opts.len() == 1 { &opts[0] } else { &opts[i] };
+    // One source or one thread: the calling thread decodes. A pool of one thread would be
+    // shared by every caller asking for one (e.g. the filter's streams, each decoding its
+    // own batch), serializing them, and a hand-off costs more than it saves.
+    if sources.len() <= 1 || threads == Some(1) {
+        return Ok(sources
+            .iter()
+            .enumerate()
+            .map(|(i, src)| catch_panic(|| decode_source(*src, opt(i))))
+            .collect());
+    }
     pool::install(threads, || {
         sources
             .par_iter()

@@ -87,7 +87,8 @@ pub fn set_num_threads(n: usize) -> Result<()> {
 
 /// Run `f` on a pool of `threads` threads: the shared pool when `threads` is None or equal
 /// to its size, else a dedicated pool cached per size (callers passing `threads=` in a loop
-/// must not pay for a pool per call).
+/// must not pay for a pool per call). Callers run `threads == Some(1)` on their own thread
+/// instead: the one-thread pool is shared, so concurrent callers would queue behind it.
 pub fn install<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) -> Result<R> {
     let shared = pool();
     match threads {

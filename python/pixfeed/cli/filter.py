@@ -107,7 +107,8 @@ def add_parser(sub: Any) -> None:
         "--threads",
         type=_positive,
         default=None,
-        help="thread budget: decoder N, ONNX Runtime N-1 (config threads; all cores)",
+        help="thread budget: on the CPU, N streams each decode and infer their own batches "
+        "(config threads; all cores)",
     )
     run_g.add_argument(
         "--backend",
