@@ -210,21 +210,41 @@ static int pf_slow_symbol(const pf_huff_table *t, uint64_t buf, int *len)
   return -1;
 }
 
-/* Refill to >= 57 valid bits from whole bytes; 0 at a marker (the caller then
- * hands the MCU to libjpeg). */
+/* Refill to >= 56 valid bits from whole bytes; 0 at a marker (the caller then
+ * hands the MCU to libjpeg). Usually one 8-byte load: when none of the 8 bytes
+ * is 0xFF (no stuffing, no marker), they go in at once and as many whole bytes
+ * as fit are consumed; the bits of a partly fitting byte land below the valid
+ * ones and are ORed in again, identical, by the next refill. Otherwise byte by
+ * byte. The caller guarantees 8 readable bytes (see the entry check). */
+static inline int pf_has_ff(uint64_t w)
+{
+  uint64_t x = ~w; /* a 0xFF byte of w is a zero byte of x */
+  return ((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL) != 0;
+}
+
 #define PF_REFILL()                                                     \
   do {                                                                  \
-    while (n <= 56) {                                                   \
-      unsigned c = *p;                                                  \
-      if (c == 0xFF) {                                                  \
-        if (p[1] != 0)                                                  \
-          goto fallback;                                                \
-        p += 2;                                                         \
+    if (n <= 56) {                                                      \
+      uint64_t w_;                                                      \
+      memcpy(&w_, p, 8);                                                \
+      if (!pf_has_ff(w_)) {                                             \
+        buf |= __builtin_bswap64(w_) >> n;                              \
+        p += (63 - n) >> 3;                                             \
+        n |= 56;                                                        \
       } else {                                                          \
-        p += 1;                                                         \
+        while (n <= 56) {                                               \
+          unsigned c = *p;                                              \
+          if (c == 0xFF) {                                              \
+            if (p[1] != 0)                                              \
+              goto fallback;                                            \
+            p += 2;                                                     \
+          } else {                                                      \
+            p += 1;                                                     \
+          }                                                             \
+          buf |= (uint64_t)c << (56 - n);                               \
+          n += 8;                                                       \
+        }                                                               \
       }                                                                 \
-      buf |= (uint64_t)c << (56 - n);                                   \
-      n += 8;                                                           \
     }                                                                   \
   } while (0)
 
