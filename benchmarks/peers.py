@@ -161,6 +161,18 @@ def _load_onnxruntime() -> Peer:
     return p
 
 
+def _load_trainingsample() -> Peer:
+    p = Peer("trainingsample")
+    try:
+        import trainingsample
+
+        p.module = trainingsample
+        p.version = getattr(trainingsample, "__version__", None) or _dist_version("trainingsample")
+    except Exception as e:
+        p.error = _err(e)
+    return p
+
+
 _LOADERS = {
     "pixfeed": _load_pixfeed,
     "simplejpeg": _load_simplejpeg,
@@ -169,6 +181,7 @@ _LOADERS = {
     "Pillow": _load_pillow,
     "pyvips": _load_pyvips,
     "onnxruntime": _load_onnxruntime,
+    "trainingsample": _load_trainingsample,
 }
 
 _cache: dict[str, Peer] = {}

@@ -22,6 +22,7 @@ SUITES = {
     "crop": "benchmarks.crop",
     "io": "benchmarks.io_bench",
     "filter": "benchmarks.filter",
+    "ops": "benchmarks.ops",
 }
 
 QUICK_REPEAT = 3
@@ -53,7 +54,7 @@ def _list(suite: Any) -> int:
     print("systems:")
     for name, p in peers.all_peers().items():
         state = p.version if p.ok else f"MISSING: {p.error}"
-        print(f"  {name:<12} {state}")
+        print(f"  {name:<14} {state}")
     return 0
 
 
