@@ -5,6 +5,7 @@
 pub mod crop;
 pub mod plan;
 pub mod write;
+mod write_avx2;
 
 use std::cell::RefCell;
 

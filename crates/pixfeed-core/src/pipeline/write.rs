@@ -64,6 +64,12 @@ pub fn write_item(
 ) {
     match lut {
         Lut::F32(t) if c == 3 && layout == OutLayout::Nchw => {
+            #[cfg(target_arch = "x86_64")]
+            if super::write_avx2::available() {
+                // SAFETY: AVX2 is available; the sizes are write_item's contract.
+                unsafe { super::write_avx2::write_rgb_f32_nchw(src, w, h, flip, t, slot) };
+                return;
+            }
             write_rgb_f32_nchw(src, w, h, flip, t, slot)
         }
         Lut::F32(t) => write_typed::<4>(src, w, h, c, flip, layout, slot, |ch, v| {
@@ -220,6 +226,48 @@ mod tests {
             );
             assert_eq!(fast, generic, "flip {flip}");
         }
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn rgb_f32_nchw_avx2_equals_the_scalar_sweep() {
+        if !super::super::write_avx2::available() {
+            return;
+        }
+        let lut = Lut::new(
+            OutDtype::F32,
+            &[0.485, 0.456, 0.406],
+            &[0.229, 0.224, 0.225],
+        )
+        .unwrap();
+        let Lut::F32(t) = &lut else { unreachable!() };
+        // Widths below, at and around multiples of 8 (tails), aligned and unaligned slots.
+        for (w, h) in [(1, 1), (7, 3), (8, 2), (9, 4), (16, 3), (23, 5), (224, 6)] {
+            let src: Vec<u8> = (0..w * h * 3).map(|i| (i * 73 % 256) as u8).collect();
+            for flip in [false, true] {
+                for offset in [0, 4] {
+                    let n = w * h * 12;
+                    let mut want = vec![0u8; n];
+                    write_rgb_f32_nchw(&src, w, h, flip, t, &mut want);
+                    // A 32-byte aligned region of f32s, then `offset` bytes in.
+                    let mut backing = vec![0f32; n / 4 + 16];
+                    let skip = backing.as_ptr().align_offset(32);
+                    let bytes: &mut [u8] = bytemuck_cast(&mut backing[skip..]);
+                    let got = &mut bytes[offset..offset + n];
+                    // SAFETY: AVX2 checked above; sizes match.
+                    unsafe {
+                        super::super::write_avx2::write_rgb_f32_nchw(&src, w, h, flip, t, got)
+                    };
+                    assert_eq!(got, &want[..], "{w}x{h} flip {flip} offset {offset}");
+                }
+            }
+        }
+    }
+
+    fn bytemuck_cast(v: &mut [f32]) -> &mut [u8] {
+        let len = std::mem::size_of_val(v);
+        // SAFETY: any f32 storage is valid bytes; the length covers exactly the slice.
+        unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut u8, len) }
     }
 
     #[test]
