@@ -60,7 +60,8 @@ typedef struct {
 #define PF_LUT_SIZE (1 << PF_LUT_BITS)
 
 typedef struct {
-  /* Combined: bits 0-7 bits to drop (0: not resolvable here), 8-15 zero run + 1
+  /* Combined: bits 0-7 bits to drop (0: not resolvable here; at most 12, so
+   * the decoder masks with 63, which a 64-bit shift does for free), 8-15 zero run + 1
    * (AC; 64 = end of block; a ZRL is 16 with coefficient 0), 16-31 the
    * sign-extended coefficient. */
   int32_t fast[PF_LUT_SIZE];
@@ -215,7 +216,9 @@ static int pf_slow_symbol(const pf_huff_table *t, uint64_t buf, int *len)
  * is 0xFF (no stuffing, no marker), they go in at once and as many whole bytes
  * as fit are consumed; the bits of a partly fitting byte land below the valid
  * ones and are ORed in again, identical, by the next refill. Otherwise byte by
- * byte. The caller guarantees 8 readable bytes (see the entry check). */
+ * byte. Either reads at most 17 bytes from p: `limit` is 17 bytes before the
+ * end of the buffer. */
+#define PF_TAIL 17
 static inline int pf_has_ff(uint64_t w)
 {
   uint64_t x = ~w; /* a 0xFF byte of w is a zero byte of x */
@@ -226,6 +229,8 @@ static inline int pf_has_ff(uint64_t w)
   do {                                                                  \
     if (n <= 56) {                                                      \
       uint64_t w_;                                                      \
+      if (p > limit)                                                    \
+        goto fallback; /* near the end: libjpeg's decoder finishes */   \
       memcpy(&w_, p, 8);                                                \
       if (!pf_has_ff(w_)) {                                             \
         buf |= __builtin_bswap64(w_) >> n;                              \
@@ -253,18 +258,20 @@ static boolean pf_decode_mcu(j_decompress_ptr cinfo, JBLOCKROW *MCU_data)
   pf_huff_state *st = (pf_huff_state *)cinfo->client_data;
   lj_huff_entropy *ent = (lj_huff_entropy *)cinfo->entropy;
   struct jpeg_source_mgr *src = cinfo->src;
-  const JOCTET *p, *start;
+  const JOCTET *p, *start, *limit;
   uint64_t buf;
   int n, blkn, ci;
   int dcv[MAX_COMPS_IN_SCAN];
 
-  /* libjpeg's own conditions for its fast path: room for any MCU, no pending
-   * marker, data not exhausted. */
+  /* libjpeg's own conditions for its fast path (no pending marker, data not
+   * exhausted), but not its "room for any MCU" (512 bytes a block): the refill
+   * checks the room it needs, and the MCU goes to libjpeg when it runs out. */
   if (ent->pub.insufficient_data || cinfo->unread_marker != 0 ||
-      src->bytes_in_buffer < (size_t)512 * (size_t)cinfo->blocks_in_MCU)
+      src->bytes_in_buffer < PF_TAIL)
     return st->orig(cinfo, MCU_data);
 
   start = p = src->next_input_byte;
+  limit = start + (src->bytes_in_buffer - PF_TAIL);
   n = ent->bitstate.bits_left;
   buf = n > 0 ? (uint64_t)ent->bitstate.get_buffer << (64 - n) : 0;
   for (ci = 0; ci < MAX_COMPS_IN_SCAN; ci++)
@@ -279,9 +286,9 @@ static boolean pf_decode_mcu(j_decompress_ptr cinfo, JBLOCKROW *MCU_data)
     /* DC difference */
     PF_REFILL();
     e = dc->fast[buf >> (64 - PF_LUT_BITS)];
-    if (e & 0xFF) {
-      buf <<= e & 0xFF;
-      n -= e & 0xFF;
+    if (e & 63) {
+      buf <<= e & 63;
+      n -= e & 63;
       diff = e >> 16;
     } else {
       sym = pf_slow_symbol(dc, buf, &len);
@@ -310,10 +317,10 @@ static boolean pf_decode_mcu(j_decompress_ptr cinfo, JBLOCKROW *MCU_data)
       if (n < 32)
         PF_REFILL();
       e = ac->fast[buf >> (64 - PF_LUT_BITS)];
-      if (e & 0xFF) {
+      if (e & 63) {
         int inc = (e >> 8) & 0xFF;
-        buf <<= e & 0xFF;
-        n -= e & 0xFF;
+        buf <<= e & 63;
+        n -= e & 63;
         if (inc == 64)
           break; /* end of block */
         k += inc;
@@ -323,9 +330,15 @@ static boolean pf_decode_mcu(j_decompress_ptr cinfo, JBLOCKROW *MCU_data)
           block[pf_natural[k - 1]] = (JCOEF)(e >> 16);
         continue;
       }
-      sym = pf_slow_symbol(ac, buf, &len);
-      if (sym < 0)
-        goto fallback;
+      e = ac->code[buf >> (64 - PF_LUT_BITS)];
+      if (e != 0) { /* a short code whose magnitude bits do not fit the lookup */
+        len = e >> 8;
+        sym = e & 0xFF;
+      } else {
+        sym = pf_slow_symbol(ac, buf, &len);
+        if (sym < 0)
+          goto fallback;
+      }
       buf <<= len;
       n -= len;
       s = sym & 15;
