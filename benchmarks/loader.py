@@ -13,7 +13,8 @@ shapes and dtype; the crops are random, so pixels are not compared. Systems:
   antialiased), and of simplejpeg + cv2 (DCT-scaled decode where the crop allows, INTER_AREA
   for the downscale);
 * plain simplejpeg full decode on 2 threads (the floor: the fused path must cost less than a
-  decode).
+  decode), reading each file as pixfeed's Loader does, and over the bytes already in memory
+  (compared with the Loader over the same bytes: equal work both ways).
 * SPDL (FFmpeg decode + filter graph crop/scale/flip, torch normalize) on 2 threads;
 * Vantix's Rust core ``load_images_fast`` (no crop: the whole image squashed to 224x224).
 SPDL and Vantix are reported missing when they cannot be imported.
@@ -217,8 +218,35 @@ def _workload(ds: DataSet, n: int, center: bool) -> Workload:
             loader.set_epoch(epoch[0])
             return _consume(loader, len(paths))
 
-        wl.add(Case("pixfeed", run_pixfeed, label="pixfeed Loader", note="prefetch 2"))
+        wl.add(
+            Case(
+                "pixfeed",
+                run_pixfeed,
+                label="pixfeed Loader",
+                note="prefetch 2; reads the files",
+            )
+        )
         wl.closers.append(loader.close)
+        # The same over the bytes already in memory: the equal-work partner of the decode-
+        # only row that decodes bytes (the pools and SPDL get bytes too).
+        in_memory = pixfeed.Loader(blobs, pipeline=pipe, batch_size=BATCH, threads=THREADS)
+
+        def run_pixfeed_bytes() -> list[np.ndarray]:
+            epoch[0] += 1
+            in_memory.set_epoch(epoch[0])
+            return _consume(in_memory, len(paths))
+
+        wl.add(
+            Case(
+                "pixfeed",
+                run_pixfeed_bytes,
+                label="pixfeed Loader (bytes in memory)",
+                primary=False,
+                peer=False,
+                note="variant: the same Loader over the files' bytes",
+            )
+        )
+        wl.closers.append(in_memory.close)
     try:
         import torch
         import torchvision  # noqa: F401
@@ -264,25 +292,40 @@ def _workload(ds: DataSet, n: int, center: bool) -> Workload:
             )
         )
 
-        def decode_only() -> list[np.ndarray]:
+        def decode_only(from_files: bool) -> Callable[[], list[np.ndarray]]:
             # Each image decoded and dropped, as the other systems' batches are.
             def part(idx: Sequence[int]) -> np.ndarray:
                 a = None
                 for i in idx:
-                    a = sj.module.decode_jpeg(blobs[i])
+                    if from_files:
+                        with open(paths[i], "rb") as f:
+                            a = sj.module.decode_jpeg(f.read())
+                    else:
+                        a = sj.module.decode_jpeg(blobs[i])
                 assert a is not None
                 return a
 
-            half = (len(blobs) + 1) // 2
-            outs = ex.map(part, [range(half), range(half, len(blobs))])
-            return list(outs)[:1]  # shapes differ: report one
+            def call() -> list[np.ndarray]:
+                half = (len(blobs) + 1) // 2
+                outs = ex.map(part, [range(half), range(half, len(blobs))])
+                return list(outs)[:1]  # shapes differ: report one
+
+            return call
 
         wl.add(
             Case(
                 "simplejpeg",
-                decode_only,
+                decode_only(True),
                 label="simplejpeg decode only",
-                note="full decode, 2 threads, no crop/resize",
+                note="full decode, 2 threads, no crop/resize; reads the files (as pixfeed Loader)",
+            )
+        )
+        wl.add(
+            Case(
+                "simplejpeg",
+                decode_only(False),
+                label="simplejpeg decode only (bytes in memory)",
+                note="the same over the bytes already in memory (as the Loader variant)",
             )
         )
     try:
