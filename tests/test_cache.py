@@ -344,7 +344,7 @@ def test_bad_arguments(files: list[Path]) -> None:
     for bad in (-1, -0.5, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="max_mb"):
             ImageCache(max_mb=bad)
-    for wrong in ("512", None, True):
+    for wrong in ("512", True):
         with pytest.raises(TypeError, match="max_mb"):
             ImageCache(max_mb=wrong)  # type: ignore[arg-type]
     cache = ImageCache()
@@ -362,4 +362,51 @@ def test_bad_arguments(files: list[Path]) -> None:
         cache.preload(files, chunk_size=0)
     with pytest.raises(ValueError, match="mode"):
         cache.preload(files, mode="nope")  # type: ignore[arg-type]
+    for bad_ahead in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="read_ahead"):
+            ImageCache(read_ahead=bad_ahead)  # type: ignore[arg-type]
     assert cache.stats()["misses"] == 0  # bad calls count nothing
+
+
+def test_configuration_sets_budget_and_read_ahead(
+    files: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cache_mb and preload (SPEC section 7) reach the cache through a Config; explicit
+    arguments win; without a Config nothing is read and the defaults hold."""
+    assert (ImageCache().max_bytes, ImageCache().read_ahead) == (512 << 20, 0)
+    cfg = pixfeed.Config(cache_mb=3, preload=True)
+    cache = ImageCache(config=cfg)
+    assert (cache.max_bytes, cache.read_ahead) == (3 << 20, pixfeed.cache.READ_AHEAD)
+    explicit = ImageCache(1, read_ahead=2, config=cfg)
+    assert (explicit.max_bytes, explicit.read_ahead) == (1 << 20, 2)
+    assert ImageCache(config=pixfeed.Config(cache_mb=0)).max_bytes == 0
+    monkeypatch.setenv("PIXFEED_CACHE_MB", "7")
+    monkeypatch.setenv("PIXFEED_PRELOAD", "yes")
+    from_env = ImageCache(config=pixfeed.load_config(cwd=files[0].parent))
+    assert (from_env.max_bytes, from_env.read_ahead) == (7 << 20, pixfeed.cache.READ_AHEAD)
+
+
+def test_read_ahead_preloads_the_next_files_of_the_folder(files: list[Path]) -> None:
+    """A miss preloads the files after it (sorted by name), not those before it; the next
+    gets are hits; without read-ahead nothing else is decoded."""
+    plain = ImageCache()
+    plain.get(files[1])
+    assert plain.read_ahead_job is None and files[2] not in plain
+
+    cache = ImageCache(read_ahead=3)
+    assert np.array_equal(cache.get(files[1]), pixfeed.decode(files[1]))
+    job = cache.read_ahead_job
+    assert job is not None and job.wait(timeout=120)
+    assert (job.total, job.loaded) == (3, 3)
+    assert [p in cache for p in files] == [False, True, True, True, True, False]
+    for p in files[2:5]:
+        cache.get(p)
+    s = cache.stats()
+    assert (s["hits"], s["misses"], s["preloaded"]) == (3, 1, 3)
+    # A miss on the last file has nothing after it; a newer miss replaces the job.
+    cache.get(files[5])
+    assert cache.read_ahead_job is None
+    cache.get(files[0])
+    later = cache.read_ahead_job
+    assert later is not None and later.wait(timeout=120)
+    assert later.already_cached == 3  # files 1..3 were kept

@@ -24,6 +24,12 @@ Rules, in the order a `get` meets them:
 - **Threads.** One lock guards the entries and counters; decoding and ``stat`` run outside
   it, so hits are never blocked by a decode. Two threads missing the same file at once both
   decode it (the last store wins); `preload` runs in the background and never blocks `get`.
+- **Read-ahead.** With ``read_ahead=N`` (or a configuration with ``preload = true``: N =
+  ``READ_AHEAD``), a miss also preloads, in the background, the N image files that follow
+  the missed one in its folder (sorted by name, the extensions `scan` lists): what a viewer
+  or labeling tool stepping through a folder opens next. A newer miss cancels the previous
+  read-ahead (after the file it is decoding). Folder listings are kept while the folder's
+  mtime stays the same.
 """
 
 from __future__ import annotations
@@ -41,9 +47,13 @@ import numpy as np
 import numpy.typing as npt
 
 from pixfeed import _args
+from pixfeed.config import Config
 from pixfeed.decode import Mode, decode, decode_batch
 
-__all__ = ["ImageCache", "Preload"]
+__all__ = ["READ_AHEAD", "ImageCache", "Preload"]
+
+#: Files preloaded after a miss when the configuration says ``preload = true``.
+READ_AHEAD = 8
 
 _MODES = ("RGB", "BGR", "RGBA", "L", "unchanged")
 _MB = 1 << 20
@@ -106,8 +116,28 @@ class ImageCache:
     cache.stats()["hit_rate"]
     """
 
-    def __init__(self, max_mb: float = 512) -> None:
+    def __init__(
+        self,
+        max_mb: float | None = None,
+        *,
+        read_ahead: int | None = None,
+        config: Config | None = None,
+    ) -> None:
+        """``max_mb``: the budget (default: ``config.cache_mb``, else 512). ``read_ahead``:
+        files to preload after a miss (default: `READ_AHEAD` when ``config.preload``, else
+        0). ``config``: a :class:`~pixfeed.Config` to take those defaults from; nothing is
+        read from files unless asked: ``ImageCache(config=pixfeed.load_config())``."""
+        if max_mb is None:
+            max_mb = config.cache_mb if config is not None else 512
+        if read_ahead is None:
+            read_ahead = READ_AHEAD if config is not None and config.preload else 0
+        if isinstance(read_ahead, bool) or not isinstance(read_ahead, int) or read_ahead < 0:
+            raise ValueError(f"read_ahead: expected an int >= 0, got {read_ahead!r}")
         self._max_bytes = _max_bytes(max_mb)
+        self._read_ahead = read_ahead
+        self._ahead_lock = threading.Lock()
+        self._ahead_job: Preload | None = None
+        self._listings: dict[str, tuple[int, list[str]]] = {}
         self._lock = threading.Lock()
         self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
         self._bytes = 0
@@ -120,6 +150,16 @@ class ImageCache:
     @property
     def max_bytes(self) -> int:
         return self._max_bytes
+
+    @property
+    def read_ahead(self) -> int:
+        """Files preloaded after a miss (0: none)."""
+        return self._read_ahead
+
+    @property
+    def read_ahead_job(self) -> Preload | None:
+        """The latest read-ahead (a `Preload`: ``wait()`` on it), None before the first."""
+        return self._ahead_job
 
     # -- lookups ---------------------------------------------------------------------------
     def get(self, path: str | os.PathLike[str], *, mode: Mode = "RGB") -> Array:
@@ -142,6 +182,8 @@ class ImageCache:
                 self._remove(key, entry)
                 self._invalidations += 1
             self._misses += 1
+        if self._read_ahead:
+            self._start_read_ahead(key_path, mode)
         image = decode(key_path, mode=mode)
         image.flags.writeable = False
         self._store(key, image, st)
@@ -224,6 +266,37 @@ class ImageCache:
         return True
 
     # -- background loading ----------------------------------------------------------------
+    def _folder_names(self, folder: str) -> list[str]:
+        """Sorted image file names of ``folder`` (kept while its mtime stays the same)."""
+        from pixfeed.scan import scan
+
+        mtime = os.stat(folder).st_mtime_ns
+        with self._ahead_lock:
+            known = self._listings.get(folder)
+        if known is not None and known[0] == mtime:
+            return known[1]
+        names = [os.path.basename(p) for p in scan(folder, recursive=False)]
+        with self._ahead_lock:
+            self._listings[folder] = (mtime, names)
+        return names
+
+    def _start_read_ahead(self, path: str, mode: Mode) -> None:
+        """Preload the files after ``path`` in its folder (see the module docs)."""
+        import bisect
+
+        folder, name = os.path.split(path)
+        try:
+            names = self._folder_names(folder or ".")
+        except (OSError, ValueError):  # an unreadable folder: no read-ahead, the get goes on
+            return
+        at = bisect.bisect_right(names, name)
+        todo = [os.path.join(folder, n) for n in names[at : at + self._read_ahead]]
+        with self._ahead_lock:
+            if self._ahead_job is not None:
+                self._ahead_job.cancel()
+            # One file per chunk: a newer miss cancels this job after at most one decode.
+            self._ahead_job = self.preload(todo, mode=mode, chunk_size=1) if todo else None
+
     def preload(
         self,
         paths: Iterable[str | os.PathLike[str]],

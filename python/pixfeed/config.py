@@ -12,9 +12,9 @@ Files
 Both file kinds hold the same keys::
 
     threads = 4          # native threads (decoders, ONNX Runtime); "auto": all cores
-    cache_mb = 512       # ImageCache budget in MiB (0: no caching)
+    cache_mb = 512       # ImageCache(config=...) budget in MiB (0: no caching)
     batch_size = 8       # images per inference batch (pixfeed filter)
-    preload = false      # preload caches in the background
+    preload = false      # ImageCache(config=...) read-ahead of the next files of a folder
     backend = "auto"     # ONNX execution provider: "auto" (CUDA when present), "cpu", "cuda"
 
 Environment: ``PIXFEED_NUM_THREADS`` (the name the native thread pool has always read),
@@ -103,11 +103,11 @@ class Config:
 
     #: Native threads (decoders; the filter's streams); None: the library default.
     threads: int | None = None
-    #: Image cache budget in MiB.
+    #: ImageCache(config=...) budget in MiB.
     cache_mb: int = 512
     #: Images per inference batch.
     batch_size: int = 8
-    #: Preload caches in the background.
+    #: ImageCache(config=...) reads ahead: a miss preloads the next files of its folder.
     preload: bool = False
     #: ONNX Runtime execution provider: "auto", "cpu" or "cuda".
     backend: str = "auto"
