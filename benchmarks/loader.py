@@ -210,43 +210,30 @@ def _workload(ds: DataSet, n: int, center: bool) -> Workload:
     if px.ok:
         pixfeed = px.module
         pipe = pixfeed.Pipeline(224, crop="center" if center else "random_resized")
-        loader = pixfeed.Loader(paths, pipeline=pipe, batch_size=BATCH, threads=THREADS)
         epoch = [0]
+        # Over the files (the system measured), and over the bytes already in memory: the
+        # equal-work partner of the decode-only row that decodes bytes (the pools and SPDL
+        # get bytes too).
+        for sources, label, note, primary in [
+            (paths, "pixfeed Loader", "prefetch 2; reads the files", True),
+            (
+                blobs,
+                "pixfeed Loader (bytes in memory)",
+                "variant: the same Loader over the files' bytes",
+                False,
+            ),
+        ]:
+            loader = pixfeed.Loader(sources, pipeline=pipe, batch_size=BATCH, threads=THREADS)
 
-        def run_pixfeed() -> list[np.ndarray]:
-            epoch[0] += 1
-            loader.set_epoch(epoch[0])
-            return _consume(loader, len(paths))
+            def run_pixfeed(ld: Any = loader) -> list[np.ndarray]:
+                epoch[0] += 1
+                ld.set_epoch(epoch[0])
+                return _consume(ld, len(paths))
 
-        wl.add(
-            Case(
-                "pixfeed",
-                run_pixfeed,
-                label="pixfeed Loader",
-                note="prefetch 2; reads the files",
+            wl.add(
+                Case("pixfeed", run_pixfeed, label=label, note=note, primary=primary, peer=primary)
             )
-        )
-        wl.closers.append(loader.close)
-        # The same over the bytes already in memory: the equal-work partner of the decode-
-        # only row that decodes bytes (the pools and SPDL get bytes too).
-        in_memory = pixfeed.Loader(blobs, pipeline=pipe, batch_size=BATCH, threads=THREADS)
-
-        def run_pixfeed_bytes() -> list[np.ndarray]:
-            epoch[0] += 1
-            in_memory.set_epoch(epoch[0])
-            return _consume(in_memory, len(paths))
-
-        wl.add(
-            Case(
-                "pixfeed",
-                run_pixfeed_bytes,
-                label="pixfeed Loader (bytes in memory)",
-                primary=False,
-                peer=False,
-                note="variant: the same Loader over the files' bytes",
-            )
-        )
-        wl.closers.append(in_memory.close)
+            wl.closers.append(loader.close)
     try:
         import torch
         import torchvision  # noqa: F401

@@ -417,6 +417,31 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _put_unless_stopped(q: queue.Queue[object], item: object, stop: threading.Event) -> bool:
+    """Put ``item``, waiting for room, unless ``stop`` is set first (then False)."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _stop_workers(
+    q: queue.Queue[object], stop: threading.Event, workers: list[threading.Thread]
+) -> None:
+    """Stop background workers: set ``stop`` and empty the queue (a worker blocked on a
+    full queue sees the flag) until every worker has ended."""
+    stop.set()
+    while any(t.is_alive() for t in workers):
+        try:
+            q.get_nowait()
+        except queue.Empty:
+            for t in workers:
+                t.join(0.05)
+
+
 def _prefetched(
     detector: YoloDetector,
     paths: list[str],
@@ -437,13 +462,7 @@ def _prefetched(
     buffers: list[npt.NDArray[Any]] = []
 
     def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        return _put_unless_stopped(q, item, stop)
 
     def produce() -> None:
         try:
@@ -475,12 +494,7 @@ def _prefetched(
             assert isinstance(item, _Prepared)
             yield item
     finally:
-        stop.set()
-        while worker.is_alive():
-            try:
-                q.get_nowait()
-            except queue.Empty:
-                worker.join(0.05)
+        _stop_workers(q, stop, [worker])
 
 
 def _streamed(
@@ -515,13 +529,7 @@ def _streamed(
             return start, start + n
 
     def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        return _put_unless_stopped(q, item, stop)
 
     def work() -> None:
         buffer = np.empty((0, 3, h, w), detector.input_dtype)
@@ -581,13 +589,7 @@ def _streamed(
             assert isinstance(item, _Prepared)
             yield item
     finally:
-        stop.set()
-        while any(t.is_alive() for t in workers):
-            try:
-                q.get_nowait()
-            except queue.Empty:
-                for t in workers:
-                    t.join(0.05)
+        _stop_workers(q, stop, workers)
 
 
 def _open_cache(cache: bool | PathLike, model_sha: str, settings_key: str) -> ResultCache | None:

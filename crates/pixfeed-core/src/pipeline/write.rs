@@ -199,16 +199,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn rgb_f32_nchw_fast_path_equals_the_generic_path() {
-        let (w, h) = (7, 5);
-        let src: Vec<u8> = (0..w * h * 3).map(|i| (i * 37 % 256) as u8).collect();
-        let lut = Lut::new(
+    fn imagenet_f32() -> Lut {
+        Lut::new(
             OutDtype::F32,
             &[0.485, 0.456, 0.406],
             &[0.229, 0.224, 0.225],
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn rgb_f32_nchw_fast_path_equals_the_generic_path() {
+        let (w, h) = (7, 5);
+        let src: Vec<u8> = (0..w * h * 3).map(|i| (i * 37 % 256) as u8).collect();
+        let lut = imagenet_f32();
         let Lut::F32(t) = &lut else { unreachable!() };
         for flip in [false, true] {
             let mut fast = vec![0u8; w * h * 3 * 4];
@@ -234,12 +238,7 @@ mod tests {
         if !super::super::write_avx2::available() {
             return;
         }
-        let lut = Lut::new(
-            OutDtype::F32,
-            &[0.485, 0.456, 0.406],
-            &[0.229, 0.224, 0.225],
-        )
-        .unwrap();
+        let lut = imagenet_f32();
         let Lut::F32(t) = &lut else { unreachable!() };
         // Widths below, at and around multiples of 8 (tails), aligned and unaligned slots.
         for (w, h) in [(1, 1), (7, 3), (8, 2), (9, 4), (16, 3), (23, 5), (224, 6)] {
