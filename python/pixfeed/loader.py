@@ -337,7 +337,7 @@ class _EpochIterator:
         self._finished = False
         self._progress = None
         if loader.progress:
-            from pixfeed.cli._output import Progress
+            from pixfeed._progress import Progress
 
             self._progress = Progress(len(self._batches) - start, "batches")
         if loader.prefetch > 0 and start < len(self._batches):
