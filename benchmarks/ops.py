@@ -268,6 +268,49 @@ def _pool_label() -> str:
     return f"cv2 ({THREADS}-thread pool)"
 
 
+def _add_cv2_resizes(
+    wl: Workload,
+    cv2: Any,
+    srcs: list[np.ndarray],
+    size: tuple[int, int],
+    fresh: Callable[[], tuple[Any, list[np.ndarray]]],
+    loop: Callable[[], Any],
+    *,
+    loop_note: str,
+    dst_label: str,
+    dst_note: str,
+    pool_note: str,
+) -> list[str]:
+    """The three cv2 peers of a many-image resize: ``loop`` (plain cv2.resize calls), a loop
+    with ``dst=`` into the arrays ``fresh()`` makes (it returns the outputs and one
+    destination per source), and the ``THREADS``-thread pool doing the same. Returns their
+    labels."""
+    c = _Cv2(wl, cv2)
+    pool = _ResizePool(wl, cv2)
+    cv_resize, linear = cv2.resize, cv2.INTER_LINEAR
+
+    def loop_dst() -> Any:
+        out, dsts = fresh()
+        for a, d in zip(srcs, dsts, strict=True):
+            cv_resize(a, size, dst=d, interpolation=linear)
+        return out
+
+    def pooled() -> Any:
+        out, dsts = fresh()
+        pool.run(srcs, dsts, size)
+        return out
+
+    default = f"default setNumThreads ({c.default_threads})"
+    cases = [
+        ("cv2 loop", loop, c.default, f"{loop_note}{default}"),
+        (dst_label, loop_dst, c.default, f"{dst_note}, {default}"),
+        (_pool_label(), pooled, c.single, pool_note),
+    ]
+    for label, fn, prepare, note in cases:
+        wl.add(Case("cv2", fn, label=label, prepare=prepare, note=note))
+    return [label for label, _, _, _ in cases]
+
+
 # --------------------------------------------------------------------------------------------
 # Workloads
 
@@ -360,46 +403,24 @@ def _resize_batch() -> Workload:
     if _missing(wl, "cv2 loop", cv):
         against.append("cv2 loop")
     else:
-        c = _Cv2(wl, cv.module)
-        pool = _ResizePool(wl, cv.module)
         cv_resize, linear = cv.module.resize, cv.module.INTER_LINEAR
 
-        def loop() -> list[np.ndarray]:
-            return [cv_resize(a, RESIZE_TO, interpolation=linear) for a in imgs]
+        def fresh_batch() -> tuple[list[np.ndarray], list[np.ndarray]]:
+            out = list(np.empty((n, h, w, 3), np.uint8))
+            return out, out
 
-        def loop_dst() -> list[np.ndarray]:
-            out = np.empty((n, h, w, 3), np.uint8)
-            for a, d in zip(imgs, out, strict=True):
-                cv_resize(a, RESIZE_TO, dst=d, interpolation=linear)
-            return list(out)
-
-        def pooled() -> list[np.ndarray]:
-            out = np.empty((n, h, w, 3), np.uint8)
-            dsts = list(out)
-            pool.run(imgs, dsts, RESIZE_TO)
-            return dsts
-
-        default = f"default setNumThreads ({c.default_threads})"
-        wl.add(Case("cv2", loop, label="cv2 loop", prepare=c.default, note=default))
-        wl.add(
-            Case(
-                "cv2",
-                loop_dst,
-                label="cv2 loop (dst= one batch)",
-                prepare=c.default,
-                note=f"cv2.resize(dst=) into one fresh batch, {default}",
-            )
+        against += _add_cv2_resizes(
+            wl,
+            cv.module,
+            imgs,
+            RESIZE_TO,
+            fresh_batch,
+            lambda: [cv_resize(a, RESIZE_TO, interpolation=linear) for a in imgs],
+            loop_note="",
+            dst_label="cv2 loop (dst= one batch)",
+            dst_note="cv2.resize(dst=) into one fresh batch",
+            pool_note="setNumThreads(1), dst= into one fresh batch, chunks of 4 images",
         )
-        wl.add(
-            Case(
-                "cv2",
-                pooled,
-                label=_pool_label(),
-                prepare=c.single,
-                note="setNumThreads(1), dst= into one fresh batch, chunks of 4 images",
-            )
-        )
-        against += ["cv2 loop", "cv2 loop (dst= one batch)", _pool_label()]
     ts = peers.get("trainingsample")
     against.append("trainingsample")
     if not _missing(wl, "trainingsample", ts):
@@ -525,61 +546,27 @@ def _video() -> Workload:
     if _missing(wl, "cv2 loop", cv):
         against.append("cv2 loop")
     else:
-        c = _Cv2(wl, cv.module)
-        pool = _ResizePool(wl, cv.module)
         cv_resize, linear = cv.module.resize, cv.module.INTER_LINEAR
-        frames = [f for clip in cl for f in clip]
 
-        def loop() -> list[np.ndarray]:
-            return [
-                np.stack([cv_resize(f, VIDEO_TO, interpolation=linear) for f in clip])
-                for clip in cl
-            ]
-
-        def fresh() -> tuple[list[np.ndarray], list[np.ndarray]]:
+        def fresh_clips() -> tuple[list[np.ndarray], list[np.ndarray]]:
             out = [np.empty((len(clip), h, w, 3), np.uint8) for clip in cl]
             return out, [f for o in out for f in o]
 
-        def loop_dst() -> list[np.ndarray]:
-            out, dsts = fresh()
-            for f, d in zip(frames, dsts, strict=True):
-                cv_resize(f, VIDEO_TO, dst=d, interpolation=linear)
-            return out
-
-        def pooled() -> list[np.ndarray]:
-            out, dsts = fresh()
-            pool.run(frames, dsts, VIDEO_TO)
-            return out
-
-        default = f"default setNumThreads ({c.default_threads})"
-        wl.add(
-            Case(
-                "cv2",
-                loop,
-                label="cv2 loop",
-                prepare=c.default,
-                note=f"per clip np.stack of the frames' cv2.resize, {default}",
-            )
+        against += _add_cv2_resizes(
+            wl,
+            cv.module,
+            [f for clip in cl for f in clip],
+            VIDEO_TO,
+            fresh_clips,
+            lambda: [
+                np.stack([cv_resize(f, VIDEO_TO, interpolation=linear) for f in clip])
+                for clip in cl
+            ],
+            loop_note="per clip np.stack of the frames' cv2.resize, ",
+            dst_label="cv2 loop (dst= into the clip)",
+            dst_note="cv2.resize(dst=) into fresh clip arrays",
+            pool_note="setNumThreads(1), dst= into fresh clip arrays, chunks of 8 frames",
         )
-        wl.add(
-            Case(
-                "cv2",
-                loop_dst,
-                label="cv2 loop (dst= into the clip)",
-                prepare=c.default,
-                note=f"cv2.resize(dst=) into fresh clip arrays, {default}",
-            )
-        )
-        wl.add(
-            Case(
-                "cv2",
-                pooled,
-                label=_pool_label(),
-                prepare=c.single,
-                note="setNumThreads(1), dst= into fresh clip arrays, chunks of 8 frames",
-            )
-        )
-        against += ["cv2 loop", "cv2 loop (dst= into the clip)", _pool_label()]
     ts = peers.get("trainingsample")
     against.append("trainingsample")
     if not _missing(wl, "trainingsample", ts):
