@@ -87,13 +87,13 @@ def _load_cv2() -> Peer:
     return p
 
 
-def _load_simplejpeg() -> Peer:
-    p = Peer("simplejpeg")
+def _load_plain(name: str) -> Peer:
+    """A peer that is just its module (version from ``__version__`` or the distribution)."""
+    p = Peer(name)
     try:
-        import simplejpeg
-
-        p.module = simplejpeg
-        p.version = getattr(simplejpeg, "__version__", None) or _dist_version("simplejpeg")
+        module = importlib.import_module(name)
+        p.module = module
+        p.version = getattr(module, "__version__", None) or _dist_version(name)
     except Exception as e:
         p.error = _err(e)
     return p
@@ -161,27 +161,15 @@ def _load_onnxruntime() -> Peer:
     return p
 
 
-def _load_trainingsample() -> Peer:
-    p = Peer("trainingsample")
-    try:
-        import trainingsample
-
-        p.module = trainingsample
-        p.version = getattr(trainingsample, "__version__", None) or _dist_version("trainingsample")
-    except Exception as e:
-        p.error = _err(e)
-    return p
-
-
 _LOADERS = {
     "pixfeed": _load_pixfeed,
-    "simplejpeg": _load_simplejpeg,
+    "simplejpeg": lambda: _load_plain("simplejpeg"),
     "cv2": _load_cv2,
     "pyturbojpeg": _load_turbojpeg,
     "Pillow": _load_pillow,
     "pyvips": _load_pyvips,
     "onnxruntime": _load_onnxruntime,
-    "trainingsample": _load_trainingsample,
+    "trainingsample": lambda: _load_plain("trainingsample"),
 }
 
 _cache: dict[str, Peer] = {}

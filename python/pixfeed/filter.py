@@ -396,7 +396,15 @@ def _detections(
 ) -> list[npt.NDArray[np.float32]]:
     if not batch.indices:
         return []
-    raw = detector.infer(batch.tensor)
+    return _postprocess(detector, detector.infer(batch.tensor), batch, settings)
+
+
+def _postprocess(
+    detector: YoloDetector,
+    raw: npt.NDArray[np.float32],
+    batch: _Prepared,
+    settings: _Settings,
+) -> list[npt.NDArray[np.float32]]:
     return detector.postprocess(
         raw,
         batch.boxes,
@@ -548,14 +556,7 @@ def _streamed(
                     part = _prepare(detector, paths[first:last], positions[first:last], 1, out)
                     if part.indices:
                         raw = detector.run_chunks(part.tensor, step)
-                        part.detections = detector.postprocess(
-                            raw,
-                            part.boxes,
-                            part.sizes,
-                            conf=settings.conf,
-                            iou=settings.iou,
-                            max_det=settings.max_det,
-                        )
+                        part.detections = _postprocess(detector, raw, part, settings)
                     part.tensor = buffer[:0]  # the consumer does not need it; reused
                     if not put(part):
                         return
