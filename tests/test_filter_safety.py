@@ -164,6 +164,45 @@ def test_read_only_cache_is_an_error(folder: Path, model: Path, tmp_path: Path) 
     assert cache.read_bytes() == before
 
 
+def test_a_database_read_only_to_sqlite(
+    folder: Path, model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a read-only file is to a non-root user, for anyone: SQLite's read-only mode. Hits
+    # are served; the first write fails, warns, and the run goes on without storing.
+    cache = tmp_path / "c.sqlite"
+    first = quiet_run(folder, model, cache=cache)
+    (folder / "a_red1.png").touch()  # one miss to store
+    os.utime(folder / "a_red1.png", ns=(1, 10**18))
+    before = cache.read_bytes()
+    import pixfeed._filter_cache as fc
+
+    real = sqlite3.connect
+    monkeypatch.setattr(
+        fc.sqlite3,
+        "connect",
+        lambda path, **kw: real(f"file:{path}?mode=ro", uri=True, **kw),
+    )
+    with pytest.warns(UserWarning, match="disabled for this run.*readonly"):
+        res = run(folder, model, cache=cache)
+    assert (res.inferred, res.cached) == (1, 6)
+    assert res.matched_paths == first.matched_paths
+    assert cache.read_bytes() == before and not set_aside(cache)
+
+
+def test_a_path_not_writable_by_this_user_is_an_error(
+    folder: Path, model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a non-root user sees a read-only file (root is let through: see above/below).
+    cache = tmp_path / "c.sqlite"
+    quiet_run(folder, model, cache=cache)
+    before = cache.read_bytes()
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == cache else real(p, mode))
+    with pytest.raises(CacheError, match="not writable"):
+        run(folder, model, cache=cache)
+    assert cache.read_bytes() == before
+
+
 def test_an_unusable_default_cache_only_warns(
     folder: Path, model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
