@@ -40,8 +40,8 @@ spreadsheet) gets a leading '.
 
 --copy-to never replaces an existing file unless --overwrite is given (a refused copy writes
 nothing, exit 2; an identical copy already there is left as it is), and a --copy-to folder
-inside DIR is left out of the scan. The exports
-(--txt, --csv, --json, --report) replace the file they name, but never an image of the run.
+inside DIR is left out of the scan. The exports (--txt, --csv, --json, --report) replace the
+file they name, but never an image of the run.
 """
 
 
