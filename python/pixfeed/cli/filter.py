@@ -270,7 +270,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"pixfeed filter: warning: {text}", file=sys.stderr)
 
     # No output may replace an image of the run; --copy-to replaces nothing unless asked.
-    inputs = [Path(r.path) for r in result.images if r.error is None]
+    inputs = [Path(r.path) for r in result.images]
     exports = [p for p in (args.txt, args.csv, args.report) if p is not None]
     if args.json not in (None, "-"):
         exports.append(Path(args.json))
