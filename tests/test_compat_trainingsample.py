@@ -556,6 +556,8 @@ def test_cvt_color_codes() -> None:
         tsr.cvt_color_py(img, 999)
     with pytest.raises(ValueError, match="3-channel"):
         tsr.cvt_color_py(rgba, 4)
+    with pytest.raises(RuntimeError, match="Color conversion failed"):  # as trainingsample
+        tsr.cvt_color_py(rgba, 7)
 
 
 def test_batch_processors() -> None:

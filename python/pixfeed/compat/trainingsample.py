@@ -28,36 +28,41 @@ Every public name of trainingsample 0.3 and its status here:
 
 Where the shim deliberately differs from trainingsample:
 
-=====================================================  =========================================
-trainingsample                                         this shim
-=====================================================  =========================================
-a centre or random crop larger than its image returns   ``ValueError`` (stricter)
-a smaller crop
-images and boxes/sizes of different lengths: the       ``ValueError`` (stricter); one box or
-plain crop functions truncate to the shorter list      size may be given for all images
-a 4-channel or non-contiguous image given to           ``ValueError`` (trainingsample aborts the
-``rgb_to_rgba_optimized`` aborts the process           process)
-``alpha`` outside 0..255: ``OverflowError``            ``ValueError``
-``imdecode_py(buf, 0)``: BT.709 luma, 3 channels       BT.601 luma (Pillow's ``L``, as OpenCV's
-                                                       gray), 3 channels
-``imdecode_py`` accepts ``bytes`` / ``bytearray``      also any bytes-like object (memoryview,
-                                                       uint8 array)
-JPEG decoded by the ``image`` crate; a JPEG without    libjpeg-turbo (pixels within a few levels);
-its end marker is refused                              a JPEG cut inside its scan data is refused
-                                                       (``RuntimeError`` "truncated")
-``cvt_color_py`` knows codes 4, 5, 7, 8, 41, 55        also 0-3 and 6; 41 and 55 (HSV) raise
-                                                       ``NotImplementedError``
-``resize_py`` enlarging with cubic or Lanczos: kernels   Pillow's (within 1 of ``PIL.Image.resize``;
-that match neither Pillow nor OpenCV (up to 32 levels   equal to trainingsample within 1, Lanczos
-from both)                                             4, when shrinking or for nearest/bilinear)
-``load_image_batch`` takes ``str`` paths only          also ``os.PathLike`` and bytes paths
-gray + alpha luminance averages gray and alpha         the mean of the gray channel
-``PyTrueBatchProcessor.strided_luminance``: a rounded  the exact mean of every ``stride``-th row
-estimate                                               and column (all pixels by default)
-random crops from a thread-local RNG                   pixfeed's seeded generator, a fresh seed
-                                                       per call (neither reproducible across
-                                                       libraries)
-=====================================================  =========================================
+==============================================  ==============================================
+trainingsample                                  this shim
+==============================================  ==============================================
+a centre or random crop larger than its image   ``ValueError`` (stricter)
+returns a smaller crop
+images and boxes/sizes of different lengths:    ``ValueError`` (stricter); one box or size may
+the plain crop functions truncate to the        be given for all images
+shorter list
+a 4-channel or non-contiguous image given to    ``ValueError``
+``rgb_to_rgba_optimized`` aborts the process
+``alpha`` outside 0..255: ``OverflowError``     ``ValueError``
+``imdecode_py(buf, 0)``: BT.709 luma in 3       BT.601 luma (Pillow's ``L``, OpenCV's gray) in
+channels                                        3 channels
+``imdecode_py`` takes ``bytes`` /               also any bytes-like object (memoryview, uint8
+``bytearray``                                   array)
+JPEGs decoded by the ``image`` crate; one       libjpeg-turbo (pixels within 3 levels of the
+without its end marker is refused               ``image`` crate's); corrupt or truncated data
+                                                follows pixfeed.decode's policy
+                                                (``RuntimeError``, e.g. "truncated")
+``cvt_color_py`` knows codes 4, 5, 7, 8, 41,    also 0-3 and 6, and 5 on RGBA/BGRA; 41 and 55
+55; 5 swaps 3 channels only                     (HSV) raise ``NotImplementedError``; a wrong
+                                                channel count raises an error that is both
+                                                ``ValueError`` and ``RuntimeError``
+``resize_py`` enlarging with cubic or Lanczos:  Pillow's filters (within 1 of
+kernels matching neither Pillow nor OpenCV (up  ``PIL.Image.resize``); equal to trainingsample
+to 32 levels from both)                         within 1 (Lanczos 4) when shrinking, and for
+                                                nearest and bilinear
+``load_image_batch`` takes ``str`` paths only   also ``os.PathLike`` and bytes paths
+gray + alpha luminance averages gray and alpha  the mean of the gray channel
+``PyTrueBatchProcessor.strided_luminance``: a   the exact mean of every ``stride``-th row and
+rounded estimate                                column (all pixels by default)
+random crops from a thread-local RNG            pixfeed's seeded generator, a fresh seed per
+                                                call (neither is reproducible across
+                                                libraries)
+==============================================  ==============================================
 
 Other supersets: 2-D (H, W) images, strided views and 1-4 channels are accepted by the crops and
 by luminance (the ``*_zero_copy`` crops and resizes refuse non-contiguous arrays, as
@@ -528,6 +533,11 @@ def load_image_batch(image_paths: Any) -> list[bytes | None]:
 # Colour conversion (OpenCV's codes)
 
 
+class ConversionError(ValueError, RuntimeError):
+    """An image that does not fit a colour conversion code (trainingsample raises
+    ``RuntimeError`` there; pixfeed's convention is ``ValueError``: this is both)."""
+
+
 _HSV_CODES = {40, 41, 54, 55, 66, 67, 70, 71}
 # code -> (source, target) for 3-channel (and 4-channel) input, as cv2.cvtColor.
 _Mode = Literal["L", "RGB", "BGR", "RGBA", "BGRA"]
@@ -564,8 +574,8 @@ def cvt_color_py(src: U8, code: int) -> U8:
         raise ValueError(f"Unsupported color conversion code {code!r}")
     need = {"L": 1, "RGB": 3, "BGR": 3, "RGBA": 4}[source]
     if channels != need:
-        raise ValueError(
-            f"src: color conversion code {c} needs a {need}-channel image, got shape {a.shape}"
+        raise ConversionError(
+            f"Color conversion failed: code {c} needs a {need}-channel image, got shape {a.shape}"
         )
     if source == "L" and a.ndim == 3:
         a = np.ascontiguousarray(a[:, :, 0])
