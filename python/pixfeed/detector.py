@@ -41,18 +41,60 @@ Names = dict[int, str]
 NamesArg = Sequence[str] | Mapping[int, str] | str | os.PathLike[str] | None
 
 
+#: Ceilings on a metadata value parsed as a literal (class names, imgsz): its length in
+#: characters and its bracket nesting (class names nest 1 deep).
+MAX_METADATA_CHARS = 16 << 20
+MAX_METADATA_DEPTH = 32
+
+
+def _literal(text: str, what: str) -> object:
+    """``text`` as JSON or a Python literal, within :data:`MAX_METADATA_CHARS` and
+    :data:`MAX_METADATA_DEPTH` (checked before parsing: a deeply nested value would
+    otherwise end in a RecursionError); ValueError naming ``what`` when it is not one."""
+    if len(text) > MAX_METADATA_CHARS:
+        raise ValueError(f"{what}: {len(text):,} characters, more than {MAX_METADATA_CHARS:,}")
+    depth = deepest = 0
+    quote = ""
+    escaped = False
+    for ch in text:
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[{(":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_METADATA_DEPTH:
+                    raise ValueError(
+                        f"{what}: nested more than {MAX_METADATA_DEPTH} deep: {text[:80]!r}"
+                    )
+        elif ch in "]})":
+            depth -= 1
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        raise ValueError(f"{what}: not a literal: {text[:80]!r}") from None
+
+
 def parse_names(text: str) -> Names:
     """Class names as Ultralytics stores them in an ONNX model's metadata: a Python dict
     literal ``"{0: 'person', 1: 'bicycle'}"``; JSON (an object or a list) is accepted too.
-    ValueError when the text is none of those."""
-    value: object
+    ValueError when the text is none of those, or longer or more deeply nested than
+    :data:`MAX_METADATA_CHARS` and :data:`MAX_METADATA_DEPTH` allow."""
     try:
-        value = json.loads(text)
-    except ValueError:
-        try:
-            value = ast.literal_eval(text)
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            raise ValueError(f"not a dict or list of class names: {text[:80]!r}") from None
+        value = _literal(text, "class names")
+    except ValueError as e:
+        raise ValueError(f"not a dict or list of class names ({e})") from None
     return _names_from(value)
 
 
@@ -346,8 +388,8 @@ class YoloDetector:
         else the default 640."""
         text = self._session.get_modelmeta().custom_metadata_map.get("imgsz")
         try:
-            value = ast.literal_eval(text) if text else None
-        except (ValueError, SyntaxError):
+            value = _literal(text, "imgsz") if text else None
+        except ValueError:
             value = None
         if isinstance(value, int):
             value = [value, value]

@@ -1,12 +1,12 @@
 """`filter_images`: run a YOLO ONNX detector over a folder (or a list) of images and keep the
-ones whose detections satisfy a rule (SPEC section 6, the library side of `pixfeed filter`).
+ones whose detections satisfy a rule (the library side of `pixfeed filter`).
 
 How a run goes:
 
 1. the images are listed (a folder: sorted, optionally recursive; a list: as given) and
    stat'ed; results always come back in that order;
-2. each image is looked up in the result cache by (absolute path, size, mtime_ns, model
-   sha256, imgsz, conf, iou, max_det); hits are not decoded at all;
+2. each image is looked up in the result cache by (absolute path, size, mtime_ns, ctime_ns,
+   inode, model sha256, imgsz, conf, iou, max_det); hits are not decoded at all;
 3. the misses are decoded by pixfeed, letterboxed, run through ONNX Runtime and
    post-processed (:func:`~pixfeed.yolo_postprocess`, boxes scaled back to each original
    image), then stored in the cache batch by batch. On the CPU, each thread of the budget is
@@ -185,15 +185,19 @@ class FilterResult:
 
         _filter_export.write_json(self, path)
 
-    def write_txt(self, path: PathLike) -> None:
-        """The matched paths, one per line."""
+    def write_txt(self, path: PathLike, *, null: bool = False) -> None:
+        """The matched paths, one per line; ``null=True``: each ended by a NUL byte instead
+        (as ``find -print0``), the only unambiguous form when a name may hold a newline."""
         from pixfeed import _filter_export
 
-        _filter_export.write_txt(self, path)
+        _filter_export.write_txt(self, path, null=null)
 
     def write_csv(self, path: PathLike) -> None:
         """One row per detection (all classes; ``selected`` says which count), and one row
-        with empty detection columns for an image without detections or with an error."""
+        with empty detection columns for an image without detections or with an error. A text
+        cell (path, class, error) starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+        return gets a leading ``'`` so that spreadsheets show it as text, never run it as a
+        formula."""
         from pixfeed import _filter_export
 
         _filter_export.write_csv(self, path)
@@ -239,23 +243,36 @@ def inference_streams(detector: YoloDetector, threads: int | None) -> int:
 # Listing ----------------------------------------------------------------------------------
 
 
-def _list_images(root: Path, recursive: bool) -> tuple[list[str], dict[str, str]]:
+def _list_images(
+    root: Path, recursive: bool, exclude: Sequence[PathLike] = ()
+) -> tuple[list[str], dict[str, str]]:
     """Sorted image paths under ``root`` (:func:`pixfeed.scan`; symlinked folders are not
-    followed) and {folder: reason} for the subfolders that could not be read."""
+    followed), but none under the folders ``exclude``, and {folder: reason} for the
+    subfolders that could not be read."""
     from pixfeed.scan import scan
 
     found = scan(root, extensions=IMAGE_EXTENSIONS, recursive=recursive, on_error="skip")
     unreadable = {
         folder: f"cannot list folder: {exc.strerror or exc}" for folder, exc in found.errors.items()
     }
-    return list(found), unreadable
+    paths = list(found)
+    if exclude:
+        skip = [os.path.join(os.path.realpath(e), "") for e in exclude]
+
+        def kept(p: str) -> bool:
+            real = os.path.realpath(p)
+            return not any(real.startswith(e) for e in skip)
+
+        paths = [p for p in paths if kept(p)]
+        unreadable = {f: why for f, why in unreadable.items() if kept(f)}
+    return paths, unreadable
 
 
 def _sources(
-    source: PathLike | Sequence[PathLike], recursive: bool
+    source: PathLike | Sequence[PathLike], recursive: bool, exclude: Sequence[PathLike] = ()
 ) -> tuple[list[str], dict[str, str]]:
     if isinstance(source, (str, os.PathLike)):
-        return _list_images(Path(source), recursive)
+        return _list_images(Path(source), recursive, exclude)
     if isinstance(source, (bytes, bytearray)) or not isinstance(source, Sequence):
         raise TypeError(
             f"source: expected a folder or a sequence of image paths, got {type(source).__name__}"
@@ -594,7 +611,7 @@ def _streamed(
 
 
 def _open_cache(cache: bool | PathLike, model_sha: str, settings_key: str) -> ResultCache | None:
-    from pixfeed._filter_cache import ResultCache, default_cache_path
+    from pixfeed._filter_cache import CacheError, ResultCache, default_cache_path
 
     if cache is False or cache is None:
         return None
@@ -607,7 +624,7 @@ def _open_cache(cache: bool | PathLike, model_sha: str, settings_key: str) -> Re
     try:
         return ResultCache(Path(cache), model_sha, settings_key)
     except OSError as e:
-        raise OSError(f"cache: cannot use {cache}: {e}") from None
+        raise CacheError(f"cache: cannot use {os.fspath(cache)}: {e}") from None
 
 
 def filter_images(
@@ -625,6 +642,7 @@ def filter_images(
     threads: int | None = None,
     backend: str | None = None,
     recursive: bool = False,
+    exclude: Sequence[PathLike] = (),
     cache: bool | PathLike = True,
     on_progress: Callable[[int, int], None] | None = None,
     config: Config | None = None,
@@ -635,6 +653,8 @@ def filter_images(
     Args:
         source: a folder (images with the extensions in ``IMAGE_EXTENSIONS``, sorted;
             subfolders with ``recursive=True``) or a sequence of image paths (kept in order).
+        exclude: folders whose images a folder ``source`` leaves out (e.g. an output folder
+            inside it, so that a re-run never reads its own copies).
         model: an ``.onnx`` file, or a :class:`~pixfeed.YoloDetector` (then ``imgsz``,
             ``names`` and ``backend`` belong to it and must not be given here).
         classes: class names or ids to count (``"person,car"``, ``["person", 2]``); None: all.
@@ -649,7 +669,10 @@ def filter_images(
             the session made from a path has :data:`INFERENCE_THREADS` intra-op thread).
         cache: True: the default result cache (``$PIXFEED_CACHE_DIR``, ``$XDG_CACHE_HOME/
             pixfeed`` or ``~/.cache/pixfeed``, file ``filter.sqlite``), a path: that SQLite
-            file, False: none.
+            file, False: none. A damaged cache file is renamed ``<name>.corrupt-<time>`` with
+            a warning and a fresh one started; a path that is a folder or cannot be written
+            raises :class:`~pixfeed._filter_cache.CacheError` (an ``OSError``), while an
+            unusable default cache only warns and the run goes on without one.
         on_progress: called as ``on_progress(done, total)`` as images finish (cached,
             inferred or failed), e.g. to drive a progress bar.
         config: the configuration to take defaults from (default: :func:`load_config`).
@@ -689,7 +712,7 @@ def filter_images(
     selected = _class_ids(classes, detector)
     streams = inference_streams(detector, nthreads)
     post = _Settings(float(conf), float(iou), max_det)
-    paths, unreadable = _sources(source, recursive)
+    paths, unreadable = _sources(source, recursive, exclude)
 
     w, h = detector.input_size
     settings_key = f"imgsz={w}x{h};conf={float(conf)!r};iou={float(iou)!r};max_det={max_det}"

@@ -1,22 +1,25 @@
 """`pixfeed filter DIR --model M.onnx`: batched YOLO detection over a folder, keeping the
-images whose detections satisfy a rule (SPEC section 6); exports JSON, TXT, CSV and an HTML
-report; a persistent result cache makes re-runs infer only new or changed images.
+images whose detections satisfy a rule; exports JSON, TXT, CSV and an HTML report; a
+persistent result cache makes re-runs infer only new or changed images.
 
 Output: without --json to stdout, the matched paths are printed one per line (like
-``grep -l``) and a summary goes to stderr. Exit status: 0 on success (bad images are
-reported, not fatal), 2 for usage errors, 1 when the model (or onnxruntime) is unusable.
+``grep -l``; with ``-0`` each ends in a NUL byte instead, like ``find -print0``) and a summary
+goes to stderr. Exit status: 0 on success (bad images are reported, not fatal), 2 for usage
+errors (an unusable --cache, outputs that would replace files included), 1 when the model (or
+onnxruntime) is unusable.
 """
 
 from __future__ import annotations
 
 import argparse
+import filecmp
 import os
-import shutil
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
-from pixfeed.cli._files import unique_name
+from pixfeed.cli import _files
 from pixfeed.cli._output import Progress, print_json
 
 EPILOG = """\
@@ -26,8 +29,19 @@ examples:
   pixfeed filter photos/ --model yolo11n.onnx --json            # JSON on stdout
 
 results are cached (default: ~/.cache/pixfeed/filter.sqlite; see --cache) by file path, size,
-mtime, model hash, imgsz, conf, iou and max-det: a re-run infers only new or changed images, and
-changing --classes or --count never re-infers.
+mtime, ctime, inode, model hash, imgsz, conf, iou and max-det: a re-run infers only new or
+changed images, and changing --classes or --count never re-infers. A damaged cache file is
+moved aside (<name>.corrupt-<time>) with a warning and a fresh one started. A --cache that is a
+folder or cannot be written is an error (exit 2); an unusable default cache only warns.
+
+file names: a path may contain a newline; use -0 so that stdout and --txt end each path with a
+NUL byte (xargs -0, sort -z). In the CSV, a text cell starting with = + - @ (a formula to a
+spreadsheet) gets a leading '.
+
+--copy-to never replaces an existing file unless --overwrite is given (a refused copy writes
+nothing, exit 2; an identical copy already there is left as it is), and a --copy-to folder
+inside DIR is left out of the scan. The exports (--txt, --csv, --json, --report) replace the
+file they name, but never an image of the run.
 """
 
 
@@ -137,7 +151,21 @@ def add_parser(sub: Any) -> None:
     out.add_argument("--csv", type=Path, help="one row per detection (and per image without)")
     out.add_argument("--report", type=Path, help="HTML report with thumbnails of the matches")
     out.add_argument(
-        "--copy-to", type=Path, metavar="DIR", help="copy the matched files there (subfolders kept)"
+        "--copy-to",
+        type=Path,
+        metavar="DIR",
+        help="copy the matched files there (subfolders kept; the folder is never scanned)",
+    )
+    out.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="--copy-to may replace existing files (atomically); never the sources",
+    )
+    out.add_argument(
+        "--null",
+        "-0",
+        action="store_true",
+        help="end each path on stdout and in --txt with a NUL byte instead of a newline",
     )
     p.set_defaults(run=run)
 
@@ -147,21 +175,36 @@ def _fail(code: int, message: str) -> int:
     return code
 
 
-def _copy_matches(paths: list[str], root: Path, dest: Path) -> int:
-    dest.mkdir(parents=True, exist_ok=True)
+def _copy_targets(paths: list[str], root: Path, dest: Path) -> list[Path]:
+    """Where each matched file goes: its path relative to ``root`` under ``dest``."""
     taken: set[str] = set()
+    targets = []
     for p in paths:
         rel = os.path.relpath(p, root)
         if rel.startswith(".."):
-            target = unique_name(dest, Path(p), taken)
+            targets.append(_files.unique_name(dest, Path(p), taken))
         else:
-            target = dest / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(p, target)
-    return len(paths)
+            targets.append(dest / rel)
+    return targets
+
+
+def _same_content(src: str, dst: Path) -> bool:
+    """An identical copy is already there (a re-run): nothing to copy or to refuse."""
+    try:
+        return dst.is_file() and filecmp.cmp(src, dst, shallow=False)
+    except OSError:
+        return False
+
+
+def _copy_matches(pairs: list[tuple[str, Path]], overwrite: bool) -> int:
+    for src, target in pairs:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _files.copy_file(src, target, overwrite=overwrite)
+    return len(pairs)
 
 
 def run(args: argparse.Namespace) -> int:
+    from pixfeed._filter_cache import CacheError
     from pixfeed.config import load_config
     from pixfeed.errors import ModelError
     from pixfeed.filter import filter_images
@@ -174,6 +217,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail(2, f"--names: no such file: {args.names}")
     if not args.model.is_file():
         return _fail(1, f"model not found: {args.model}")
+    if args.copy_to is not None and os.path.realpath(args.copy_to) == os.path.realpath(args.dir):
+        return _fail(2, f"--copy-to {args.copy_to}: the copies would land on DIR's own files")
     try:
         config = load_config(
             {"threads": args.threads, "batch_size": args.batch_size, "backend": args.backend}
@@ -188,22 +233,28 @@ def run(args: argparse.Namespace) -> int:
         progress.total = total
         progress.update(done - progress.done)
 
+    caught: list[warnings.WarningMessage] = []
     try:
-        result = filter_images(
-            args.dir,
-            args.model,
-            classes=args.classes,
-            count=args.count,
-            conf=args.conf,
-            iou=args.iou,
-            max_det=args.max_det,
-            imgsz=args.imgsz,
-            names=args.names,
-            recursive=args.recursive,
-            cache=False if args.no_cache else (args.cache if args.cache is not None else True),
-            on_progress=on_progress,
-            config=config,
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = filter_images(
+                args.dir,
+                args.model,
+                classes=args.classes,
+                count=args.count,
+                conf=args.conf,
+                iou=args.iou,
+                max_det=args.max_det,
+                imgsz=args.imgsz,
+                names=args.names,
+                recursive=args.recursive,
+                exclude=[args.copy_to] if args.copy_to is not None else [],
+                cache=False if args.no_cache else (args.cache if args.cache is not None else True),
+                on_progress=on_progress,
+                config=config,
+            )
+    except CacheError as e:  # a folder, an unwritable file
+        return _fail(2, f"--cache: {e} (give another file, or --no-cache)")
     except ModelError as e:
         return _fail(1, f"invalid model: {e}")
     except ImportError as e:
@@ -214,17 +265,39 @@ def run(args: argparse.Namespace) -> int:
         return _fail(1, str(e))
     finally:
         progress.close()
+        for w in caught:
+            text = str(w.message).removeprefix("pixfeed filter: ")
+            print(f"pixfeed filter: warning: {text}", file=sys.stderr)
+
+    # No output may replace an image of the run; --copy-to replaces nothing unless asked.
+    inputs = [Path(r.path) for r in result.images]
+    exports = [p for p in (args.txt, args.csv, args.report) if p is not None]
+    if args.json not in (None, "-"):
+        exports.append(Path(args.json))
+    problems = _files.conflicts([(None, p) for p in exports], inputs, overwrite=True)
+    matched = result.matched_paths
+    to_copy: list[tuple[str, Path]] = []
+    if args.copy_to is not None:
+        targets = _copy_targets(matched, args.dir, args.copy_to)
+        to_copy = [(s, d) for s, d in zip(matched, targets, strict=True) if not _same_content(s, d)]
+    problems += _files.conflicts(
+        [(Path(s), d) for s, d in to_copy], inputs, overwrite=args.overwrite
+    )
+    if problems:
+        return _fail(2, _files.describe(problems))
 
     try:
         if args.json not in (None, "-"):
             result.write_json(args.json)
         if args.txt:
-            result.write_txt(args.txt)
+            result.write_txt(args.txt, null=args.null)
         if args.csv:
             result.write_csv(args.csv)
         if args.report:
             result.write_report(args.report)
-        copied = _copy_matches(result.matched_paths, args.dir, args.copy_to) if args.copy_to else 0
+        copied = _copy_matches(to_copy, args.overwrite)
+    except FileExistsError as e:
+        return _fail(1, f"{e.filename} appeared during the run; not replaced")
     except OSError as e:
         return _fail(1, f"cannot write the output: {e}")
 
@@ -232,8 +305,18 @@ def run(args: argparse.Namespace) -> int:
     if json_stdout:
         print_json(result.to_dict())
     else:
-        for path in result.matched_paths:
-            print(path)
+        # As bytes: a name that is not valid UTF-8 is printed as it is on disk.
+        end = b"\0" if args.null else b"\n"
+        sys.stdout.flush()
+        for path in matched:
+            sys.stdout.buffer.write(os.fsencode(path) + end)
+        sys.stdout.buffer.flush()
+        if not args.null and any("\n" in p or "\r" in p for p in matched):
+            print(
+                "pixfeed filter: warning: some matched paths contain a line break; "
+                "use -0 for NUL-separated output",
+                file=sys.stderr,
+            )
     errors = f"{c['errors']} error" + ("" if c["errors"] == 1 else "s")
     summary = (
         f"{c['matched']} of {c['total']} images matched ({errors}; "
