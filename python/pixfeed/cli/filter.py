@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pixfeed.cli._files import unique_name
-from pixfeed.cli._output import Progress, print_json
+from pixfeed.cli._output import Progress, print_json, thread_count
 
 EPILOG = """\
 examples:
@@ -105,7 +105,7 @@ def add_parser(sub: Any) -> None:
     )
     run_g.add_argument(
         "--threads",
-        type=_positive,
+        type=thread_count,
         default=None,
         help="thread budget: on the CPU, N streams each decode and infer their own batches "
         "(config threads; all cores)",
@@ -232,8 +232,9 @@ def run(args: argparse.Namespace) -> int:
     if json_stdout:
         print_json(result.to_dict())
     else:
-        for path in result.matched_paths:
-            print(path)
+        # Bytes, so that names that are not UTF-8 come out as they are on disk.
+        sys.stdout.buffer.write(b"".join(os.fsencode(p) + b"\n" for p in result.matched_paths))
+        sys.stdout.flush()
     errors = f"{c['errors']} error" + ("" if c["errors"] == 1 else "s")
     summary = (
         f"{c['matched']} of {c['total']} images matched ({errors}; "
