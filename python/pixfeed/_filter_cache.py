@@ -45,6 +45,16 @@ class FileKey(NamedTuple):
         return cls(os.path.abspath(path), st.st_size, st.st_mtime_ns)
 
 
+def _db_path(path: str) -> str | bytes:
+    """The path as stored: text, or for a name that is not UTF-8 its bytes (a BLOB, which
+    never equals a TEXT value, so the two kinds cannot collide)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+    return path
+
+
 class CachedResult(NamedTuple):
     width: int
     height: int
@@ -83,7 +93,7 @@ class ResultCache:
         row = self._db.execute(
             "SELECT size, mtime_ns, width, height, boxes FROM detections"
             " WHERE path = ? AND model = ? AND settings = ?",
-            (key.path, self._model, self._settings),
+            (_db_path(key.path), self._model, self._settings),
         ).fetchone()
         if row is None or row[0] != key.size or row[1] != key.mtime_ns:
             return None
@@ -94,7 +104,7 @@ class ResultCache:
         """Store results (one transaction, so an interrupted run keeps whole batches)."""
         rows = [
             (
-                k.path,
+                _db_path(k.path),
                 self._model,
                 self._settings,
                 k.size,

@@ -99,7 +99,8 @@ def _open_for_writing(path: str | os.PathLike[str], newline: str | None = None) 
     parent = os.path.dirname(os.fspath(path))
     if parent:
         os.makedirs(parent, exist_ok=True)
-    return open(path, "w", encoding="utf-8", newline=newline)
+    # A file name that is not UTF-8 is written as its bytes on disk (surrogate escapes).
+    return open(path, "w", encoding="utf-8", errors="surrogateescape", newline=newline)
 
 
 def write_json(result: FilterResult, path: str | os.PathLike[str]) -> None:
