@@ -184,7 +184,9 @@ pub fn install_for<R: Send>(
 }
 
 fn sized_pool(n: usize) -> Result<Arc<rayon::ThreadPool>> {
-    static CACHE: OnceLock<Mutex<Vec<(u32, Arc<rayon::ThreadPool>)>>> = OnceLock::new();
+    /// (pid that built it, pool), least recently used first.
+    type Pools = Vec<(u32, Arc<rayon::ThreadPool>)>;
+    static CACHE: OnceLock<Mutex<Pools>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut pools = cache.lock().unwrap_or_else(|e| e.into_inner());
     let pid = std::process::id();
