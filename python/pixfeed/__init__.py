@@ -64,7 +64,7 @@ from pixfeed.resize import (
     resize_video,
 )
 from pixfeed.scan import IMAGES, ScanResult, scan
-from pixfeed.threads import get_num_threads, set_num_threads
+from pixfeed.threads import MAX_THREADS, get_num_threads, set_num_threads
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -72,6 +72,7 @@ __all__ = [
     "IMAGES",
     "INTERPOLATIONS",
     "MAX_PIXELS",
+    "MAX_THREADS",
     "Config",
     "CountRule",
     "CropBatch",

@@ -80,6 +80,16 @@ class FileKey(NamedTuple):
         return cls(os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
+def _db_path(path: str) -> str | bytes:
+    """The path as stored: text, or for a name that is not UTF-8 its bytes (a BLOB, which
+    never equals a TEXT value, so the two kinds cannot collide)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+    return path
+
+
 class CachedResult(NamedTuple):
     width: int
     height: int
@@ -226,7 +236,7 @@ class ResultCache:
             row = self._db.execute(
                 "SELECT size, mtime_ns, ctime_ns, inode, width, height, boxes FROM detections"
                 " WHERE path = ? AND model = ? AND settings = ?",
-                (key.path, self._model, self._settings),
+                (_db_path(key.path), self._model, self._settings),
             ).fetchone()
         except sqlite3.DatabaseError as e:
             self._failed(e)
@@ -237,7 +247,7 @@ class ResultCache:
         """Store results (one transaction, so an interrupted run keeps whole batches)."""
         rows = [
             (
-                k.path,
+                _db_path(k.path),
                 self._model,
                 self._settings,
                 k.size,

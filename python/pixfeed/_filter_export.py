@@ -96,7 +96,7 @@ def to_dict(result: FilterResult) -> dict[str, Any]:
 
 
 def _open_for_writing(
-    path: str | os.PathLike[str], newline: str | None = None, errors: str = "strict"
+    path: str | os.PathLike[str], newline: str | None = None, errors: str = "surrogateescape"
 ) -> Any:
     parent = os.path.dirname(os.fspath(path))
     if parent:

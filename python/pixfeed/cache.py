@@ -9,10 +9,13 @@ Rules, in the order a `get` meets them:
   (ctime still moves) and a file replaced by rename all miss. The file is also stat'ed
   after decoding; if it changed meanwhile the fresh array is returned but not kept.
 - **Just-written files.** File times advance in ticks (a few ms on Linux, whole seconds on
-  some filesystems), so two writes within one tick can leave size and mtime alike. A file
-  whose mtime is within a tick of the clock (20 ms; 2 s when its mtime has whole seconds)
-  is decoded and returned but not kept, as git does for "racily clean" files: no later edit
-  can then go unseen. (Set an older mtime with ``os.utime`` to cache such a file at once.)
+  some filesystems), so two writes within one tick can leave size, mtime and ctime alike.
+  A file whose mtime is within a tick of the clock (20 ms; 2 s when its mtime has whole
+  seconds) is "racy", as git calls such index entries: the cache reads its bytes itself,
+  decodes those and keeps a hash of them (BLAKE2b) with the entry. A hit on a racy entry
+  reads the file again and compares the hash (reading is far cheaper than decoding): an
+  edit within the same tick is a miss, never stale pixels. Once the file's mtime is a tick
+  in the past, a matching hash clears the mark and later hits need the ``stat`` only.
 - **Read-only results.** Every array `get` returns (hit or miss) has ``writeable=False``
   and is shared by all callers: nobody can change what another caller, or the cache, sees.
   Copy it (``a.copy()``) to modify it.
@@ -34,6 +37,7 @@ Rules, in the order a `get` meets them:
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import threading
@@ -49,6 +53,7 @@ import numpy.typing as npt
 from pixfeed import _args
 from pixfeed.config import Config
 from pixfeed.decode import Mode, decode, decode_batch
+from pixfeed.errors import DecodeError, _shown
 
 __all__ = ["READ_AHEAD", "ImageCache", "Preload"]
 
@@ -66,6 +71,9 @@ Array = npt.NDArray[np.uint8] | npt.NDArray[np.uint16]
 Signature = tuple[int, int, int, int, int]
 
 
+_stat = os.stat  # (tests stand in for a filesystem whose times cannot tell two writes apart)
+
+
 def _signature(st: os.stat_result) -> Signature:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
@@ -76,12 +84,31 @@ def _racy(st: os.stat_result) -> bool:
     return abs(time.time_ns() - mtime) < window
 
 
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _renamed(e: BaseException, path: str) -> BaseException:
+    """A decode error about bytes the cache read from ``path``, naming ``path``."""
+    if isinstance(e, DecodeError) and e.source == "<bytes>":
+        e.source = path
+        e.args = (f"{_shown(path)}: {e.reason}",)
+    return e
+
+
 def _path(value: Any) -> str:
+    """A path as str: bytes and ``os.PathLike`` are decoded as ``os.fsdecode`` does (a name
+    that is not UTF-8 keeps its bytes as surrogate escapes)."""
     if isinstance(value, str):
         return value
-    if isinstance(value, os.PathLike):
-        return os.fsdecode(os.fspath(value))
-    raise TypeError(f"path: expected str or os.PathLike, got {type(value).__name__}")
+    if isinstance(value, (bytes, os.PathLike)):
+        return os.fsdecode(value)
+    raise TypeError(f"path: expected str, bytes or os.PathLike, got {type(value).__name__}")
 
 
 def _mode(value: Any) -> Mode:
@@ -105,6 +132,8 @@ class _Entry:
     image: Array
     signature: Signature
     nbytes: int
+    #: Hash of the bytes decoded, while the entry is racy (see the module docs); else None.
+    digest: bytes | None = None
 
 
 class ImageCache:
@@ -146,6 +175,7 @@ class ImageCache:
         self._evictions = 0
         self._invalidations = 0
         self._preloaded = 0
+        self._rehashes = 0
 
     @property
     def max_bytes(self) -> int:
@@ -162,44 +192,91 @@ class ImageCache:
         return self._ahead_job
 
     # -- lookups ---------------------------------------------------------------------------
-    def get(self, path: str | os.PathLike[str], *, mode: Mode = "RGB") -> Array:
-        """The decoded image at ``path``: from memory when the file is unchanged, else
-        decoded (and kept, size and timing permitting). Read-only. Raises what `decode`
-        raises (``FileNotFoundError`` naming the path, ``DecodeError``...)."""
+    def get(self, path: str | bytes | os.PathLike[str], *, mode: Mode = "RGB") -> Array:
+        """The decoded image at ``path`` (str, bytes or ``os.PathLike``): from memory when
+        the file is unchanged, else decoded (and kept, size permitting). Read-only. Raises
+        what `decode` raises (``FileNotFoundError`` naming the path, ``DecodeError``...)."""
         key_path = path if type(path) is str else _path(path)
         if mode not in _MODES:
             _mode(mode)
-        st = os.stat(key_path)
+        st = _stat(key_path)
         sig = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
         key = (key_path, mode)
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None:
-                if entry.signature == sig:
-                    self._entries.move_to_end(key)
+            if entry is not None and entry.signature == sig and entry.digest is None:
+                self._entries.move_to_end(key)
+                self._hits += 1
+                return entry.image
+        data = None
+        if entry is not None and entry.signature == sig:  # a racy entry: its hash decides
+            same, data = self._check_racy(key, entry, st)
+            if same:
+                with self._lock:
+                    if self._entries.get(key) is entry:
+                        self._entries.move_to_end(key)
                     self._hits += 1
-                    return entry.image
+                return entry.image
+        with self._lock:
+            if entry is not None and self._entries.get(key) is entry:
                 self._remove(key, entry)
                 self._invalidations += 1
             self._misses += 1
         if self._read_ahead:
             self._start_read_ahead(key_path, mode)
-        image = decode(key_path, mode=mode)
+        return self._load(key, st, data)
+
+    def _check_racy(
+        self, key: tuple[str, str], entry: _Entry, st: os.stat_result
+    ) -> tuple[bool, bytes | None]:
+        """Whether the file (whose stat ``st`` matches the racy ``entry``) still holds the
+        bytes the entry was decoded from, and the bytes read (None if unreadable). A match
+        once the mtime is a tick in the past clears the mark: any later write moves it."""
+        settled = not _racy(st)  # judged before the read
+        try:
+            data = _read(key[0])
+        except OSError:
+            return False, None
+        same = _digest(data) == entry.digest
+        with self._lock:
+            self._rehashes += 1
+            if same and settled and self._entries.get(key) is entry:
+                entry.digest = None
+        return same, data
+
+    def _load(self, key: tuple[str, str], st: os.stat_result, data: bytes | None) -> Array:
+        """Decode a miss (``data``: the file's bytes when already read) and keep it when the
+        file did not change meanwhile. A racy file is decoded from bytes read here, whose
+        hash the entry keeps."""
+        path, mode = key[0], cast(Mode, key[1])
+        if data is None and not _racy(st):
+            image = decode(path, mode=mode)
+            image.flags.writeable = False
+            self._store(key, image, st)
+            return image
+        if data is None:
+            data = _read(path)
+        try:
+            image = decode(data, mode=mode)
+        except DecodeError as e:
+            raise _renamed(e, path) from None
         image.flags.writeable = False
-        self._store(key, image, st)
+        self._store(key, image, st, _digest(data))
         return image
 
     def __contains__(self, path: object) -> bool:
         """Whether a valid (file unchanged) entry exists for ``path``, in any mode."""
         key_path = _path(path)
         try:
-            sig = _signature(os.stat(key_path))
+            st = _stat(key_path)
         except OSError:
             return False
+        sig = _signature(st)
         with self._lock:
-            for m in _MODES:
-                entry = self._entries.get((key_path, m))
-                if entry is not None and entry.signature == sig:
+            found = [(m, self._entries.get((key_path, m))) for m in _MODES]
+        for m, entry in found:
+            if entry is not None and entry.signature == sig:
+                if entry.digest is None or self._check_racy((key_path, m), entry, st)[0]:
                     return True
         return False
 
@@ -208,10 +285,10 @@ class ImageCache:
             return len(self._entries)
 
     # -- changes ---------------------------------------------------------------------------
-    def put(self, path: str | os.PathLike[str], image: Any, *, mode: Mode = "RGB") -> None:
+    def put(self, path: str | bytes | os.PathLike[str], image: Any, *, mode: Mode = "RGB") -> None:
         """Keep ``image`` as the decoded ``path`` (a read-only copy is stored), valid while
-        the file stays as it is now. Unlike a miss in `get`, a just-written file is kept:
-        the caller vouches for the pixels. An image larger than the cap is not kept."""
+        the file stays as it is now (a just-written file's bytes are read and hashed, as in
+        `get`). An image larger than the cap is not kept."""
         key_path = _path(path)
         _mode(mode)
         if not isinstance(image, np.ndarray):
@@ -220,12 +297,13 @@ class ImageCache:
             raise TypeError(
                 f"image: expected a uint8/uint16 (H, W[, C]) array, got {image.dtype} {image.shape}"
             )
-        st = os.stat(key_path)
+        st = _stat(key_path)
+        digest = _digest(_read(key_path)) if _racy(st) else None
         # A copy over an immutable bytes buffer: unlike an owned copy merely flagged
         # read-only, numpy refuses to make it writeable again.
         frozen = np.ascontiguousarray(image).tobytes()
         stored = cast(Array, np.frombuffer(frozen, dtype=image.dtype).reshape(image.shape))
-        self._insert((key_path, mode), stored, _signature(st))
+        self._insert((key_path, mode), stored, _signature(st), digest)
 
     def clear(self) -> None:
         """Drop every entry (the counters of `stats` are kept)."""
@@ -237,19 +315,28 @@ class ImageCache:
         del self._entries[key]
         self._bytes -= entry.nbytes
 
-    def _store(self, key: tuple[str, str], image: Array, before: os.stat_result) -> bool:
-        """Keep a freshly decoded image if the file did not change while it was decoded and
-        is not in its racy window. Returns whether it was kept."""
+    def _store(
+        self,
+        key: tuple[str, str],
+        image: Array,
+        before: os.stat_result,
+        digest: bytes | None = None,
+    ) -> bool:
+        """Keep a freshly decoded image if the file did not change while it was read (a
+        racy file only with ``digest``, the hash of the bytes decoded). Returns whether it
+        was kept."""
         try:
-            after = os.stat(key[0])
+            after = _stat(key[0])
         except OSError:
             return False
         sig = _signature(after)
-        if sig != _signature(before) or _racy(after):
+        if sig != _signature(before) or (digest is None and _racy(after)):
             return False
-        return self._insert(key, image, sig)
+        return self._insert(key, image, sig, digest)
 
-    def _insert(self, key: tuple[str, str], image: Array, sig: Signature) -> bool:
+    def _insert(
+        self, key: tuple[str, str], image: Array, sig: Signature, digest: bytes | None = None
+    ) -> bool:
         nbytes = int(image.nbytes)
         if nbytes > self._max_bytes:
             return False
@@ -257,7 +344,7 @@ class ImageCache:
             old = self._entries.pop(key, None)
             if old is not None:
                 self._bytes -= old.nbytes
-            self._entries[key] = _Entry(image, sig, nbytes)
+            self._entries[key] = _Entry(image, sig, nbytes, digest)
             self._bytes += nbytes
             while self._bytes > self._max_bytes:
                 _, evicted = self._entries.popitem(last=False)
@@ -270,7 +357,7 @@ class ImageCache:
         """Sorted image file names of ``folder`` (kept while its mtime stays the same)."""
         from pixfeed.scan import scan
 
-        mtime = os.stat(folder).st_mtime_ns
+        mtime = _stat(folder).st_mtime_ns
         with self._ahead_lock:
             known = self._listings.get(folder)
         if known is not None and known[0] == mtime:
@@ -299,7 +386,7 @@ class ImageCache:
 
     def preload(
         self,
-        paths: Iterable[str | os.PathLike[str]],
+        paths: Iterable[str | bytes | os.PathLike[str]],
         *,
         mode: Mode = "RGB",
         threads: int | None = None,
@@ -322,29 +409,39 @@ class ImageCache:
     def _preload_chunk(
         self, paths: list[str], mode: Mode, threads: int | None, job: Preload
     ) -> None:
-        todo: list[tuple[str, os.stat_result]] = []
+        todo: list[tuple[str, os.stat_result, bytes | None]] = []
         for p in paths:
             try:
-                st = os.stat(p)
+                st = _stat(p)
             except OSError as e:
                 job.errors[p] = e
                 continue
             with self._lock:
                 entry = self._entries.get((p, mode))
-                fresh = entry is not None and entry.signature == _signature(st)
+            fresh = entry is not None and entry.signature == _signature(st)
+            data = None
+            if fresh and entry is not None and entry.digest is not None:
+                fresh, data = self._check_racy((p, mode), entry, st)
             if fresh:
                 job.already_cached += 1
-            else:
-                todo.append((p, st))
+                continue
+            if data is None and _racy(st):  # decoded from the bytes it is hashed by
+                try:
+                    data = _read(p)
+                except OSError as e:
+                    job.errors[p] = e
+                    continue
+            todo.append((p, st, data))
         if not todo:
             return
-        batch = decode_batch([p for p, _ in todo], mode=mode, threads=threads, on_error="none")
-        for i, ((p, st), image) in enumerate(zip(todo, batch, strict=True)):
+        sources = [p if data is None else data for p, _, data in todo]
+        batch = decode_batch(sources, mode=mode, threads=threads, on_error="none")
+        for i, ((p, st, data), image) in enumerate(zip(todo, batch, strict=True)):
             if image is None:
-                job.errors[p] = batch.errors[i]
+                job.errors[p] = _renamed(batch.errors[i], p)
                 continue
             image.flags.writeable = False
-            if self._store((p, mode), image, st):
+            if self._store((p, mode), image, st, None if data is None else _digest(data)):
                 job.loaded += 1
                 with self._lock:
                     self._preloaded += 1
@@ -357,7 +454,8 @@ class ImageCache:
         memory, whether or not their decode succeeded),
         ``hit_rate`` (hits / gets, 0.0 before any), ``bytes`` and ``entries`` held now,
         ``max_bytes``, ``evictions`` (entries dropped for room), ``invalidations`` (entries
-        dropped because their file changed) and ``preloaded`` (images `preload` kept)."""
+        dropped because their file changed), ``preloaded`` (images `preload` kept) and
+        ``rehashes`` (racy entries whose file was read and hashed again to validate them)."""
         with self._lock:
             gets = self._hits + self._misses
             return {
@@ -370,6 +468,7 @@ class ImageCache:
                 "evictions": self._evictions,
                 "invalidations": self._invalidations,
                 "preloaded": self._preloaded,
+                "rehashes": self._rehashes,
             }
 
     def __repr__(self) -> str:
@@ -383,7 +482,7 @@ class ImageCache:
 class Preload:
     """A background `ImageCache.preload`. ``loaded``: images decoded and kept;
     ``already_cached``: skipped as already cached; ``not_kept``: decoded but not kept (too
-    large, just written, or changed while decoding); ``errors``: path -> exception."""
+    large, or changed while decoding); ``errors``: path -> exception."""
 
     def __init__(
         self,

@@ -11,7 +11,7 @@ Files
 
 Both file kinds hold the same keys::
 
-    threads = 4          # native threads (decoders, ONNX Runtime); "auto": all cores
+    threads = 4          # native threads (decoders, ONNX Runtime), 1..1024; "auto": all cores
     cache_mb = 512       # ImageCache(config=...) budget in MiB (0: no caching)
     batch_size = 8       # images per inference batch (pixfeed filter)
     preload = false      # ImageCache(config=...) read-ahead of the next files of a folder
@@ -38,6 +38,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+from pixfeed._args import MAX_THREADS
 
 __all__ = [
     "BACKENDS",
@@ -79,7 +81,10 @@ def _check(key: str, value: object) -> object:
     if key == "threads":
         if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
             return None
-        return _int_value(value, key, 1)
+        count = _int_value(value, key, 1)
+        if count > MAX_THREADS:
+            raise ValueError(f"{key}: must be <= {MAX_THREADS}, got {count}")
+        return count
     if key == "cache_mb":
         return _int_value(value, key, 0)
     if key == "batch_size":

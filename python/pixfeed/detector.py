@@ -298,7 +298,7 @@ class YoloDetector:
         ort = _import_onnxruntime()
         options = ort.SessionOptions()
         #: ONNX Runtime intra-op threads (None: onnxruntime's default).
-        self.threads = threads
+        self.threads = _args.threads(threads)
         if threads is not None:
             options.intra_op_num_threads = int(threads)
         options.inter_op_num_threads = 1

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from pixfeed import _args
 from pixfeed.config import Config, load_config
 from pixfeed.decode import decode_batch
 from pixfeed.detector import NamesArg, Placement, YoloDetector
@@ -271,17 +272,17 @@ def _list_images(
 def _sources(
     source: PathLike | Sequence[PathLike], recursive: bool, exclude: Sequence[PathLike] = ()
 ) -> tuple[list[str], dict[str, str]]:
-    if isinstance(source, (str, os.PathLike)):
-        return _list_images(Path(source), recursive, exclude)
-    if isinstance(source, (bytes, bytearray)) or not isinstance(source, Sequence):
+    if isinstance(source, (str, bytes, os.PathLike)):
+        return _list_images(Path(os.fsdecode(source)), recursive, exclude)
+    if isinstance(source, bytearray) or not isinstance(source, Sequence):
         raise TypeError(
             f"source: expected a folder or a sequence of image paths, got {type(source).__name__}"
         )
     paths = []
     for i, p in enumerate(source):
-        if not isinstance(p, (str, os.PathLike)):
+        if not isinstance(p, (str, bytes, os.PathLike)):
             raise TypeError(f"source[{i}]: expected a path, got {type(p).__name__}")
-        paths.append(os.fspath(p))
+        paths.append(os.fsdecode(p))  # bytes: the name on disk, as os.fsdecode spells it
     return paths, {}
 
 
@@ -683,7 +684,7 @@ def filter_images(
 
     rule = CountRule.parse(count)
     cfg = config if config is not None else load_config()
-    nthreads = threads if threads is not None else cfg.threads
+    nthreads = _args.threads(threads) if threads is not None else cfg.threads
     nbatch = batch_size if batch_size is not None else cfg.batch_size
     if isinstance(nbatch, bool) or not isinstance(nbatch, int) or nbatch < 1:
         raise ValueError(f"batch_size: expected an int >= 1, got {nbatch!r}")
@@ -748,6 +749,7 @@ def filter_images(
 
         n_inferred = 0
         todo_paths = [paths[i] for i in todo]
+        streams = min(streams, max(1, len(todo)))  # never a thread without an image to work on
         if streams > 1:
             batches = _streamed(detector, todo_paths, todo, nbatch, streams, post)
         else:

@@ -39,7 +39,7 @@ class _Stats:
     skipped: int = 0
     substituted: int = 0
     failed_sources: list[str] = field(default_factory=list)
-    started: float | None = None
+    iterating_seconds: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -184,13 +184,21 @@ class Loader:
 
     # -- stats -----------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
-        """Throughput and error counts since this loader was made."""
+        """Throughput and error counts since this loader was made.
+
+        ``iterating_seconds``: wall time spent in epochs, from each epoch's first request
+        to its latest batch (the consumer's work between batches included; time between
+        epochs or before iterating not); ``images_per_second``: ``images`` over that time.
+        ``native_seconds``: time the pipeline spent producing batches (on the producer
+        thread, overlapping the consumer); ``consumer_wait_seconds``: time the consumer
+        waited for a batch."""
         s = self._stats
         with s.lock:
-            elapsed = 0.0 if s.started is None else time.perf_counter() - s.started
+            elapsed = s.iterating_seconds
             return {
                 "images": s.images,
                 "batches": s.batches,
+                "iterating_seconds": elapsed,
                 "images_per_second": s.images / elapsed if elapsed > 0 else 0.0,
                 "native_seconds": s.native_seconds,
                 "consumer_wait_seconds": s.wait_seconds,
@@ -335,6 +343,7 @@ class _EpochIterator:
         self._thread: threading.Thread | None = None
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(loader.prefetch, 1))
         self._finished = False
+        self._mark: float | None = None  # the end of the last counted span of iteration
         self._progress = None
         if loader.progress:
             from pixfeed._progress import Progress
@@ -360,10 +369,9 @@ class _EpochIterator:
         if self._finished or self._next >= len(self._batches):
             self._finish()
             raise StopIteration
-        with loader._stats.lock:
-            if loader._stats.started is None:
-                loader._stats.started = time.perf_counter()
         t0 = time.perf_counter()
+        if self._mark is None:
+            self._mark = t0
         try:
             if self._thread is None:
                 item: Any = loader._produce(self._epoch, self._batches[self._next])
@@ -379,10 +387,13 @@ class _EpochIterator:
             self._finish()
             raise StopIteration
         images, labels = item
+        now = time.perf_counter()
         with loader._stats.lock:
-            loader._stats.wait_seconds += time.perf_counter() - t0
+            loader._stats.wait_seconds += now - t0
             loader._stats.images += len(images)
             loader._stats.batches += 1
+            loader._stats.iterating_seconds += now - self._mark
+        self._mark = now
         self._next += 1
         loader._next_batch = self._next
         if self._progress is not None:

@@ -98,7 +98,8 @@ def resize(
     """
     if out is None and type(images) is _ndarray and images.ndim != 4 and images.flags.c_contiguous:
         # One image: argument checks and work in one native call.
-        return _core.resize_one(images, sizes, interpolation, bool(antialias), threads)
+        nthreads = threads if threads is None else _args.threads(threads)
+        return _core.resize_one(images, sizes, interpolation, bool(antialias), nthreads)
     batch = _batch.images(images)
     interp = _interpolation(interpolation)
     nthreads = _args.threads(threads)

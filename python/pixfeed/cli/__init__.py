@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     # The configuration (files and PIXFEED_* env) sets the default thread count of every
-    # command; `info` reports a broken configuration instead of failing on it.
+    # command; `info` reports a broken configuration in full, then exits 2 too.
     from pixfeed.config import load_config
 
     try:

@@ -17,7 +17,7 @@ import numpy as np
 
 from pixfeed.cli import _files
 from pixfeed.cli._files import format_of
-from pixfeed.cli._output import Progress, print_json
+from pixfeed.cli._output import Progress, print_json, thread_count
 
 
 def add_parser(sub: Any) -> None:
@@ -42,7 +42,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--interpolation", default="bilinear")
     p.add_argument("--on-error", default="raise", choices=["raise", "skip"])
     p.add_argument("--batch", type=int, default=256, help="files per native call")
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--threads", type=thread_count, default=None)
     p.add_argument("--json", action="store_true", help="machine-readable summary")
     p.add_argument(
         "--overwrite",
@@ -53,7 +53,8 @@ def add_parser(sub: Any) -> None:
 
 
 def _read_csv(path: Path) -> tuple[list[float], list[float], list[float], list[str] | None]:
-    with open(path, newline="") as f:
+    # A path that is not UTF-8 comes back as its bytes on disk (surrogate escapes).
+    with open(path, newline="", encoding="utf-8", errors="surrogateescape") as f:
         rows = list(csv.DictReader(f))
     if not rows:
         raise SystemExit(f"pixfeed crop: {path}: no rows")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pixfeed.cli import _files
-from pixfeed.cli._output import Progress, print_json
+from pixfeed.cli._output import Progress, print_json, thread_count
 
 EPILOG = """\
 examples:
@@ -119,7 +119,7 @@ def add_parser(sub: Any) -> None:
     )
     run_g.add_argument(
         "--threads",
-        type=_positive,
+        type=thread_count,
         default=None,
         help="thread budget: on the CPU, N streams each decode and infer their own batches "
         "(config threads; all cores)",

@@ -57,9 +57,11 @@ def collect() -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     facts = collect()
+    # A configuration error is reported (below) and ends in status 2, as in every command.
+    status = 2 if "error" in facts["config"] else 0
     if args.json:
         print_json(facts)
-        return 0
+        return status
     print(f"pixfeed {facts['version']}{' (debug build)' if facts['debug_build'] else ''}")
     print(f"  python    {facts['python']} on {facts['platform']}")
     print(f"  simd      {facts['simd']}")
@@ -86,4 +88,4 @@ def run(args: argparse.Namespace) -> int:
                 else value
             )
             print(f"    {key:<12} {shown!s:<8} ({entry['source']})")
-    return 0
+    return status

@@ -15,7 +15,7 @@ import numpy as np
 
 from pixfeed.cli import _files
 from pixfeed.cli._files import format_of
-from pixfeed.cli._output import Progress, print_json
+from pixfeed.cli._output import Progress, print_json, thread_count
 
 
 def _size(text: str) -> int | tuple[int, int]:
@@ -47,7 +47,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--quality", type=int, default=90, help="JPEG quality")
     p.add_argument("--on-error", default="raise", choices=["raise", "skip"])
     p.add_argument("--batch", type=int, default=64, help="files per native call")
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--threads", type=thread_count, default=None)
     p.add_argument("--json", action="store_true", help="machine-readable summary")
     p.add_argument(
         "--overwrite",

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from pixfeed.cli._output import print_json
+from pixfeed.cli._output import print_json, thread_count
 
 
 def add_parser(sub: Any) -> None:
@@ -33,7 +33,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--no-recursive", action="store_true", help="ROOT itself only")
     p.add_argument("--follow-symlinks", action="store_true", help="enter symlinked folders")
     p.add_argument("--on-error", default="raise", choices=["raise", "skip"])
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--threads", type=thread_count, default=None)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=run)
 

@@ -219,7 +219,7 @@ pub fn resize_into_par(
     );
     let row_len = dst.width * dst.channels;
     let height = dst.height;
-    crate::pool::install(threads, || {
+    crate::pool::install_for(height, threads, || {
         use rayon::prelude::*;
         let bands = (rayon::current_num_threads() * 4).clamp(1, height);
         let band_rows = height.div_ceil(bands);
