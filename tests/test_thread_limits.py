@@ -22,11 +22,6 @@ HUGE = (pixfeed.MAX_THREADS + 1, 5000, 10**6, 2**64, 2**70)
 LINUX = sys.platform.startswith("linux")
 
 
-def native_threads() -> int:
-    """Threads of this process (Linux: one /proc entry per thread)."""
-    return len(os.listdir("/proc/self/task"))
-
-
 @pytest.fixture()
 def files(tmp_path: Path) -> list[str]:
     rng = np.random.default_rng(0)
@@ -48,15 +43,19 @@ def test_the_ceiling() -> None:
 
 
 @pytest.mark.skipif(not LINUX, reason="counts threads through /proc")
-def test_setting_and_reading_the_count_start_no_thread() -> None:
-    old = pixfeed.get_num_threads()
-    before = native_threads()
-    try:
-        pixfeed.set_num_threads(pixfeed.MAX_THREADS)
-        assert pixfeed.get_num_threads() == pixfeed.MAX_THREADS
-        assert native_threads() == before  # built on first use only
-    finally:
-        pixfeed.set_num_threads(old)
+def test_setting_and_reading_the_count_start_no_thread(tmp_path: Path) -> None:
+    # In a fresh interpreter: other tests' background threads would make the count move.
+    code = (
+        "import os, pixfeed\n"
+        "n = lambda: len(os.listdir('/proc/self/task'))\n"
+        "before = n()\n"
+        "pixfeed.set_num_threads(pixfeed.MAX_THREADS)\n"
+        "assert pixfeed.get_num_threads() == pixfeed.MAX_THREADS\n"
+        "print(n() - before)\n"
+    )
+    r = run_py(code, {}, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "0"  # the pool is built on first use only
 
 
 CALLS: dict[str, Callable[[list[str], Any], object]] = {
@@ -85,15 +84,33 @@ def test_every_threads_argument_has_the_ceiling(files: list[str], name: str, thr
 
 
 @pytest.mark.skipif(not LINUX, reason="counts threads through /proc")
-def test_a_batch_never_starts_more_threads_than_items(files: list[str]) -> None:
-    asked = min(pixfeed.get_num_threads() + 40, pixfeed.MAX_THREADS)
-    before = native_threads()
-    out = pixfeed.decode_batch(files, threads=asked)
-    assert len(out) == 4
-    assert native_threads() - before <= len(files)
-    before = native_threads()
-    pixfeed.crop_paths(files, 0, 0, 1.0, 64, threads=asked)
-    assert native_threads() - before <= len(files)
+def test_a_batch_never_starts_more_threads_than_items(files: list[str], tmp_path: Path) -> None:
+    code = (
+        "import os, sys, pixfeed\n"
+        "files = sys.argv[1:]\n"
+        "n = lambda: len(os.listdir('/proc/self/task'))\n"
+        "asked = min(pixfeed.get_num_threads() + 40, pixfeed.MAX_THREADS)\n"
+        "before = n()\n"
+        "assert len(pixfeed.decode_batch(files, threads=asked)) == len(files)\n"
+        "a = n() - before\n"
+        "before = n()\n"
+        "pixfeed.crop_paths(files, 0, 0, 1.0, 64, threads=asked)\n"
+        "print(a, n() - before)\n"
+    )
+    full = {k: v for k, v in os.environ.items() if k not in ENV_VARS.values()}
+    r = subprocess.run(
+        [sys.executable, "-c", code, *files],
+        capture_output=True,
+        text=True,
+        env=full,
+        cwd=str(tmp_path),
+        timeout=120,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr
+    started_decode, started_crop = map(int, r.stdout.split())
+    assert started_decode <= len(files)
+    assert started_crop <= len(files)
 
 
 def run_py(code: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
