@@ -18,6 +18,10 @@ shapes and dtype; the crops are random, so pixels are not compared. Systems:
 * SPDL (FFmpeg decode + filter graph crop/scale/flip, torch normalize) on 2 threads;
 * Vantix's Rust core ``load_images_fast`` (no crop: the whole image squashed to 224x224).
 SPDL and Vantix are reported missing when they cannot be imported.
+
+The ``-exact`` workloads time ``Pipeline(exact=True)`` (torchvision's pixels byte for byte)
+against torch ``DataLoader(num_workers=2)`` running the same transforms.v2 on PIL images
+(crop, resize and flip on the PIL image, then to a tensor): floor 2.5x.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """`Pipeline`: one fused native pass per image (SPEC section 5).
 
-decode at the reduced scale and region the sampled crop needs -> crop -> resize -> flip ->
-normalize, written straight into the batch buffer. Random parameters (crop box, flip) come
+decode at the reduced scale and region the sampled crop needs (``exact=True``: full scale,
+accurate IDCT) -> crop -> resize -> flip -> normalize, written straight into the batch
+buffer. Random parameters (crop box, flip) come
 from (seed, epoch, dataset index) only, so a batch never depends on threads or scheduling.
 """
 
