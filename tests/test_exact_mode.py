@@ -174,8 +174,10 @@ def test_sample_boxes_are_the_loader_draws(photos: list[str]) -> None:
     batch = next(iter(loader))
     loader.close()
     arr = np.asarray(batch[0] if isinstance(batch, tuple) else batch)
-    ref = pipe(photos, seed=7, epoch=2)
-    assert np.array_equal(arr, ref)
+    assert np.array_equal(arr, pipe(photos, seed=7, epoch=2))
+    # ... and those are torchvision's pixels for the boxes and flips sample_boxes reports.
+    for k, (box, flip) in enumerate(pipe.sample_boxes(photos, seed=7, epoch=2)):
+        assert np.array_equal(arr[k], torchvision_reference(pipe, photos[k], box, flip))
 
 
 def test_check_parity_exact_and_fast(photos: list[str]) -> None:

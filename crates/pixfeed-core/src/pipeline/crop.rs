@@ -36,7 +36,7 @@ pub struct CropSpec {
     pub antialias: bool,
     pub max_pixels: u64,
     /// Full-scale accurate decode and `pixfeed.resize`'s kernels (Pillow's arithmetic):
-    /// the same bytes as Pillow's crop then resize (see [`super::exact_window`]).
+    /// the same bytes as Pillow's crop then resize (see `exact_window` in the parent module).
     pub exact: bool,
 }
 

@@ -68,7 +68,7 @@ pub struct PipelineSpec {
     /// Decode JPEG with the fast IDCT and merged upsampling (see `RawRequest::fast`): the
     /// crop is resampled afterwards, which hides the difference.
     pub fast_decode: bool,
-    /// Exact mode (see [`run_exact`]): full-scale accurate decode and Pillow's resize, equal
+    /// Exact mode (see `run_exact`): full-scale accurate decode and Pillow's resize, equal
     /// to torchvision on PIL images; `fast_decode` is then ignored.
     pub exact: bool,
     pub dtype: OutDtype,
@@ -353,12 +353,8 @@ pub(crate) fn exact_window(
     let (rw, rh) = (rect.width as usize, rect.height as usize);
     // The part of `rect` to decode (relative to it) and, for a window, its plan.
     let (part, plan) = if !whole && conv {
-        let (plan, part) = pillow::Plan::window(
-            (rw, rh),
-            dst,
-            win,
-            resize::pil_filter(filter.interpolation),
-        );
+        let (plan, part) =
+            pillow::Plan::window((rw, rh), dst, win, resize::pil_filter(filter.interpolation));
         (part, Some(plan))
     } else {
         ((0, 0, rw, rh), None)
@@ -390,13 +386,7 @@ pub(crate) fn exact_window(
             region.view_width, img.height, region.scale, part.2, part.3
         )));
     }
-    let view = ImageView::new(
-        &src[region.view_x * c..],
-        part.2,
-        part.3,
-        c,
-        img.width * c,
-    )?;
+    let view = ImageView::new(&src[region.view_x * c..], part.2, part.3, c, img.width * c)?;
     if let Some(plan) = plan {
         pillow::resize_rows(view, &plan, 0..win.3, out);
     } else if whole {

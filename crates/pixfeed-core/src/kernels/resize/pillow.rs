@@ -526,7 +526,15 @@ mod tests {
     #[test]
     fn windows_equal_whole() {
         let (sw, sh) = (53, 47);
-        for (dw, dh) in [(31, 29), (80, 70), (53, 20), (20, 47), (53, 47), (19, 40), (40, 11)] {
+        for (dw, dh) in [
+            (31, 29),
+            (80, 70),
+            (53, 20),
+            (20, 47),
+            (53, 47),
+            (19, 40),
+            (40, 11),
+        ] {
             for c in [1, 3, 4] {
                 let src: Vec<u8> = (0..sw * sh * c).map(|i| (i * 7919 % 256) as u8).collect();
                 let v = ImageView::contiguous(&src, sw, sh, c).unwrap();
@@ -541,14 +549,8 @@ mod tests {
                     resize_rows(v, &plan, 0..dh, &mut whole);
                     for win in [(0, 0, dw, dh), (3, 5, dw - 7, dh - 6), (dw - 4, 1, 4, 3)] {
                         let (wp, (x0, y0, xn, yn)) = Plan::window((sw, sh), (dw, dh), win, f);
-                        let sub = ImageView::new(
-                            &src[(y0 * sw + x0) * c..],
-                            xn,
-                            yn,
-                            c,
-                            sw * c,
-                        )
-                        .unwrap();
+                        let sub =
+                            ImageView::new(&src[(y0 * sw + x0) * c..], xn, yn, c, sw * c).unwrap();
                         let mut got = vec![0u8; win.2 * win.3 * c];
                         resize_rows(sub, &wp, 0..win.3, &mut got);
                         for y in 0..win.3 {
