@@ -514,3 +514,106 @@ pub fn run_batch(
     };
     pool::map_slots(out, item, threads, one)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codecs::{encode::encode, Format};
+    use crate::decode::decode;
+    use crate::image::Image;
+
+    fn spec(crop: CropKind, size: (u32, u32)) -> PipelineSpec {
+        PipelineSpec {
+            size,
+            crop,
+            flip: 0.5,
+            mode: Mode::Rgb,
+            interp: Interp::Bilinear,
+            antialias: true,
+            apply_exif: true,
+            max_pixels: crate::decode::DEFAULT_MAX_PIXELS,
+            fast_decode: true,
+            exact: true,
+            dtype: OutDtype::U8,
+            layout: OutLayout::Nhwc,
+            lut: Lut::Identity,
+        }
+    }
+
+    /// The whole decoded image resized to `dst`, then the window `win` cut out (and flipped):
+    /// what exact mode must produce without computing the rest.
+    fn reference(full: &Image, dst: (usize, usize), win: pillow::Area, flip: bool) -> Vec<u8> {
+        let src = ImageView::contiguous(full.as_u8().unwrap(), full.width, full.height, 3).unwrap();
+        let mut out = vec![0u8; dst.0 * dst.1 * 3];
+        let filter = Filter::new(Interpolation::Bilinear, true);
+        resize::resize_into(
+            src,
+            ImageViewMut::new(&mut out, dst.0, dst.1, 3).unwrap(),
+            filter,
+        )
+        .unwrap();
+        let mut r = Vec::new();
+        for y in win.1..win.1 + win.3 {
+            let row = &out[(y * dst.0 + win.0) * 3..(y * dst.0 + win.0 + win.2) * 3];
+            let mut px: Vec<[u8; 3]> = row.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect();
+            if flip {
+                px.reverse();
+            }
+            r.extend(px.into_iter().flatten());
+        }
+        r
+    }
+
+    #[test]
+    fn exact_mode_equals_resize_of_the_full_decode() {
+        let (w, h) = (203u32, 157u32);
+        let px: Vec<u8> = (0..w * h * 3)
+            .map(|i| ((i * 37 + (i / 607) * 11) % 251) as u8)
+            .collect();
+        let jpeg = encode(&px, w, h, 3, Format::Jpeg, 90).unwrap();
+        let full = decode(&jpeg, &DecodeOptions::default()).unwrap();
+        // Centre: Resize(61) of the whole image (61 x 78 -> here 78 x 61), CenterCrop 40x30.
+        let s = spec(CropKind::Center { shorter: 61 }, (40, 30));
+        let (rw, rh) = resize::shorter_side_size(w as usize, h as usize, 61);
+        let half = |v: usize| (v as f64 / 2.0).round_ties_even() as usize;
+        let win = (half(rw - 40), half(rh - 30), 40, 30);
+        for key in 0..6 {
+            let mut slot = vec![0u8; s.item_bytes()];
+            run_one(&s, &jpeg, key, 1, 0, None, &mut slot).unwrap();
+            let flip = sample_params(&s, w, h, 1, 0, key, None).flip;
+            assert_eq!(
+                slot,
+                reference(&full, (rw, rh), win, flip),
+                "centre, key {key}"
+            );
+        }
+        // Random resized crop: the integer box cropped, then resized.
+        let s = spec(
+            CropKind::RandomResized {
+                scale: (0.05, 1.0),
+                ratio: (0.75, 4.0 / 3.0),
+            },
+            (33, 47),
+        );
+        for key in 0..12 {
+            let mut slot = vec![0u8; s.item_bytes()];
+            run_one(&s, &jpeg, key, 2, 3, None, &mut slot).unwrap();
+            let p = sample_params(&s, w, h, 2, 3, key, None);
+            let b = p.crop;
+            let (bx, by, bw, bh) = (b.x as usize, b.y as usize, b.w as usize, b.h as usize);
+            let data = full.as_u8().unwrap();
+            let mut crop = Vec::new();
+            for y in by..by + bh {
+                crop.extend_from_slice(
+                    &data[(y * w as usize + bx) * 3..(y * w as usize + bx + bw) * 3],
+                );
+            }
+            let crop = Image::new_u8(bw, bh, 3, crop);
+            assert_eq!(
+                slot,
+                reference(&crop, (33, 47), (0, 0, 33, 47), p.flip),
+                "rrc, key {key}"
+            );
+        }
+    }
+}
