@@ -54,6 +54,7 @@ from pixfeed.ops import (
     normalize,
     random_crop,
 )
+from pixfeed.parity import ParityReport, check_parity
 from pixfeed.pipeline import Pipeline
 from pixfeed.resize import (
     INTERPOLATIONS,
@@ -88,6 +89,7 @@ __all__ = [
     "Loader",
     "MapResult",
     "ModelError",
+    "ParityReport",
     "Pipeline",
     "PixfeedError",
     "Preload",
@@ -98,6 +100,7 @@ __all__ = [
     "box_convert",
     "box_iou",
     "center_crop",
+    "check_parity",
     "convert",
     "crop",
     "crop_paths",

@@ -112,6 +112,7 @@ def crop_paths(
     mode: str,
     threads: int | None,
     out: npt.NDArray[np.uint8],
+    exact: bool = False,
 ) -> list[BaseException | None]: ...
 def crop(
     images: list[npt.NDArray[np.uint8]],

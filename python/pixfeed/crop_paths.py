@@ -71,11 +71,17 @@ def crop_paths(
     threads: int | None = None,
     on_error: Literal["raise", "skip"] = "raise",
     out: npt.NDArray[np.uint8] | None = None,
+    exact: bool = False,
 ) -> CropBatch:
     """Crop each file at (x, y) with the given scale and resize it to a square window.
 
     Returns a `CropBatch` (an ndarray) of shape (N, window, window, C), or (N, window,
     window) for ``mode="L"``. ``out=`` writes into a preallocated array of that shape.
+    ``exact=True`` decodes the crop at full scale (accurate IDCT, fancy upsampling) and
+    resizes it with `pixfeed.resize`'s kernels: byte for byte Pillow's ``crop`` then
+    ``resize`` (antialiased filters) of the decoded image; the default reduces JPEGs by DCT
+    scaling first (faster, not bit-exact). Channels are resized independently (no
+    premultiplied alpha) in both modes, as `pixfeed.resize` does.
     """
     if isinstance(sources, (str, bytes)) or not isinstance(sources, Sequence):
         raise TypeError("sources: expected a sequence of paths or bytes")
@@ -117,6 +123,7 @@ def crop_paths(
         mode,
         _args.threads(threads),
         buf.reshape(n, -1) if n else buf.reshape(0, 0),
+        bool(exact),
     )
     errors = {i: e for i, e in enumerate(results) if e is not None}
     if errors and on_error == "raise":

@@ -1,7 +1,8 @@
 """`Pipeline`: one fused native pass per image (SPEC section 5).
 
-decode at the reduced scale and region the sampled crop needs -> crop -> resize -> flip ->
-normalize, written straight into the batch buffer. Random parameters (crop box, flip) come
+decode at the reduced scale and region the sampled crop needs (``exact=True``: full scale,
+accurate IDCT) -> crop -> resize -> flip -> normalize, written straight into the batch
+buffer. Random parameters (crop box, flip) come
 from (seed, epoch, dataset index) only, so a batch never depends on threads or scheduling.
 """
 
@@ -60,6 +61,18 @@ class Pipeline:
     centre-crop ``size``), ``"resize"`` (straight to ``size``), ``"none"`` (decode as is; all
     images must then share one size). ``flip`` is the probability of a horizontal flip.
     ``dtype="uint8"`` skips normalization.
+
+    ``exact=False`` (the default, fast mode) decodes JPEGs at the smallest DCT scale
+    (1/8, 1/4, 1/2) whose crop still covers ``size``, and with ``fast_decode`` (on by default)
+    also with libjpeg's fast integer IDCT and merged (non-fancy) chroma upsampling; the
+    resize is fast_image_resize's. Close to torchvision's output, not equal.
+    ``exact=True`` decodes the crop at full scale with the accurate IDCT and fancy upsampling
+    and resizes with `pixfeed.resize`'s kernels (Pillow's arithmetic): for the boxes and
+    flips `sample_boxes` reports, uint8 output equals torchvision.transforms.v2 on PIL images
+    byte for byte (``RandomResizedCrop``; ``Resize(resize_shorter)`` + ``CenterCrop``;
+    ``Resize(size)``; ``RandomHorizontalFlip``) with an antialiased interpolation in RGB or L;
+    float output is ``(v / 255 - mean) / std`` correctly rounded to float32 (within 2e-6 of
+    torchvision's float32 ``ToDtype(scale=True)`` + ``Normalize``). See `check_parity`.
     """
 
     def __init__(
@@ -80,6 +93,7 @@ class Pipeline:
         apply_exif: bool = True,
         max_pixels: int | None = 178_956_970,
         fast_decode: bool = True,
+        exact: bool = False,
     ) -> None:
         if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
             self.size = (_args.positive_int(size, "size"),) * 2
@@ -125,11 +139,13 @@ class Pipeline:
         self.apply_exif = bool(apply_exif)
         self.max_pixels = _args.max_pixels(max_pixels)
         self.fast_decode = bool(fast_decode)
+        self.exact = bool(exact)
 
     def __repr__(self) -> str:
         return (
             f"Pipeline(size={self.size}, crop={self.crop!r}, flip={self.flip}, "
-            f"dtype={self.dtype!r}, layout={self.layout!r}, mode={self.mode!r})"
+            f"dtype={self.dtype!r}, layout={self.layout!r}, mode={self.mode!r}"
+            + (", exact=True)" if self.exact else ")")
         )
 
     @property
@@ -146,7 +162,7 @@ class Pipeline:
         return (
             (self.size, self.crop, self.scale, self.ratio, self.resize_shorter, self.flip),
             (self.mean, self.std, self.dtype, self.layout, self.mode, self.interpolation),
-            (self.antialias, self.apply_exif, self.max_pixels, self.fast_decode),
+            (self.antialias, self.apply_exif, self.max_pixels, self.fast_decode, self.exact),
         )
 
     def _run(
@@ -187,6 +203,37 @@ class Pipeline:
             int(epoch),
             int(index),
         )
+
+    def sample_boxes(
+        self,
+        sources: Sequence[_args.Source | tuple[int, int]],
+        *,
+        seed: int,
+        epoch: int = 0,
+        indices: Sequence[int] | None = None,
+    ) -> list[tuple[tuple[float, float, float, float], bool]]:
+        """The crop box ``(x, y, w, h)`` and flip of each sample, exactly as a `Loader` (or a
+        call with the same seed, epoch and indices) draws them: sample k from (seed, epoch,
+        ``indices[k]``; default k). Each source is a path/bytes (its header is read; sizes are
+        after EXIF orientation when ``apply_exif``) or a ``(width, height)`` pair. Boxes are
+        in source pixels; for ``crop="center"`` the box is the centre crop mapped back to the
+        source (fractional), ``"resize"``/``"none"`` give the whole image."""
+        idx = list(range(len(sources))) if indices is None else [int(i) for i in indices]
+        if len(idx) != len(sources):
+            raise ValueError(f"indices: expected {len(sources)} values, got {len(idx)}")
+        out = []
+        for k, (src, i) in enumerate(zip(sources, idx, strict=True)):
+            if isinstance(src, tuple):
+                w, h = src
+            else:
+                from pixfeed.decode import probe
+
+                info = probe(_args.source(src, f"sources[{k}]"))
+                w, h = info.width, info.height
+                if not self.apply_exif and info.orientation in (5, 6, 7, 8):
+                    w, h = h, w
+            out.append(self.sample_params(w, h, seed=seed, epoch=epoch, index=i))
+        return out
 
     def __call__(
         self,

@@ -18,6 +18,7 @@ use crate::codecs::Mode;
 use crate::decode::{decode_region, probe, DecodeOptions};
 use crate::error::catch_panic;
 use crate::image::Rect;
+use crate::kernels::resize::Filter;
 use crate::source::{with_bytes, Source};
 use crate::{pool, Error, Result};
 
@@ -34,6 +35,9 @@ pub struct CropSpec {
     pub interp: Interp,
     pub antialias: bool,
     pub max_pixels: u64,
+    /// Full-scale accurate decode and `pixfeed.resize`'s kernels (Pillow's arithmetic):
+    /// the same bytes as Pillow's crop then resize (see `exact_window` in the parent module).
+    pub exact: bool,
 }
 
 impl CropSpec {
@@ -70,6 +74,22 @@ pub fn crop_one(spec: &CropSpec, data: &[u8], rel: RelativeCrop, slot: &mut [u8]
     // An integer box inside the image (relative_box floors sizes and truncates corners).
     let b = plan::relative_box(iw, ih, rel, spec.max_img_percent, spec.center);
     let roi = Rect::new(b.x as u32, b.y as u32, b.w as u32, b.h as u32);
+    if spec.exact {
+        let (w, h) = (tw as usize, th as usize);
+        let filter = Filter::new(super::kernel_interp(spec.interp), spec.antialias);
+        return super::exact_window(
+            data,
+            spec.mode,
+            true,
+            spec.max_pixels,
+            (iw, ih),
+            roi,
+            (w, h),
+            (0, 0, w, h),
+            filter,
+            slot,
+        );
+    }
     let full = roi.x == 0 && roi.y == 0 && roi.width == iw && roi.height == ih;
     let opts = DecodeOptions {
         mode: spec.mode,
@@ -123,8 +143,10 @@ pub fn crop_one(spec: &CropSpec, data: &[u8], rel: RelativeCrop, slot: &mut [u8]
                 .map_err(|e| Error::Internal(format!("resize source: {e}")))?;
         let mut dst_img = fir::images::Image::from_slice_u8(tw, th, slot, pixel_type(c))
             .map_err(|e| Error::Internal(format!("resize destination: {e}")))?;
+        // Channels resized independently (no premultiplied alpha), as `pixfeed.resize`.
         let options = fir::ResizeOptions::new()
             .resize_alg(resize_alg(spec.interp, spec.antialias))
+            .use_alpha(false)
             .crop(bx, by, bw, bh);
         resizer
             .resize(&src_img, &mut dst_img, &options)

@@ -129,7 +129,7 @@ pub fn crop_view<'a>(src: ImageView<'a>, r: Rect) -> Result<ImageView<'a>> {
     ImageView::new(&src.data[start..end], w, h, src.channels, src.row_stride)
 }
 
-fn pil_filter(i: Interpolation) -> pillow::PilFilter {
+pub(crate) fn pil_filter(i: Interpolation) -> pillow::PilFilter {
     match i {
         Interpolation::Bilinear => pillow::PilFilter::Bilinear,
         Interpolation::Bicubic => pillow::PilFilter::Bicubic,
