@@ -1,4 +1,4 @@
-"""`ImageCache` (SPEC section 6): read-only hits, invalidation by in-place edits, LRU
+"""`ImageCache` (docs/toolkit.md): read-only hits, invalidation by in-place edits, LRU
 eviction under the byte cap, preload, concurrent use, bad arguments."""
 
 from __future__ import annotations
@@ -457,7 +457,7 @@ def test_bad_arguments(files: list[Path]) -> None:
 def test_configuration_sets_budget_and_read_ahead(
     files: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """cache_mb and preload (SPEC section 7) reach the cache through a Config; explicit
+    """cache_mb and preload (docs/cli.md) reach the cache through a Config; explicit
     arguments win; without a Config nothing is read and the defaults hold."""
     assert (ImageCache().max_bytes, ImageCache().read_ahead) == (512 << 20, 0)
     cfg = pixfeed.Config(cache_mb=3, preload=True)

@@ -1,4 +1,4 @@
-"""The training loader and its fused pipeline (SPEC section 5)."""
+"""The training loader and its fused pipeline (docs/loader.md)."""
 
 from __future__ import annotations
 

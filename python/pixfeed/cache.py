@@ -1,5 +1,5 @@
-"""`ImageCache`: decoded images kept in memory, least recently used out first (SPEC
-section 6).
+"""`ImageCache`: decoded images kept in memory, least recently used out first
+(docs/toolkit.md).
 
 Rules, in the order a `get` meets them:
 

@@ -1,4 +1,4 @@
-"""Configuration (SPEC section 7): defaults < user config file < project config file <
+"""Configuration (docs/cli.md): defaults < user config file < project config file <
 ``PIXFEED_*`` environment variables < explicit overrides (command-line flags, arguments).
 
 Files

@@ -1,4 +1,5 @@
-"""`crop_paths`: one window per image file, decoding only what the crop needs (SPEC 4).
+"""`crop_paths`: one window per image file, decoding only what the crop needs
+(docs/crop-from-files.md).
 
 parallel_image_crop's geometry: x, y in [0, 1]; the crop's corner (or centre with
 ``anchor="center"``) is ``(trunc(x*W), trunc(y*H))``; its size ``(max(floor(W*s), 2),

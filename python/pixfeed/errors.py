@@ -1,4 +1,4 @@
-"""pixfeed's exceptions (SPEC section 1). The native module raises these classes."""
+"""pixfeed's exceptions (docs/conventions.md). The native module raises these classes."""
 
 from __future__ import annotations
 

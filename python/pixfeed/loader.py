@@ -1,4 +1,4 @@
-"""`Loader`: seeded, sharded, resumable batches from the fused native pipeline (SPEC section 5).
+"""`Loader`: seeded, sharded, resumable batches from the fused native pipeline (docs/loader.md).
 
 A background thread asks the native pipeline for batch k+1.. while the consumer uses batch k
 (at most ``prefetch`` batches wait, so memory is bounded). The native work runs on pixfeed's
@@ -59,7 +59,7 @@ def _source_name(src: str | bytes | bytearray) -> str:
 class Loader:
     """Batches of ``(images, labels)`` (or images alone when ``labels`` is None).
 
-    See SPEC section 5. ``len(loader)`` is this rank's (and DataLoader worker's) number of
+    See docs/loader.md. ``len(loader)`` is this rank's (and DataLoader worker's) number of
     batches per epoch; ``set_epoch(e)`` reshuffles; ``state_dict()`` / ``load_state_dict()``
     resume mid-epoch exactly where the last yielded batch left off.
     """

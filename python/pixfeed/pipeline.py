@@ -1,4 +1,4 @@
-"""`Pipeline`: one fused native pass per image (SPEC section 5).
+"""`Pipeline`: one fused native pass per image (docs/loader.md).
 
 decode at the reduced scale and region the sampled crop needs (``exact=True``: full scale,
 accurate IDCT) -> crop -> resize -> flip -> normalize, written straight into the batch

@@ -1,4 +1,4 @@
-"""Resize family of the batch array ops (SPEC section 3): ``resize``, ``resize_video``, the lazy
+"""Resize family of the batch array ops (docs/array-ops.md): ``resize``, ``resize_video``, the lazy
 ``iter_resize`` and ``random_resized_crop``. Argument conventions are in `pixfeed._batch`.
 
 Fidelity: with ``antialias=True`` each interpolation matches Pillow's ``Image.resize`` filter of

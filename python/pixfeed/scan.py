@@ -1,4 +1,4 @@
-"""`scan`: list the image files under a folder, sorted (SPEC section 6).
+"""`scan`: list the image files under a folder, sorted (docs/toolkit.md).
 
 The walk is native (Rust): sibling folders are read in parallel on the library's thread
 pool with the GIL released, entries are classified from the directory listing itself (no

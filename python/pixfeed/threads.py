@@ -1,4 +1,4 @@
-"""The library's default thread count (SPEC section 1).
+"""The library's default thread count (docs/conventions.md).
 
 No thread count may exceed `MAX_THREADS` (1024): ``set_num_threads``, every ``threads=``
 argument, ``PIXFEED_NUM_THREADS`` and the ``threads`` configuration key refuse more. Setting

@@ -1,4 +1,4 @@
-//! The one place where core errors become Python exceptions (SPEC section 1).
+//! The one place where core errors become Python exceptions (docs/conventions.md).
 //! pixfeed's own classes live in `pixfeed/errors.py`; they are looked up once and cached.
 
 use std::path::Path;

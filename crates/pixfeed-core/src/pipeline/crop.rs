@@ -1,4 +1,4 @@
-//! `crop_paths` (SPEC section 4): one window per source, uint8 HWC straight into the caller's
+//! `crop_paths` (docs/crop-from-files.md): one window per source, uint8 HWC straight into the caller's
 //! batch. The crop box comes from the header (parallel_image_crop's geometry, see
 //! [`plan::relative_box`]); only that box is decoded (JPEG: ROI + the smallest DCT scale
 //! that still covers the window; BMP: its rows; PNG: rows down to its last one), then resized

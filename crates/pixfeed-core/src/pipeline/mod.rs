@@ -1,4 +1,4 @@
-//! The loader's fused per-image pass (SPEC section 5): plan the crop from the header ->
+//! The loader's fused per-image pass (docs/loader.md): plan the crop from the header ->
 //! decode only that region at the smallest sufficient DCT scale -> resize the crop to the
 //! output size -> flip -> normalize into the batch slot. One image never leaves its thread.
 

@@ -1,5 +1,5 @@
 //! Resize: five interpolations, each in two flavours that match a reference library to within
-//! one level on uint8 (SPEC section 3):
+//! one level on uint8 (docs/array-ops.md):
 //!
 //! | interpolation | `antialias=true` (Pillow)        | `antialias=false` (`cv2.resize`)      |
 //! |---------------|----------------------------------|---------------------------------------|
