@@ -179,3 +179,39 @@ def test_vantix_ignores_exif_orientation_and_flips_exactly(tmp_path: Path) -> No
         else:
             assert np.array_equal(out[k], ref), k
     assert 0 < flipped < 16
+
+
+@pytest.mark.parametrize("persistent", [True, False])
+def test_dataloader_epochs_reshuffle_without_set_epoch(jpegs: list[str], persistent: bool) -> None:
+    """Each pass over the DataLoader is the next epoch, long-lived workers included; the
+    orders are those of an in-process loader's epochs 0, 1, 2."""
+    from torch.utils.data import DataLoader
+
+    from pixfeed.torch import ImageDataset
+
+    pipe = pixfeed.Pipeline(32)
+    ds = ImageDataset(jpegs, list(range(30)), batch_size=4, seed=1, pipeline=pipe)
+    dl = DataLoader(ds, batch_size=None, num_workers=2, persistent_workers=persistent)
+    orders = [torch.cat([y for _, y in dl]).tolist() for _ in range(3)]
+    assert all(sorted(o) == list(range(30)) for o in orders)
+    assert orders[0] != orders[1] != orders[2]
+    ld = pixfeed.Loader(jpegs, list(range(30)), batch_size=4, seed=1, pipeline=pipe)
+    assert orders == [np.concatenate([y for _, y in ld]).tolist() for _ in range(3)]
+
+
+def test_set_epoch_reaches_persistent_workers(jpegs: list[str]) -> None:
+    from torch.utils.data import DataLoader
+
+    from pixfeed.torch import ImageDataset
+
+    pipe = pixfeed.Pipeline(32)
+    ds = ImageDataset(jpegs, list(range(30)), batch_size=4, seed=1, pipeline=pipe)
+    dl = DataLoader(ds, batch_size=None, num_workers=2, persistent_workers=True)
+    got = {}
+    for epoch in (3, 5, 3):
+        ds.set_epoch(epoch)
+        got.setdefault(epoch, []).append(torch.cat([y for _, y in dl]).tolist())
+    assert got[3][0] == got[3][1] != got[5][0]
+    ld = pixfeed.Loader(jpegs, list(range(30)), batch_size=4, seed=1, pipeline=pipe)
+    ld.set_epoch(5)
+    assert got[5][0] == np.concatenate([y for _, y in ld]).tolist()

@@ -7,6 +7,7 @@ pixfeed never imports torch or ray; integrations import them lazily.
 from __future__ import annotations
 
 from pixfeed._core import __version__
+from pixfeed.buckets import Buckets
 from pixfeed.cache import ImageCache, Preload
 from pixfeed.config import Config, load_config
 from pixfeed.crop_paths import CropBatch, crop_paths
@@ -41,8 +42,9 @@ from pixfeed.errors import (
     UnsupportedFormatError,
 )
 from pixfeed.filter import CountRule, Detection, FilterResult, ImageResult, filter_images
+from pixfeed.folder import IMG_EXTENSIONS, image_folder
 from pixfeed.io import MapResult, load_images, map_parallel
-from pixfeed.loader import Loader
+from pixfeed.loader import Loader, LoadError
 from pixfeed.ops import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -71,9 +73,11 @@ __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "IMAGES",
+    "IMG_EXTENSIONS",
     "INTERPOLATIONS",
     "MAX_PIXELS",
     "MAX_THREADS",
+    "Buckets",
     "Config",
     "CountRule",
     "CropBatch",
@@ -86,6 +90,7 @@ __all__ = [
     "ImageResult",
     "ImageTooLargeError",
     "Letterbox",
+    "LoadError",
     "Loader",
     "MapResult",
     "ModelError",
@@ -110,6 +115,7 @@ __all__ = [
     "filter_images",
     "flip",
     "get_num_threads",
+    "image_folder",
     "iter_resize",
     "letterbox",
     "load_config",

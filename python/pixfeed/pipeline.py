@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pixfeed import _args, _core
+from pixfeed.buckets import Buckets
 from pixfeed.ops import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "Pipeline"]
@@ -59,8 +60,15 @@ class Pipeline:
     ``crop``: ``"random_resized"`` (torchvision RandomResizedCrop sampling from the header's
     size, before decoding), ``"center"`` (resize the shorter side to ``resize_shorter``, then
     centre-crop ``size``), ``"resize"`` (straight to ``size``), ``"none"`` (decode as is; all
-    images must then share one size). ``flip`` is the probability of a horizontal flip.
-    ``dtype="uint8"`` skips normalization.
+    images must then share one size). ``flip`` is the probability of a horizontal flip; by
+    default 0.5 for ``"random_resized"`` (training) and 0 for the other crops (evaluation
+    pipelines never flip unless asked). ``dtype="uint8"`` skips normalization.
+    ``memory_format="channels_last"`` (with ``layout="NCHW"``) writes the pixels channels-last
+    and hands out the NCHW view of them: ``torch.from_numpy`` (and a Loader's torch output)
+    is then an NCHW tensor with ``is_contiguous(memory_format=torch.channels_last)``, what
+    convolution nets prefer on GPUs, with no copy. ``size`` may be a `pixfeed.Buckets`
+    (aspect-ratio bucketing): a `Loader` then makes each batch at one bucket's size, each
+    image cropped to its nearest bucket's aspect ratio (see `Buckets` for the crops).
 
     ``exact=False`` (the default, fast mode) decodes JPEGs at the smallest DCT scale
     (1/8, 1/4, 1/2) whose crop still covers ``size``, and with ``fast_decode`` (on by default)
@@ -77,12 +85,12 @@ class Pipeline:
 
     def __init__(
         self,
-        size: int | tuple[int, int] = 224,
+        size: int | tuple[int, int] | Buckets = 224,
         crop: CropKind = "random_resized",
         scale: tuple[float, float] = (0.08, 1.0),
         ratio: tuple[float, float] = (3 / 4, 4 / 3),
         resize_shorter: int = 256,
-        flip: float = 0.5,
+        flip: float | None = None,
         mean: Sequence[float] | float = IMAGENET_MEAN,
         std: Sequence[float] | float = IMAGENET_STD,
         dtype: Literal["float32", "float16", "bfloat16", "uint8"] = "float32",
@@ -94,8 +102,19 @@ class Pipeline:
         max_pixels: int | None = 178_956_970,
         fast_decode: bool = True,
         exact: bool = False,
+        memory_format: Literal["contiguous", "channels_last"] = "contiguous",
     ) -> None:
-        if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+        #: The aspect-ratio buckets when ``size`` is a `Buckets` (``self.size`` is then the
+        #: first bucket's; a `Loader` makes each batch at its bucket's size).
+        self.buckets: Buckets | None = None
+        if isinstance(size, Buckets):
+            if crop == "none":
+                raise ValueError(
+                    "crop='none' cannot be bucketed: pick 'center', 'random_resized' or 'resize'"
+                )
+            self.buckets = size
+            self.size = size.sizes[0]
+        elif isinstance(size, (int, np.integer)) and not isinstance(size, bool):
             self.size = (_args.positive_int(size, "size"),) * 2
         else:
             self.size = _args.size(size, "size")
@@ -109,11 +128,11 @@ class Pipeline:
             raise ValueError(f"scale: the upper bound must be <= 1, got {scale!r}")
         self.ratio = _pair(ratio, "ratio")
         self.resize_shorter = _args.positive_int(resize_shorter, "resize_shorter")
-        if crop == "center" and self.resize_shorter < max(self.size):
+        if crop == "center" and self.buckets is None and self.resize_shorter < max(self.size):
             raise ValueError(
                 f"resize_shorter: {resize_shorter} is smaller than the crop size {self.size}"
             )
-        self.flip = float(flip)
+        self.flip = (0.5 if crop == "random_resized" else 0.0) if flip is None else float(flip)
         if not 0.0 <= self.flip <= 1.0:
             raise ValueError(f"flip: a probability in [0, 1], got {flip!r}")
         if mode not in _CHANNELS:
@@ -130,6 +149,13 @@ class Pipeline:
         if layout not in ("NCHW", "NHWC"):
             raise ValueError(f"layout: expected 'NCHW' or 'NHWC', got {layout!r}")
         self.layout = layout
+        if memory_format not in ("contiguous", "channels_last"):
+            raise ValueError(
+                f"memory_format: expected 'contiguous' or 'channels_last', got {memory_format!r}"
+            )
+        if memory_format == "channels_last" and layout != "NCHW":
+            raise ValueError("memory_format='channels_last' needs layout='NCHW'")
+        self.memory_format = memory_format
         if interpolation not in _INTERPOLATIONS:
             raise ValueError(
                 f"interpolation: expected one of {_INTERPOLATIONS}, got {interpolation!r}"
@@ -142,26 +168,59 @@ class Pipeline:
         self.exact = bool(exact)
 
     def __repr__(self) -> str:
+        size = self.size if self.buckets is None else self.buckets
         return (
-            f"Pipeline(size={self.size}, crop={self.crop!r}, flip={self.flip}, "
+            f"Pipeline(size={size}, crop={self.crop!r}, flip={self.flip}, "
             f"dtype={self.dtype!r}, layout={self.layout!r}, mode={self.mode!r}"
-            + (", exact=True)" if self.exact else ")")
+            + (", exact=True" if self.exact else "")
+            + (", memory_format='channels_last')" if self.memory_format == "channels_last" else ")")
         )
 
     @property
     def numpy_dtype(self) -> type[np.generic]:
         return _DTYPES[self.dtype]
 
+    def _not_bucketed(self, what: str) -> None:
+        if self.buckets is not None:
+            raise TypeError(
+                f"{what}: a bucketed Pipeline has one size per bucket; use a Loader (one "
+                "bucket per batch) or pipeline.for_bucket(i)"
+            )
+
+    def for_bucket(self, index: int) -> Pipeline:
+        """The plain Pipeline that makes bucket ``index``'s images (see `Buckets`)."""
+        from pixfeed.buckets import _bucket_pipeline
+
+        if self.buckets is None:
+            raise TypeError("for_bucket: this Pipeline is not bucketed")
+        return _bucket_pipeline(self, self.buckets.sizes[index])  # type: ignore[no-any-return]
+
     def batch_shape(self, n: int) -> tuple[int, ...]:
+        self._not_bucketed("batch_shape")
         w, h = self.size
         if self.layout == "NCHW":
             return (n, self.channels, h, w)
         return (n, h, w, self.channels)
 
+    def _buffer_shape(self, n: int) -> tuple[int, ...]:
+        """The shape of the memory the native pass writes (NHWC for channels-last)."""
+        w, h = self.size
+        if self.memory_format == "channels_last":
+            return (n, h, w, self.channels)
+        return self.batch_shape(n)
+
+    def _present(self, out: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """The batch as handed out: `batch_shape`, viewing a channels-last buffer as NCHW."""
+        return out.transpose(0, 3, 1, 2) if self.memory_format == "channels_last" else out
+
+    @property
+    def _native_layout(self) -> str:
+        return "NHWC" if self.memory_format == "channels_last" else self.layout
+
     def _spec(self) -> tuple[Any, ...]:
         return (
             (self.size, self.crop, self.scale, self.ratio, self.resize_shorter, self.flip),
-            (self.mean, self.std, self.dtype, self.layout, self.mode, self.interpolation),
+            (self.mean, self.std, self.dtype, self._native_layout, self.mode, self.interpolation),
             (self.antialias, self.apply_exif, self.max_pixels, self.fast_decode, self.exact),
         )
 
@@ -195,6 +254,11 @@ class Pipeline:
     ) -> tuple[tuple[float, float, float, float], bool]:
         """The crop box ``(x, y, w, h)`` (source pixels of the EXIF-oriented image) and the
         flip that sample ``index`` gets in ``epoch`` on a ``width x height`` image."""
+        if self.buckets is not None:
+            b = int(self.buckets.assign([(width, height)])[0])
+            return self.for_bucket(b).sample_params(
+                width, height, seed=seed, epoch=epoch, index=index
+            )
         return _core.pipeline_params(
             self._spec(),
             _args.positive_int(width, "width"),
@@ -246,6 +310,7 @@ class Pipeline:
     ) -> npt.NDArray[Any]:
         """One batch from ``sources``; sample k draws its randomness from
         (seed, epoch, indices[k]) (indices default to 0..n-1). Raises the first failure."""
+        self._not_bucketed("Pipeline()")
         srcs = [_args.source(s, f"sources[{i}]") for i, s in enumerate(sources)]
         if indices is None:
             idx = np.arange(len(srcs), dtype=np.int64)
@@ -255,8 +320,8 @@ class Pipeline:
                 raise ValueError(f"indices: expected {len(srcs)} values, got {idx.shape}")
         if seed is None:
             seed = secrets.randbits(63)
-        out = np.empty(self.batch_shape(len(srcs)), dtype=self.numpy_dtype)
+        out = np.empty(self._buffer_shape(len(srcs)), dtype=self.numpy_dtype)
         errors = self._run(srcs, idx.tolist(), seed, int(epoch), out, _args.threads(threads))
         if errors:
             raise errors[min(errors)]
-        return out
+        return self._present(out)
