@@ -42,6 +42,7 @@ from pixfeed.errors import (
 )
 from pixfeed.filter import CountRule, Detection, FilterResult, ImageResult, filter_images
 from pixfeed.io import MapResult, load_images, map_parallel
+from pixfeed.load_async import LoadJob, load_images_async
 from pixfeed.loader import Loader
 from pixfeed.ops import (
     IMAGENET_MEAN,
@@ -86,6 +87,7 @@ __all__ = [
     "ImageResult",
     "ImageTooLargeError",
     "Letterbox",
+    "LoadJob",
     "Loader",
     "MapResult",
     "ModelError",
@@ -114,6 +116,7 @@ __all__ = [
     "letterbox",
     "load_config",
     "load_images",
+    "load_images_async",
     "luminance",
     "map_parallel",
     "nms",
