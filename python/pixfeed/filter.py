@@ -210,6 +210,39 @@ class FilterResult:
 
         _filter_export.write_report(self, path, thumbnail=thumbnail)
 
+    def write_labelme(
+        self,
+        folder: PathLike,
+        *,
+        root: PathLike | None = None,
+        embed: bool = False,
+        overwrite: bool = False,
+    ) -> int:
+        """One LabelMe JSON per matched image under ``folder`` (at the image's path relative
+        to ``root``, default the folder filtered): a rectangle per selected detection with
+        its label and score; ``imageData`` only with ``embed``. A file already holding the
+        same content is left; another existing file is replaced only with ``overwrite`` and
+        an image of the run never (``FileExistsError``, nothing written). Returns the number
+        of files written. See ``pixfeed._filter_labels`` for the format."""
+        from pixfeed import _filter_labels as fl
+
+        files = [(d, b) for d, b, _ in fl.labelme_files(self, folder, root=root, embed=embed)]
+        fl.check_inputs(files, [r.path for r in self.images], overwrite=overwrite)
+        return fl.write_files(files, overwrite=overwrite)
+
+    def write_yolo(
+        self, folder: PathLike, *, root: PathLike | None = None, overwrite: bool = False
+    ) -> int:
+        """YOLO labels: one txt per matched image under ``folder`` (``class cx cy w h``,
+        normalized, per selected detection) and ``classes.txt``; paths and overwrite rules
+        as :meth:`write_labelme`. With a class selection the ids are renumbered 0, 1, ... in
+        model id order and ``classes.txt`` lists the selected classes."""
+        from pixfeed import _filter_labels as fl
+
+        files = [(d, b) for d, b, _ in fl.yolo_files(self, folder, root=root)]
+        fl.check_inputs(files, [r.path for r in self.images], overwrite=overwrite)
+        return fl.write_files(files, overwrite=overwrite)
+
 
 def thread_budget(threads: int | None) -> int:
     """The cores a filter run uses: ``threads``, or (None) those this process may use."""
@@ -345,6 +378,7 @@ def _image_result(
     selected: frozenset[int] | None,
     rule: CountRule,
     detector: YoloDetector,
+    conf_max: float = 1.0,
 ) -> ImageResult:
     dets = tuple(
         Detection(
@@ -352,7 +386,7 @@ def _image_result(
             score,
             int(cls),
             detector.class_name(int(cls)),
-            selected is None or int(cls) in selected,
+            (selected is None or int(cls) in selected) and score <= conf_max,
         )
         for x1, y1, x2, y2, score, cls in raw.detections.tolist()
     )
@@ -635,6 +669,7 @@ def filter_images(
     classes: str | int | Sequence[str | int] | None = None,
     count: str | CountRule = "any",
     conf: float = 0.25,
+    conf_max: float | None = None,
     iou: float = 0.45,
     max_det: int = 300,
     imgsz: int | tuple[int, int] | None = None,
@@ -662,6 +697,9 @@ def filter_images(
         count: ``"any"``, ``"at_least:N"``, ``"exactly:N"``, ``"at_most:N"`` (or a
             :class:`CountRule`).
         conf, iou, max_det: as :func:`~pixfeed.yolo_postprocess` (per-class NMS).
+        conf_max: the top of a confidence range: detections scoring above it are kept
+            (listed) but not selected, so they neither count nor go into the label exports.
+            Applied after the cache like ``classes`` (changing it never re-infers).
         imgsz: network input size for models with a dynamic input (default 640).
         names: class names (names file, list or mapping); default: the model's metadata.
         batch_size, threads, backend: default from the configuration (:func:`load_config`).
@@ -693,6 +731,10 @@ def filter_images(
             raise ValueError(f"{name}: expected a number in [0, 1], got {value!r}")
     if isinstance(max_det, bool) or not isinstance(max_det, int) or max_det < 1:
         raise ValueError(f"max_det: expected an int >= 1, got {max_det!r}")
+    top = 1.0 if conf_max is None else conf_max
+    if isinstance(top, bool) or not isinstance(top, (int, float)) or not conf <= top <= 1:
+        raise ValueError(f"conf_max: expected a number in [conf, 1] = [{conf}, 1], got {top!r}")
+    top = float(top)
 
     if isinstance(model, YoloDetector):
         given = {"imgsz": imgsz, "names": names, "backend": backend}
@@ -740,7 +782,7 @@ def filter_images(
                 continue
             hit = store.get(key) if store is not None else None
             if hit is not None:
-                results[i] = _image_result(p, hit, True, selected, rule, detector)
+                results[i] = _image_result(p, hit, True, selected, rule, detector, top)
                 n_cached += 1
                 progress(1)
             else:
@@ -766,7 +808,7 @@ def filter_images(
                     for pos, size, d in zip(batch.indices, batch.sizes, dets, strict=True):
                         res = CachedResult(size[0], size[1], d)
                         results[pos] = _image_result(
-                            paths[pos], res, False, selected, rule, detector
+                            paths[pos], res, False, selected, rule, detector, top
                         )
                         fresh.append((keys[pos], res))
                     n_inferred += len(fresh)
@@ -797,6 +839,7 @@ def filter_images(
         "recursive": recursive,
         "imgsz": [w, h],
         "conf": conf,
+        "conf_max": conf_max,
         "iou": iou,
         "max_det": max_det,
         "batch_size": nbatch,

@@ -38,6 +38,9 @@ file names: a path may contain a newline; use -0 so that stdout and --txt end ea
 NUL byte (xargs -0, sort -z). In the CSV, a text cell starting with = + - @ (a formula to a
 spreadsheet) gets a leading '.
 
+--labelme DIR / --yolo DIR write a label file per matched image (the selected classes' boxes)
+at the image's path relative to DIR, under the same rules as --copy-to.
+
 --copy-to never replaces an existing file unless --overwrite is given (a refused copy writes
 nothing, exit 2; an identical copy already there is left as it is), and a --copy-to folder
 inside DIR is left out of the scan. The exports (--txt, --csv, --json, --report) replace the
@@ -101,6 +104,13 @@ def add_parser(sub: Any) -> None:
         help="any | at_least:N | exactly:N | at_most:N (default: any)",
     )
     sel.add_argument("--conf", type=_unit, default=0.25, help="confidence threshold (0.25)")
+    sel.add_argument(
+        "--conf-max",
+        type=_unit,
+        default=None,
+        help="count only detections scoring at most this (a confidence range with --conf); "
+        "applied after the cache",
+    )
     sel.add_argument("--iou", type=_unit, default=0.45, help="NMS IoU threshold (0.45)")
     sel.add_argument("--max-det", type=_positive, default=300, help="detections per image (300)")
     run_g = p.add_argument_group("running")
@@ -150,6 +160,23 @@ def add_parser(sub: Any) -> None:
     out.add_argument("--txt", type=Path, help="matched paths, one per line")
     out.add_argument("--csv", type=Path, help="one row per detection (and per image without)")
     out.add_argument("--report", type=Path, help="HTML report with thumbnails of the matches")
+    out.add_argument(
+        "--labelme",
+        type=Path,
+        metavar="DIR",
+        help="one LabelMe JSON per matched image (rectangles of --classes, with scores)",
+    )
+    out.add_argument(
+        "--labelme-embed",
+        action="store_true",
+        help="put the image's bytes (base64) in each LabelMe file's imageData",
+    )
+    out.add_argument(
+        "--yolo",
+        type=Path,
+        metavar="DIR",
+        help="YOLO txt labels per matched image (class cx cy w h, normalized) and classes.txt",
+    )
     out.add_argument(
         "--copy-to",
         type=Path,
@@ -203,6 +230,20 @@ def _copy_matches(pairs: list[tuple[str, Path]], overwrite: bool) -> int:
     return len(pairs)
 
 
+def _label_files(result: Any, args: argparse.Namespace) -> list[tuple[Path, bytes]]:
+    """The --labelme / --yolo files that differ from what is on disk (a re-run writes
+    nothing new)."""
+    from pixfeed import _filter_labels as fl
+
+    files: list[tuple[Path, bytes]] = []
+    if args.labelme is not None:
+        made = fl.labelme_files(result, args.labelme, root=args.dir, embed=args.labelme_embed)
+        files += [(d, b) for d, b, _ in made]
+    if args.yolo is not None:
+        files += [(d, b) for d, b, _ in fl.yolo_files(result, args.yolo, root=args.dir)]
+    return [(d, b) for d, b in files if not fl.unchanged(d, b)]
+
+
 def run(args: argparse.Namespace) -> int:
     from pixfeed._filter_cache import CacheError
     from pixfeed.config import load_config
@@ -243,6 +284,7 @@ def run(args: argparse.Namespace) -> int:
                 classes=args.classes,
                 count=args.count,
                 conf=args.conf,
+                conf_max=args.conf_max,
                 iou=args.iou,
                 max_det=args.max_det,
                 imgsz=args.imgsz,
@@ -283,6 +325,8 @@ def run(args: argparse.Namespace) -> int:
     problems += _files.conflicts(
         [(Path(s), d) for s, d in to_copy], inputs, overwrite=args.overwrite
     )
+    labels = _label_files(result, args)
+    problems += _files.conflicts([(None, d) for d, _ in labels], inputs, overwrite=args.overwrite)
     if problems:
         return _fail(2, _files.describe(problems))
 
@@ -296,6 +340,9 @@ def run(args: argparse.Namespace) -> int:
         if args.report:
             result.write_report(args.report)
         copied = _copy_matches(to_copy, args.overwrite)
+        from pixfeed._filter_labels import write_files
+
+        write_files(labels, overwrite=args.overwrite)
     except FileExistsError as e:
         return _fail(1, f"{e.filename} appeared during the run; not replaced")
     except OSError as e:
