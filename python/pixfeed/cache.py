@@ -28,9 +28,10 @@ Rules, in the order a `get` meets them:
   it, so hits are never blocked by a decode. Two threads missing the same file at once both
   decode it (the last store wins); `preload` runs in the background and never blocks `get`.
 - **Read-ahead.** With ``read_ahead=N`` (or a configuration with ``preload = true``: N =
-  ``READ_AHEAD``), a miss also preloads, in the background, the N image files that follow
-  the missed one in its folder (sorted by name, the extensions `scan` lists): what a viewer
-  or labeling tool stepping through a folder opens next. A newer miss cancels the previous
+  ``preload_count``, by default ``READ_AHEAD``), a miss also preloads, in the background,
+  the N image files that follow the missed one in its folder (sorted by name, the
+  extensions `scan` lists): what a viewer or labeling tool stepping through a folder opens
+  next. A newer miss cancels the previous
   read-ahead (after the file it is decoding). Folder listings are kept while the folder's
   mtime stays the same.
 """
@@ -153,17 +154,20 @@ class ImageCache:
         config: Config | None = None,
     ) -> None:
         """``max_mb``: the budget (default: ``config.cache_mb``, else 512). ``read_ahead``:
-        files to preload after a miss (default: `READ_AHEAD` when ``config.preload``, else
-        0). ``config``: a :class:`~pixfeed.Config` to take those defaults from; nothing is
-        read from files unless asked: ``ImageCache(config=pixfeed.load_config())``."""
+        files to preload after a miss (default: ``config.preload_count`` (`READ_AHEAD`, 8)
+        when ``config.preload``, else 0); preloads decode on ``config.io_threads`` threads
+        unless told otherwise. ``config``: a :class:`~pixfeed.Config` to take those
+        defaults from; nothing is read from files unless asked:
+        ``ImageCache(config=pixfeed.load_config())``."""
         if max_mb is None:
             max_mb = config.cache_mb if config is not None else 512
         if read_ahead is None:
-            read_ahead = READ_AHEAD if config is not None and config.preload else 0
+            read_ahead = config.preload_count if config is not None and config.preload else 0
         if isinstance(read_ahead, bool) or not isinstance(read_ahead, int) or read_ahead < 0:
             raise ValueError(f"read_ahead: expected an int >= 0, got {read_ahead!r}")
         self._max_bytes = _max_bytes(max_mb)
         self._read_ahead = read_ahead
+        self._io_threads = config.io_threads if config is not None else None
         self._ahead_lock = threading.Lock()
         self._ahead_job: Preload | None = None
         self._listings: dict[str, tuple[int, list[str]]] = {}
@@ -414,7 +418,7 @@ class ImageCache:
             self,
             todo,
             mode,
-            _args.threads(threads),
+            _args.threads(threads) if threads is not None else self._io_threads,
             _args.positive_int(chunk_size, "chunk_size"),
             on_loaded,
         )

@@ -645,19 +645,23 @@ def _streamed(
         _stop_workers(q, stop, workers)
 
 
-def _open_cache(cache: bool | PathLike, model_sha: str, settings_key: str) -> ResultCache | None:
+def _open_cache(
+    cache: bool | PathLike, model_sha: str, settings_key: str, max_entries: int = 0
+) -> ResultCache | None:
     from pixfeed._filter_cache import CacheError, ResultCache, default_cache_path
 
     if cache is False or cache is None:
         return None
     if cache is True:
         try:
-            return ResultCache(default_cache_path(), model_sha, settings_key)
+            return ResultCache(
+                default_cache_path(), model_sha, settings_key, max_entries=max_entries
+            )
         except OSError as e:  # the default location is a convenience: run without it
             warnings.warn(f"pixfeed filter: result cache disabled: {e}", stacklevel=3)
             return None
     try:
-        return ResultCache(Path(cache), model_sha, settings_key)
+        return ResultCache(Path(cache), model_sha, settings_key, max_entries=max_entries)
     except OSError as e:
         raise CacheError(f"cache: cannot use {os.fspath(cache)}: {e}") from None
 
@@ -680,6 +684,7 @@ def filter_images(
     recursive: bool = False,
     exclude: Sequence[PathLike] = (),
     cache: bool | PathLike = True,
+    cache_max_entries: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     config: Config | None = None,
 ) -> FilterResult:
@@ -711,7 +716,10 @@ def filter_images(
             file, False: none. A damaged cache file is renamed ``<name>.corrupt-<time>`` with
             a warning and a fresh one started; a path that is a folder or cannot be written
             raises :class:`~pixfeed._filter_cache.CacheError` (an ``OSError``), while an
-            unusable default cache only warns and the run goes on without one.
+            unusable default cache only warns and the run goes on without one. True with
+            ``cache = false`` in the configuration: none.
+        cache_max_entries: rows the cache file keeps, least recently used pruned on write
+            (default: the ``cache_max_entries`` key; 0: no limit).
         on_progress: called as ``on_progress(done, total)`` as images finish (cached,
             inferred or failed), e.g. to drive a progress bar.
         config: the configuration to take defaults from (default: :func:`load_config`).
@@ -759,7 +767,12 @@ def filter_images(
 
     w, h = detector.input_size
     settings_key = f"imgsz={w}x{h};conf={float(conf)!r};iou={float(iou)!r};max_det={max_det}"
-    store = _open_cache(cache, detector.sha256, settings_key)
+    if cache is True and not cfg.cache:
+        cache = False
+    max_entries = cache_max_entries if cache_max_entries is not None else cfg.cache_max_entries
+    if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 0:
+        raise ValueError(f"cache_max_entries: expected an int >= 0, got {max_entries!r}")
+    store = _open_cache(cache, detector.sha256, settings_key, max_entries)
     done = 0
 
     def progress(n: int) -> None:
@@ -795,7 +808,8 @@ def filter_images(
         if streams > 1:
             batches = _streamed(detector, todo_paths, todo, nbatch, streams, post)
         else:
-            batches = _prefetched(detector, todo_paths, todo, nbatch, nthreads)
+            io = cfg.io_threads if cfg.io_threads is not None else nthreads
+            batches = _prefetched(detector, todo_paths, todo, nbatch, io)
         try:
             for batch in batches:
                 for pos, reason in batch.errors.items():

@@ -68,6 +68,16 @@ def _positive(text: str) -> int:
     return v
 
 
+def _nonnegative(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return v
+
+
 def _count(text: str) -> Any:
     from pixfeed.filter import CountRule
 
@@ -148,6 +158,19 @@ def add_parser(sub: Any) -> None:
         help="result cache file (default ~/.cache/pixfeed/filter.sqlite)",
     )
     run_g.add_argument("--no-cache", action="store_true", help="neither read nor write a cache")
+    run_g.add_argument(
+        "--cache-max-entries",
+        type=_nonnegative,
+        default=None,
+        metavar="N",
+        help="keep at most N cache rows, least recently used pruned (config "
+        "cache_max_entries; 0: no limit)",
+    )
+    run_g.add_argument(
+        "--clear-cache",
+        action="store_true",
+        help="empty the result cache file before the run (every model's rows)",
+    )
     out = p.add_argument_group("output")
     out.add_argument(
         "--json",
@@ -262,10 +285,22 @@ def run(args: argparse.Namespace) -> int:
         return _fail(2, f"--copy-to {args.copy_to}: the copies would land on DIR's own files")
     try:
         config = load_config(
-            {"threads": args.threads, "batch_size": args.batch_size, "backend": args.backend}
+            {
+                "threads": args.threads,
+                "batch_size": args.batch_size,
+                "backend": args.backend,
+                "cache_max_entries": args.cache_max_entries,
+            }
         )
     except ValueError as e:
         return _fail(2, f"configuration: {e}")
+    if args.clear_cache and not args.no_cache:
+        from pixfeed._filter_cache import clear_cache
+
+        try:
+            clear_cache(args.cache)
+        except (OSError, ValueError) as e:
+            return _fail(2, f"--clear-cache: {e}")
 
     json_stdout = args.json == "-"
     progress = Progress(0, "filter")
