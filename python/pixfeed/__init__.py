@@ -34,6 +34,7 @@ from pixfeed.detect import (
 )
 from pixfeed.detector import YoloDetector
 from pixfeed.errors import (
+    BackendError,
     DecodeError,
     ImageTooLargeError,
     ModelError,
@@ -75,6 +76,7 @@ __all__ = [
     "INTERPOLATIONS",
     "MAX_PIXELS",
     "MAX_THREADS",
+    "BackendError",
     "Config",
     "CountRule",
     "CropBatch",

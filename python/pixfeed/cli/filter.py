@@ -21,6 +21,7 @@ from typing import Any
 
 from pixfeed.cli import _files
 from pixfeed.cli._output import Progress, print_json, thread_count
+from pixfeed.config import BACKENDS
 
 EPILOG = """\
 examples:
@@ -146,9 +147,10 @@ def add_parser(sub: Any) -> None:
     )
     run_g.add_argument(
         "--backend",
-        choices=["auto", "cpu", "cuda"],
+        choices=list(BACKENDS),
         default=None,
-        help="execution provider (config backend, auto: CUDA when present)",
+        help="ONNX Runtime execution provider (config backend; auto: CUDA, DirectML, "
+        "OpenVINO, else CPU, the first installed; `pixfeed info` lists them)",
     )
     run_g.add_argument(
         "--cache",
