@@ -198,6 +198,8 @@ class ResultCache:
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version == 2 and _has_table(db):
+                if _columns(db) != _COLUMNS[:-1]:
+                    raise _Damaged(f"unexpected columns {list(_columns(db))}")
                 with db:  # the rows stay; all count as used long ago
                     db.execute("ALTER TABLE detections ADD COLUMN used INTEGER NOT NULL DEFAULT 0")
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -216,7 +218,7 @@ class ResultCache:
                     " PRIMARY KEY (path, model, settings))"
                 )
                 db.execute("CREATE INDEX IF NOT EXISTS detections_used ON detections (used)")
-            columns = tuple(r[1] for r in db.execute("PRAGMA table_info(detections)"))
+            columns = _columns(db)
             if columns != _COLUMNS:
                 raise _Damaged(f"unexpected columns {list(columns)}")
         except sqlite3.DatabaseError as e:
@@ -356,6 +358,10 @@ class ResultCache:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _columns(db: sqlite3.Connection) -> tuple[str, ...]:
+    return tuple(r[1] for r in db.execute("PRAGMA table_info(detections)"))
 
 
 def _has_table(db: sqlite3.Connection) -> bool:

@@ -145,7 +145,8 @@ class LoadJob:
             self._failure = e
             self._stop.set()
         finally:
-            self._stop.set()  # the decoder stops after its chunk
+            self._stop.set()  # the decoder stops after its chunk; done() waits for that
+            self._decoder.join()
             self._finished.set()
 
     # -- the caller's side -----------------------------------------------------------------
@@ -155,7 +156,8 @@ class LoadJob:
         return self._done_count, self.total
 
     def done(self) -> bool:
-        """True once every source is handled, the job was cancelled, or a callback raised."""
+        """True once every source is handled, the job was cancelled, or a callback raised
+        (and the decoder thread has ended)."""
         return self._finished.is_set()
 
     def cancelled(self) -> bool:

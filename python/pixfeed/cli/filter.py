@@ -362,7 +362,10 @@ def run(args: argparse.Namespace) -> int:
     problems += _files.conflicts(
         [(Path(s), d) for s, d in to_copy], inputs, overwrite=args.overwrite
     )
-    labels = _label_files(result, args)
+    try:
+        labels = _label_files(result, args)
+    except OSError as e:  # --labelme-embed: an image gone since the run
+        return _fail(1, f"cannot read an image for --labelme-embed: {e}")
     problems += _files.conflicts([(None, d) for d, _ in labels], inputs, overwrite=args.overwrite)
     if problems:
         return _fail(2, _files.describe(problems))
