@@ -14,8 +14,8 @@ How a run goes:
    run (all release the GIL): the cores never wait on each other. Otherwise (CUDA, or a
    detector with several intra-op threads) one background thread prepares the next batch
    while ONNX Runtime runs the current one;
-4. the class selection (``classes``) and the count rule (``count``) are applied last, so
-   changing them never re-infers. ``max_det`` applies to all classes before selection.
+4. the class selection (``classes``), the confidence range's top (``conf_max``) and the
+   count rule (``count``) are applied last, so changing them never re-infers. ``max_det`` applies to all classes before selection.
 
 An image that cannot be read or decoded is reported (``ImageResult.error``) and counted; it
 never stops the run and never matches.

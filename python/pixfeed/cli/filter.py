@@ -39,8 +39,13 @@ file names: a path may contain a newline; use -0 so that stdout and --txt end ea
 NUL byte (xargs -0, sort -z). In the CSV, a text cell starting with = + - @ (a formula to a
 spreadsheet) gets a leading '.
 
---labelme DIR / --yolo DIR write a label file per matched image (the selected classes' boxes)
-at the image's path relative to DIR, under the same rules as --copy-to.
+--labelme OUT / --yolo OUT write one label file per matched image (boxes of --classes within
+--conf..--conf-max) under OUT, at the image's path relative to DIR (OUT may be DIR itself:
+x.json beside x.jpg), under the same rules as --copy-to.
+
+cache control: --cache-max-entries N (config cache_max_entries) prunes the least recently used
+rows; --clear-cache empties the cache first; cache = false in the config turns it off;
+`pixfeed cache info` / `pixfeed cache clear [--model M]` inspect and empty it.
 
 --copy-to never replaces an existing file unless --overwrite is given (a refused copy writes
 nothing, exit 2; an identical copy already there is left as it is), and a --copy-to folder
