@@ -14,7 +14,17 @@ import pytest
 import pixfeed
 from pixfeed.config import ENV_VARS, Config, load_config, project_config_path
 
-DEFAULTS = {"threads": None, "cache_mb": 512, "batch_size": 8, "preload": False, "backend": "auto"}
+DEFAULTS = {
+    "threads": None,
+    "cache_mb": 512,
+    "batch_size": 8,
+    "preload": False,
+    "backend": "auto",
+    "io_threads": None,
+    "preload_count": 8,
+    "cache": True,
+    "cache_max_entries": 0,
+}
 
 
 @pytest.fixture()
@@ -58,6 +68,10 @@ def test_each_level_overrides_the_one_below(home: Path, monkeypatch: pytest.Monk
         "batch_size": 4,
         "preload": True,
         "backend": "cpu",
+        "io_threads": None,
+        "preload_count": 8,
+        "cache": True,
+        "cache_max_entries": 0,
     }
     assert cfg.sources["threads"] == f"user config {user}"
 

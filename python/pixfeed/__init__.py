@@ -35,6 +35,7 @@ from pixfeed.detect import (
 )
 from pixfeed.detector import YoloDetector
 from pixfeed.errors import (
+    BackendError,
     DecodeError,
     ImageTooLargeError,
     ModelError,
@@ -44,6 +45,7 @@ from pixfeed.errors import (
 from pixfeed.filter import CountRule, Detection, FilterResult, ImageResult, filter_images
 from pixfeed.folder import IMG_EXTENSIONS, image_folder
 from pixfeed.io import MapResult, load_images, map_parallel
+from pixfeed.load_async import LoadJob, load_images_async
 from pixfeed.loader import Loader, LoadError
 from pixfeed.ops import (
     IMAGENET_MEAN,
@@ -77,6 +79,7 @@ __all__ = [
     "INTERPOLATIONS",
     "MAX_PIXELS",
     "MAX_THREADS",
+    "BackendError",
     "Buckets",
     "Config",
     "CountRule",
@@ -91,6 +94,7 @@ __all__ = [
     "ImageTooLargeError",
     "Letterbox",
     "LoadError",
+    "LoadJob",
     "Loader",
     "MapResult",
     "ModelError",
@@ -120,6 +124,7 @@ __all__ = [
     "letterbox",
     "load_config",
     "load_images",
+    "load_images_async",
     "luminance",
     "map_parallel",
     "nms",

@@ -8,6 +8,12 @@ mtime back (``touch -r``, ``cp -p``, ``rsync -t``: the ctime still moves) is inf
 new result overwrites the old row (the file never holds two results for one path, model and
 settings). Failed images are not cached: they are cheap to try again and may have been fixed.
 
+Size: with ``max_entries`` (the ``cache_max_entries`` key; 0 or None: no limit), every
+write prunes the least recently used rows (of any model) until at most that many are left.
+A row is "used" when written and when a lookup hits it (hits are recorded in the next write,
+one transaction, never a write per hit). `cache_info` and `clear_cache` serve
+``pixfeed cache info`` / ``pixfeed cache clear``.
+
 The cache never ends a run in a traceback:
 
 - a damaged file (not SQLite, a malformed database, a foreign table) is renamed
@@ -31,10 +37,19 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["CacheError", "CachedResult", "FileKey", "ResultCache", "default_cache_path"]
+__all__ = [
+    "CacheError",
+    "CachedResult",
+    "FileKey",
+    "ResultCache",
+    "cache_info",
+    "clear_cache",
+    "default_cache_path",
+]
 
-# Bump when the stored meaning changes (columns, box convention): old rows are dropped.
-SCHEMA_VERSION = 2
+# Bump when the stored meaning changes (columns, box convention): old rows are dropped
+# (version 2 files gain the ``used`` column in place, their rows kept).
+SCHEMA_VERSION = 3
 
 _COLUMNS = (
     "path",
@@ -47,6 +62,7 @@ _COLUMNS = (
     "width",
     "height",
     "boxes",
+    "used",
 )
 
 #: Ceiling on one stored image's detections (rows of 6 float32): larger blobs are malformed.
@@ -135,10 +151,24 @@ def _row_result(row: Any, key: FileKey) -> CachedResult | None:
 class ResultCache:
     """Raw detections of one (model, settings) pair, in the SQLite file ``path``."""
 
-    def __init__(self, path: str | os.PathLike[str], model_sha256: str, settings: str) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        model_sha256: str,
+        settings: str,
+        *,
+        max_entries: int | None = None,
+    ) -> None:
         self.path = Path(path)
         self._model = model_sha256
         self._settings = settings
+        if max_entries is not None and (
+            isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 0
+        ):
+            raise ValueError(f"cache_max_entries: expected an int >= 0, got {max_entries!r}")
+        self.max_entries = max_entries or None
+        self._hits: list[str | bytes] = []
+        self._last_used = 0
         self._db: sqlite3.Connection | None = None
         if self.path.is_dir():
             raise CacheError(f"{self.path} is a folder, not a cache file")
@@ -167,7 +197,13 @@ class ResultCache:
         db = sqlite3.connect(str(self.path), timeout=30.0)
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version != SCHEMA_VERSION:
+            if version == 2 and _has_table(db):
+                if _columns(db) != _COLUMNS[:-1]:
+                    raise _Damaged(f"unexpected columns {list(_columns(db))}")
+                with db:  # the rows stay; all count as used long ago
+                    db.execute("ALTER TABLE detections ADD COLUMN used INTEGER NOT NULL DEFAULT 0")
+                    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            elif version != SCHEMA_VERSION:
                 with db:
                     db.execute("DROP TABLE IF EXISTS detections")
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -178,9 +214,11 @@ class ResultCache:
                     " size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
                     " ctime_ns INTEGER NOT NULL, inode INTEGER NOT NULL,"
                     " width INTEGER NOT NULL, height INTEGER NOT NULL, boxes BLOB NOT NULL,"
+                    " used INTEGER NOT NULL DEFAULT 0,"
                     " PRIMARY KEY (path, model, settings))"
                 )
-            columns = tuple(r[1] for r in db.execute("PRAGMA table_info(detections)"))
+                db.execute("CREATE INDEX IF NOT EXISTS detections_used ON detections (used)")
+            columns = _columns(db)
             if columns != _COLUMNS:
                 raise _Damaged(f"unexpected columns {list(columns)}")
         except sqlite3.DatabaseError as e:
@@ -241,7 +279,34 @@ class ResultCache:
         except sqlite3.DatabaseError as e:
             self._failed(e)
             return None
-        return None if row is None else _row_result(row, key)
+        result = None if row is None else _row_result(row, key)
+        if result is not None:
+            self._hits.append(_db_path(key.path))
+        return result
+
+    def _now(self) -> int:
+        """A strictly increasing use stamp (ns since the epoch)."""
+        self._last_used = max(time.time_ns(), self._last_used + 1)
+        return self._last_used
+
+    def _touch_and_prune(self, db: sqlite3.Connection) -> None:
+        """Inside a write transaction: mark the hits since the last write as used, then
+        drop the least recently used rows beyond ``max_entries``."""
+        if self._hits:
+            db.executemany(
+                "UPDATE detections SET used = ? WHERE path = ? AND model = ? AND settings = ?",
+                [(self._now(), p, self._model, self._settings) for p in self._hits],
+            )
+            self._hits.clear()
+        if self.max_entries is None:
+            return
+        (n,) = db.execute("SELECT count(*) FROM detections").fetchone()
+        if n > self.max_entries:
+            db.execute(
+                "DELETE FROM detections WHERE rowid IN (SELECT rowid FROM detections"
+                " ORDER BY used ASC LIMIT ?)",
+                (n - self.max_entries,),
+            )
 
     def put_many(self, items: list[tuple[FileKey, CachedResult]]) -> None:
         """Store results (one transaction, so an interrupted run keeps whole batches)."""
@@ -257,6 +322,7 @@ class ResultCache:
                 r.width,
                 r.height,
                 np.ascontiguousarray(r.detections, np.float32).tobytes(),
+                self._now(),
             )
             for k, r in items
         ]
@@ -266,16 +332,25 @@ class ResultCache:
             try:
                 with self._db:
                     self._db.executemany(
-                        "INSERT OR REPLACE INTO detections VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT OR REPLACE INTO detections VALUES"
+                        " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         rows,
                     )
+                    self._touch_and_prune(self._db)
                 return
             except sqlite3.DatabaseError as e:
                 self._failed(e)
 
     def close(self) -> None:
         if self._db is not None:
-            self._db.close()
+            if self._hits:  # a run of hits only: record them (and prune) once
+                try:
+                    with self._db:
+                        self._touch_and_prune(self._db)
+                except sqlite3.DatabaseError as e:
+                    self._failed(e)
+            if self._db is not None:
+                self._db.close()
             self._db = None
 
     def __enter__(self) -> ResultCache:
@@ -283,3 +358,87 @@ class ResultCache:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _columns(db: sqlite3.Connection) -> tuple[str, ...]:
+    return tuple(r[1] for r in db.execute("PRAGMA table_info(detections)"))
+
+
+def _has_table(db: sqlite3.Connection) -> bool:
+    row = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'detections'"
+    ).fetchone()
+    return row is not None
+
+
+def _open_existing(path: Path) -> sqlite3.Connection | None:
+    """The cache file opened for maintenance, or None when there is none (or no table)."""
+    if path.is_dir():
+        raise CacheError(f"{path} is a folder, not a cache file")
+    if not path.exists():
+        return None
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=30.0)
+        if not _has_table(db):
+            db.close()
+            return None
+    except sqlite3.DatabaseError as e:
+        raise CacheError(f"{path}: not a usable result cache: {e}") from None
+    return db
+
+
+def cache_info(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """What the cache file holds: ``file``, ``exists``, ``bytes`` (the file's size),
+    ``rows``, and ``models``: per model sha256 its ``rows`` and ``settings`` (distinct
+    imgsz/conf/iou/max_det combinations), most rows first. ``CacheError`` when the file is
+    not a usable cache."""
+    p = Path(path) if path is not None else default_cache_path()
+    info: dict[str, Any] = {"file": str(p), "exists": p.is_file(), "bytes": 0, "rows": 0}
+    info["models"] = []
+    db = _open_existing(p)
+    if p.is_file():
+        info["bytes"] = p.stat().st_size
+    if db is None:
+        return info
+    try:
+        info["rows"] = db.execute("SELECT count(*) FROM detections").fetchone()[0]
+        info["models"] = [
+            {"sha256": m, "rows": n, "settings": k}
+            for m, n, k in db.execute(
+                "SELECT model, count(*), count(DISTINCT settings) FROM detections"
+                " GROUP BY model ORDER BY count(*) DESC, model"
+            )
+        ]
+    except sqlite3.DatabaseError as e:
+        raise CacheError(f"{p}: not a usable result cache: {e}") from None
+    finally:
+        db.close()
+    return info
+
+
+def clear_cache(path: str | os.PathLike[str] | None = None, *, model: str | None = None) -> int:
+    """Delete the cache's rows (only those of the model with this sha256, or sha256 prefix
+    of at least 8 hex digits, when ``model`` is given); returns the number deleted. The file
+    stays (emptied and compacted). ``CacheError`` when the file is not a usable cache."""
+    p = Path(path) if path is not None else default_cache_path()
+    if model is not None:
+        m = model.strip().lower()
+        if len(m) < 8 or any(c not in "0123456789abcdef" for c in m):
+            raise ValueError(f"model: expected a sha256 (or 8+ hex digit prefix), got {model!r}")
+    db = _open_existing(p)
+    if db is None:
+        return 0
+    try:
+        with db:
+            if model is None:
+                n = db.execute("DELETE FROM detections").rowcount
+            else:
+                n = db.execute(
+                    "DELETE FROM detections WHERE substr(model, 1, ?) = ?", (len(m), m)
+                ).rowcount
+        db.execute("VACUUM")
+    except sqlite3.DatabaseError as e:
+        raise CacheError(f"{p}: cannot clear: {e}") from None
+    finally:
+        db.close()
+    return int(n)

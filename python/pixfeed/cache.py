@@ -28,9 +28,10 @@ Rules, in the order a `get` meets them:
   it, so hits are never blocked by a decode. Two threads missing the same file at once both
   decode it (the last store wins); `preload` runs in the background and never blocks `get`.
 - **Read-ahead.** With ``read_ahead=N`` (or a configuration with ``preload = true``: N =
-  ``READ_AHEAD``), a miss also preloads, in the background, the N image files that follow
-  the missed one in its folder (sorted by name, the extensions `scan` lists): what a viewer
-  or labeling tool stepping through a folder opens next. A newer miss cancels the previous
+  ``preload_count``, by default ``READ_AHEAD``), a miss also preloads, in the background,
+  the N image files that follow the missed one in its folder (sorted by name, the
+  extensions `scan` lists): what a viewer or labeling tool stepping through a folder opens
+  next. A newer miss cancels the previous
   read-ahead (after the file it is decoding). Folder listings are kept while the folder's
   mtime stays the same.
 """
@@ -43,7 +44,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -153,17 +154,20 @@ class ImageCache:
         config: Config | None = None,
     ) -> None:
         """``max_mb``: the budget (default: ``config.cache_mb``, else 512). ``read_ahead``:
-        files to preload after a miss (default: `READ_AHEAD` when ``config.preload``, else
-        0). ``config``: a :class:`~pixfeed.Config` to take those defaults from; nothing is
-        read from files unless asked: ``ImageCache(config=pixfeed.load_config())``."""
+        files to preload after a miss (default: ``config.preload_count`` (`READ_AHEAD`, 8)
+        when ``config.preload``, else 0); preloads decode on ``config.io_threads`` threads
+        unless told otherwise. ``config``: a :class:`~pixfeed.Config` to take those
+        defaults from; nothing is read from files unless asked:
+        ``ImageCache(config=pixfeed.load_config())``."""
         if max_mb is None:
             max_mb = config.cache_mb if config is not None else 512
         if read_ahead is None:
-            read_ahead = READ_AHEAD if config is not None and config.preload else 0
+            read_ahead = config.preload_count if config is not None and config.preload else 0
         if isinstance(read_ahead, bool) or not isinstance(read_ahead, int) or read_ahead < 0:
             raise ValueError(f"read_ahead: expected an int >= 0, got {read_ahead!r}")
         self._max_bytes = _max_bytes(max_mb)
         self._read_ahead = read_ahead
+        self._io_threads = config.io_threads if config is not None else None
         self._ahead_lock = threading.Lock()
         self._ahead_job: Preload | None = None
         self._listings: dict[str, tuple[int, list[str]]] = {}
@@ -380,7 +384,7 @@ class ImageCache:
         todo = [os.path.join(folder, n) for n in names[at : at + self._read_ahead]]
         with self._ahead_lock:
             if self._ahead_job is not None:
-                self._ahead_job.cancel()
+                self._ahead_job.cancel(wait=False)
             # One file per chunk: a newer miss cancels this job after at most one decode.
             self._ahead_job = self.preload(todo, mode=mode, chunk_size=1) if todo else None
 
@@ -391,17 +395,32 @@ class ImageCache:
         mode: Mode = "RGB",
         threads: int | None = None,
         chunk_size: int = 64,
+        on_loaded: Callable[[str, Any], object] | None = None,
     ) -> Preload:
         """Decode ``paths`` into the cache in a background thread; returns at once.
 
         Files already cached (and unchanged) are skipped. Decoding happens ``chunk_size``
         files at a time with `decode_batch` (native threads, GIL released); `get` is never
         blocked meanwhile. Failures do not stop the preload: they are collected in the
-        returned `Preload`'s ``errors``."""
+        returned `Preload`'s ``errors``.
+
+        ``on_loaded(path, array_or_error)`` is called once per path as its chunk finishes,
+        on the preload's thread (never the caller's): with the read-only array (the cached
+        one for a path already cached; a fresh one also when it was too large to keep) or
+        the exception. An exception it raises stops the preload; ``wait()`` re-raises it.
+        After `Preload.cancel` returns, it is not called again."""
         mode = _mode(mode)
+        if on_loaded is not None and not callable(on_loaded):
+            got = type(on_loaded).__name__
+            raise TypeError(f"on_loaded: expected a callable or None, got {got}")
         todo = [_path(p) for p in paths]
         job = Preload(
-            self, todo, mode, _args.threads(threads), _args.positive_int(chunk_size, "chunk_size")
+            self,
+            todo,
+            mode,
+            _args.threads(threads) if threads is not None else self._io_threads,
+            _args.positive_int(chunk_size, "chunk_size"),
+            on_loaded,
         )
         job._thread.start()
         return job
@@ -414,7 +433,7 @@ class ImageCache:
             try:
                 st = _stat(p)
             except OSError as e:
-                job.errors[p] = e
+                job._report(p, e)
                 continue
             with self._lock:
                 entry = self._entries.get((p, mode))
@@ -422,23 +441,24 @@ class ImageCache:
             data = None
             if fresh and entry is not None and entry.digest is not None:
                 fresh, data = self._check_racy((p, mode), entry, st)
-            if fresh:
+            if fresh and entry is not None:
                 job.already_cached += 1
+                job._report(p, entry.image)
                 continue
             if data is None and _racy(st):  # decoded from the bytes it is hashed by
                 try:
                     data = _read(p)
                 except OSError as e:
-                    job.errors[p] = e
+                    job._report(p, e)
                     continue
             todo.append((p, st, data))
-        if not todo:
+        if not todo or job._cancel.is_set():
             return
         sources = [p if data is None else data for p, _, data in todo]
         batch = decode_batch(sources, mode=mode, threads=threads, on_error="none")
         for i, ((p, st, data), image) in enumerate(zip(todo, batch, strict=True)):
             if image is None:
-                job.errors[p] = _renamed(batch.errors[i], p)
+                job._report(p, _renamed(batch.errors[i], p))
                 continue
             image.flags.writeable = False
             if self._store((p, mode), image, st, None if data is None else _digest(data)):
@@ -447,6 +467,7 @@ class ImageCache:
                     self._preloaded += 1
             else:
                 job.not_kept += 1
+            job._report(p, image)
 
     # -- numbers ---------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
@@ -491,8 +512,10 @@ class Preload:
         mode: Mode,
         threads: int | None,
         chunk_size: int,
+        on_loaded: Callable[[str, Any], object] | None = None,
     ) -> None:
         self.total = len(paths)
+        self._on_loaded = on_loaded
         self.loaded = 0
         self.already_cached = 0
         self.not_kept = 0
@@ -525,9 +548,21 @@ class Preload:
             raise self._failure
         return finished
 
-    def cancel(self) -> None:
-        """Stop after the chunk being decoded (what is decoded so far stays cached)."""
+    def _report(self, path: str, result: Any) -> None:
+        """One path's outcome: an exception goes to ``errors``; ``on_loaded`` is told
+        unless the preload was cancelled."""
+        if isinstance(result, BaseException):
+            self.errors[path] = result
+        if self._on_loaded is not None and not self._cancel.is_set():
+            self._on_loaded(path, result)
+
+    def cancel(self, wait: bool = True) -> None:
+        """Stop after the chunk being decoded (what is decoded so far stays cached). With
+        ``wait`` (the default) it returns once the preload's thread has ended: no
+        ``on_loaded`` call follows (called from ``on_loaded`` itself, it does not wait)."""
         self._cancel.set()
+        if wait and self._thread is not threading.current_thread() and self._thread.is_alive():
+            self._thread.join()
 
     def __repr__(self) -> str:
         state = "done" if self.done() else "running"

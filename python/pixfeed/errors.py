@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 __all__ = [
+    "BackendError",
     "DecodeError",
     "ImageTooLargeError",
     "ModelError",
@@ -63,3 +64,16 @@ class ModelError(PixfeedError, ValueError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.model, self.reason))
+
+
+class BackendError(PixfeedError, ValueError):
+    """The inference backend asked for is not in the installed onnxruntime. ``backend``
+    names it, ``available`` lists the execution providers that are installed."""
+
+    def __init__(self, backend: str, available: list[str], message: str) -> None:
+        super().__init__(message)
+        self.backend = backend
+        self.available = list(available)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.backend, self.available, str(self)))

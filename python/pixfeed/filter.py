@@ -14,8 +14,9 @@ How a run goes:
    run (all release the GIL): the cores never wait on each other. Otherwise (CUDA, or a
    detector with several intra-op threads) one background thread prepares the next batch
    while ONNX Runtime runs the current one;
-4. the class selection (``classes``) and the count rule (``count``) are applied last, so
-   changing them never re-infers. ``max_det`` applies to all classes before selection.
+4. the class selection (``classes``), the confidence range's top (``conf_max``) and the
+   count rule (``count``) are applied last, so changing them never re-infers. ``max_det``
+   applies to all classes before selection.
 
 An image that cannot be read or decoded is reported (``ImageResult.error``) and counted; it
 never stops the run and never matches.
@@ -210,6 +211,39 @@ class FilterResult:
 
         _filter_export.write_report(self, path, thumbnail=thumbnail)
 
+    def write_labelme(
+        self,
+        folder: PathLike,
+        *,
+        root: PathLike | None = None,
+        embed: bool = False,
+        overwrite: bool = False,
+    ) -> int:
+        """One LabelMe JSON per matched image under ``folder`` (at the image's path relative
+        to ``root``, default the folder filtered): a rectangle per selected detection with
+        its label and score; ``imageData`` only with ``embed``. A file already holding the
+        same content is left; another existing file is replaced only with ``overwrite`` and
+        an image of the run never (``FileExistsError``, nothing written). Returns the number
+        of files written. See ``pixfeed._filter_labels`` for the format."""
+        from pixfeed import _filter_labels as fl
+
+        files = [(d, b) for d, b, _ in fl.labelme_files(self, folder, root=root, embed=embed)]
+        fl.check_inputs(files, [r.path for r in self.images], overwrite=overwrite)
+        return fl.write_files(files, overwrite=overwrite)
+
+    def write_yolo(
+        self, folder: PathLike, *, root: PathLike | None = None, overwrite: bool = False
+    ) -> int:
+        """YOLO labels: one txt per matched image under ``folder`` (``class cx cy w h``,
+        normalized, per selected detection) and ``classes.txt``; paths and overwrite rules
+        as :meth:`write_labelme`. With a class selection the ids are renumbered 0, 1, ... in
+        model id order and ``classes.txt`` lists the selected classes."""
+        from pixfeed import _filter_labels as fl
+
+        files = [(d, b) for d, b, _ in fl.yolo_files(self, folder, root=root)]
+        fl.check_inputs(files, [r.path for r in self.images], overwrite=overwrite)
+        return fl.write_files(files, overwrite=overwrite)
+
 
 def thread_budget(threads: int | None) -> int:
     """The cores a filter run uses: ``threads``, or (None) those this process may use."""
@@ -345,6 +379,7 @@ def _image_result(
     selected: frozenset[int] | None,
     rule: CountRule,
     detector: YoloDetector,
+    conf_max: float = 1.0,
 ) -> ImageResult:
     dets = tuple(
         Detection(
@@ -352,7 +387,7 @@ def _image_result(
             score,
             int(cls),
             detector.class_name(int(cls)),
-            selected is None or int(cls) in selected,
+            (selected is None or int(cls) in selected) and score <= conf_max,
         )
         for x1, y1, x2, y2, score, cls in raw.detections.tolist()
     )
@@ -611,19 +646,23 @@ def _streamed(
         _stop_workers(q, stop, workers)
 
 
-def _open_cache(cache: bool | PathLike, model_sha: str, settings_key: str) -> ResultCache | None:
+def _open_cache(
+    cache: bool | PathLike, model_sha: str, settings_key: str, max_entries: int = 0
+) -> ResultCache | None:
     from pixfeed._filter_cache import CacheError, ResultCache, default_cache_path
 
     if cache is False or cache is None:
         return None
     if cache is True:
         try:
-            return ResultCache(default_cache_path(), model_sha, settings_key)
+            return ResultCache(
+                default_cache_path(), model_sha, settings_key, max_entries=max_entries
+            )
         except OSError as e:  # the default location is a convenience: run without it
             warnings.warn(f"pixfeed filter: result cache disabled: {e}", stacklevel=3)
             return None
     try:
-        return ResultCache(Path(cache), model_sha, settings_key)
+        return ResultCache(Path(cache), model_sha, settings_key, max_entries=max_entries)
     except OSError as e:
         raise CacheError(f"cache: cannot use {os.fspath(cache)}: {e}") from None
 
@@ -635,6 +674,7 @@ def filter_images(
     classes: str | int | Sequence[str | int] | None = None,
     count: str | CountRule = "any",
     conf: float = 0.25,
+    conf_max: float | None = None,
     iou: float = 0.45,
     max_det: int = 300,
     imgsz: int | tuple[int, int] | None = None,
@@ -645,6 +685,7 @@ def filter_images(
     recursive: bool = False,
     exclude: Sequence[PathLike] = (),
     cache: bool | PathLike = True,
+    cache_max_entries: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     config: Config | None = None,
 ) -> FilterResult:
@@ -662,6 +703,9 @@ def filter_images(
         count: ``"any"``, ``"at_least:N"``, ``"exactly:N"``, ``"at_most:N"`` (or a
             :class:`CountRule`).
         conf, iou, max_det: as :func:`~pixfeed.yolo_postprocess` (per-class NMS).
+        conf_max: the top of a confidence range: detections scoring above it are kept
+            (listed) but not selected, so they neither count nor go into the label exports.
+            Applied after the cache like ``classes`` (changing it never re-infers).
         imgsz: network input size for models with a dynamic input (default 640).
         names: class names (names file, list or mapping); default: the model's metadata.
         batch_size, threads, backend: default from the configuration (:func:`load_config`).
@@ -673,7 +717,10 @@ def filter_images(
             file, False: none. A damaged cache file is renamed ``<name>.corrupt-<time>`` with
             a warning and a fresh one started; a path that is a folder or cannot be written
             raises :class:`~pixfeed._filter_cache.CacheError` (an ``OSError``), while an
-            unusable default cache only warns and the run goes on without one.
+            unusable default cache only warns and the run goes on without one. True with
+            ``cache = false`` in the configuration: none.
+        cache_max_entries: rows the cache file keeps, least recently used pruned on write
+            (default: the ``cache_max_entries`` key; 0: no limit).
         on_progress: called as ``on_progress(done, total)`` as images finish (cached,
             inferred or failed), e.g. to drive a progress bar.
         config: the configuration to take defaults from (default: :func:`load_config`).
@@ -693,6 +740,10 @@ def filter_images(
             raise ValueError(f"{name}: expected a number in [0, 1], got {value!r}")
     if isinstance(max_det, bool) or not isinstance(max_det, int) or max_det < 1:
         raise ValueError(f"max_det: expected an int >= 1, got {max_det!r}")
+    top = 1.0 if conf_max is None else conf_max
+    if isinstance(top, bool) or not isinstance(top, (int, float)) or not conf <= top <= 1:
+        raise ValueError(f"conf_max: expected a number in [conf, 1] = [{conf}, 1], got {top!r}")
+    top = float(top)
 
     if isinstance(model, YoloDetector):
         given = {"imgsz": imgsz, "names": names, "backend": backend}
@@ -717,7 +768,12 @@ def filter_images(
 
     w, h = detector.input_size
     settings_key = f"imgsz={w}x{h};conf={float(conf)!r};iou={float(iou)!r};max_det={max_det}"
-    store = _open_cache(cache, detector.sha256, settings_key)
+    if cache is True and not cfg.cache:
+        cache = False
+    max_entries = cache_max_entries if cache_max_entries is not None else cfg.cache_max_entries
+    if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 0:
+        raise ValueError(f"cache_max_entries: expected an int >= 0, got {max_entries!r}")
+    store = _open_cache(cache, detector.sha256, settings_key, max_entries)
     done = 0
 
     def progress(n: int) -> None:
@@ -740,7 +796,7 @@ def filter_images(
                 continue
             hit = store.get(key) if store is not None else None
             if hit is not None:
-                results[i] = _image_result(p, hit, True, selected, rule, detector)
+                results[i] = _image_result(p, hit, True, selected, rule, detector, top)
                 n_cached += 1
                 progress(1)
             else:
@@ -753,7 +809,8 @@ def filter_images(
         if streams > 1:
             batches = _streamed(detector, todo_paths, todo, nbatch, streams, post)
         else:
-            batches = _prefetched(detector, todo_paths, todo, nbatch, nthreads)
+            io = cfg.io_threads if cfg.io_threads is not None else nthreads
+            batches = _prefetched(detector, todo_paths, todo, nbatch, io)
         try:
             for batch in batches:
                 for pos, reason in batch.errors.items():
@@ -766,7 +823,7 @@ def filter_images(
                     for pos, size, d in zip(batch.indices, batch.sizes, dets, strict=True):
                         res = CachedResult(size[0], size[1], d)
                         results[pos] = _image_result(
-                            paths[pos], res, False, selected, rule, detector
+                            paths[pos], res, False, selected, rule, detector, top
                         )
                         fresh.append((keys[pos], res))
                     n_inferred += len(fresh)
@@ -797,6 +854,7 @@ def filter_images(
         "recursive": recursive,
         "imgsz": [w, h],
         "conf": conf,
+        "conf_max": conf_max,
         "iou": iou,
         "max_det": max_det,
         "batch_size": nbatch,

@@ -21,6 +21,7 @@ from typing import Any
 
 from pixfeed.cli import _files
 from pixfeed.cli._output import Progress, print_json, thread_count
+from pixfeed.config import BACKENDS
 
 EPILOG = """\
 examples:
@@ -37,6 +38,14 @@ folder or cannot be written is an error (exit 2); an unusable default cache only
 file names: a path may contain a newline; use -0 so that stdout and --txt end each path with a
 NUL byte (xargs -0, sort -z). In the CSV, a text cell starting with = + - @ (a formula to a
 spreadsheet) gets a leading '.
+
+--labelme OUT / --yolo OUT write one label file per matched image (boxes of --classes within
+--conf..--conf-max) under OUT, at the image's path relative to DIR (OUT may be DIR itself:
+x.json beside x.jpg), under the same rules as --copy-to.
+
+cache control: --cache-max-entries N (config cache_max_entries) prunes the least recently used
+rows; --clear-cache empties the cache first; cache = false in the config turns it off;
+`pixfeed cache info` / `pixfeed cache clear [--model M]` inspect and empty it.
 
 --copy-to never replaces an existing file unless --overwrite is given (a refused copy writes
 nothing, exit 2; an identical copy already there is left as it is), and a --copy-to folder
@@ -62,6 +71,16 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if v < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _nonnegative(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
     return v
 
 
@@ -101,6 +120,13 @@ def add_parser(sub: Any) -> None:
         help="any | at_least:N | exactly:N | at_most:N (default: any)",
     )
     sel.add_argument("--conf", type=_unit, default=0.25, help="confidence threshold (0.25)")
+    sel.add_argument(
+        "--conf-max",
+        type=_unit,
+        default=None,
+        help="count only detections scoring at most this (a confidence range with --conf); "
+        "applied after the cache",
+    )
     sel.add_argument("--iou", type=_unit, default=0.45, help="NMS IoU threshold (0.45)")
     sel.add_argument("--max-det", type=_positive, default=300, help="detections per image (300)")
     run_g = p.add_argument_group("running")
@@ -126,9 +152,10 @@ def add_parser(sub: Any) -> None:
     )
     run_g.add_argument(
         "--backend",
-        choices=["auto", "cpu", "cuda"],
+        choices=list(BACKENDS),
         default=None,
-        help="execution provider (config backend, auto: CUDA when present)",
+        help="ONNX Runtime execution provider (config backend; auto: CUDA, DirectML, "
+        "OpenVINO, else CPU, the first installed; `pixfeed info` lists them)",
     )
     run_g.add_argument(
         "--cache",
@@ -138,6 +165,19 @@ def add_parser(sub: Any) -> None:
         help="result cache file (default ~/.cache/pixfeed/filter.sqlite)",
     )
     run_g.add_argument("--no-cache", action="store_true", help="neither read nor write a cache")
+    run_g.add_argument(
+        "--cache-max-entries",
+        type=_nonnegative,
+        default=None,
+        metavar="N",
+        help="keep at most N cache rows, least recently used pruned (config "
+        "cache_max_entries; 0: no limit)",
+    )
+    run_g.add_argument(
+        "--clear-cache",
+        action="store_true",
+        help="empty the result cache file before the run (every model's rows)",
+    )
     out = p.add_argument_group("output")
     out.add_argument(
         "--json",
@@ -150,6 +190,23 @@ def add_parser(sub: Any) -> None:
     out.add_argument("--txt", type=Path, help="matched paths, one per line")
     out.add_argument("--csv", type=Path, help="one row per detection (and per image without)")
     out.add_argument("--report", type=Path, help="HTML report with thumbnails of the matches")
+    out.add_argument(
+        "--labelme",
+        type=Path,
+        metavar="DIR",
+        help="one LabelMe JSON per matched image (rectangles of --classes, with scores)",
+    )
+    out.add_argument(
+        "--labelme-embed",
+        action="store_true",
+        help="put the image's bytes (base64) in each LabelMe file's imageData",
+    )
+    out.add_argument(
+        "--yolo",
+        type=Path,
+        metavar="DIR",
+        help="YOLO txt labels per matched image (class cx cy w h, normalized) and classes.txt",
+    )
     out.add_argument(
         "--copy-to",
         type=Path,
@@ -203,6 +260,20 @@ def _copy_matches(pairs: list[tuple[str, Path]], overwrite: bool) -> int:
     return len(pairs)
 
 
+def _label_files(result: Any, args: argparse.Namespace) -> list[tuple[Path, bytes]]:
+    """The --labelme / --yolo files that differ from what is on disk (a re-run writes
+    nothing new)."""
+    from pixfeed import _filter_labels as fl
+
+    files: list[tuple[Path, bytes]] = []
+    if args.labelme is not None:
+        made = fl.labelme_files(result, args.labelme, root=args.dir, embed=args.labelme_embed)
+        files += [(d, b) for d, b, _ in made]
+    if args.yolo is not None:
+        files += [(d, b) for d, b, _ in fl.yolo_files(result, args.yolo, root=args.dir)]
+    return [(d, b) for d, b in files if not fl.unchanged(d, b)]
+
+
 def run(args: argparse.Namespace) -> int:
     from pixfeed._filter_cache import CacheError
     from pixfeed.config import load_config
@@ -221,10 +292,22 @@ def run(args: argparse.Namespace) -> int:
         return _fail(2, f"--copy-to {args.copy_to}: the copies would land on DIR's own files")
     try:
         config = load_config(
-            {"threads": args.threads, "batch_size": args.batch_size, "backend": args.backend}
+            {
+                "threads": args.threads,
+                "batch_size": args.batch_size,
+                "backend": args.backend,
+                "cache_max_entries": args.cache_max_entries,
+            }
         )
     except ValueError as e:
         return _fail(2, f"configuration: {e}")
+    if args.clear_cache and not args.no_cache:
+        from pixfeed._filter_cache import clear_cache
+
+        try:
+            clear_cache(args.cache)
+        except (OSError, ValueError) as e:
+            return _fail(2, f"--clear-cache: {e}")
 
     json_stdout = args.json == "-"
     progress = Progress(0, "filter")
@@ -243,6 +326,7 @@ def run(args: argparse.Namespace) -> int:
                 classes=args.classes,
                 count=args.count,
                 conf=args.conf,
+                conf_max=args.conf_max,
                 iou=args.iou,
                 max_det=args.max_det,
                 imgsz=args.imgsz,
@@ -283,6 +367,11 @@ def run(args: argparse.Namespace) -> int:
     problems += _files.conflicts(
         [(Path(s), d) for s, d in to_copy], inputs, overwrite=args.overwrite
     )
+    try:
+        labels = _label_files(result, args)
+    except OSError as e:  # --labelme-embed: an image gone since the run
+        return _fail(1, f"cannot read an image for --labelme-embed: {e}")
+    problems += _files.conflicts([(None, d) for d, _ in labels], inputs, overwrite=args.overwrite)
     if problems:
         return _fail(2, _files.describe(problems))
 
@@ -296,6 +385,9 @@ def run(args: argparse.Namespace) -> int:
         if args.report:
             result.write_report(args.report)
         copied = _copy_matches(to_copy, args.overwrite)
+        from pixfeed._filter_labels import write_files
+
+        write_files(labels, overwrite=args.overwrite)
     except FileExistsError as e:
         return _fail(1, f"{e.filename} appeared during the run; not replaced")
     except OSError as e:
