@@ -293,8 +293,8 @@ def read_images(
     ``Loader(paths, labels, pipeline=pipeline, shuffle=False, seed=seed)`` in epoch
     ``epoch`` (uint8 NHWC with the default ``output``; see `Decode`). Nothing runs until the
     dataset is consumed. ``num_blocks`` sets how many blocks the path list is split into
-    (Ray chooses by default); other keyword arguments go to ``map_batches`` (``num_cpus``,
-    ``concurrency``, ...)."""
+    (default: one per ``batch_size`` paths, so one map task per batch); other keyword
+    arguments go to ``map_batches`` (``num_cpus``, ``concurrency``, ...)."""
     ray_mod = _ray()
     if not isinstance(pipeline, Pipeline):
         raise TypeError(f"pipeline: expected a pixfeed.Pipeline, got {type(pipeline).__name__}")
@@ -328,10 +328,12 @@ def read_images(
         on_error=on_error,
         output=output,
     )
-    kwargs: dict[str, Any] = {}
-    if num_blocks is not None:
-        kwargs["override_num_blocks"] = _args.positive_int(num_blocks, "num_blocks")
-    ds = ray_mod.data.from_items(rows, **kwargs)
+    if num_blocks is None:
+        # One block of paths per batch: one map task per batch, no re-bundling of Ray's
+        # small default blocks (measurably faster on the ray suite).
+        num_blocks = max(1, math.ceil(len(rows) / batch_size))
+    blocks = _args.positive_int(num_blocks, "num_blocks")
+    ds = ray_mod.data.from_items(rows, override_num_blocks=blocks)
     map_batches_kwargs.setdefault("batch_format", "numpy")
     out: ray.data.Dataset = ds.map_batches(fn, batch_size=batch_size, **map_batches_kwargs)
     return out
