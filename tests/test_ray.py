@@ -157,6 +157,26 @@ def test_decode_outside_ray_matches_loader(
     np.testing.assert_array_equal(np.concatenate(got), rrc_reference)
 
 
+def test_decode_passes_the_assigned_cpus_to_the_native_pool(
+    photo_files: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What Decode hands the native call: ``threads`` if given, else assigned_cpus() (the
+    Ray-side value of assigned_cpus is checked in real tasks below)."""
+    seen: list[int | None] = []
+
+    class Recording(Pipeline):
+        def _run(self, *args: Any) -> dict[int, BaseException]:
+            seen.append(args[-1])
+            return super()._run(*args)
+
+    p = Recording(size=SIZE, dtype="uint8", layout="NHWC")
+    batch = {"path": np.array(photo_files[:3], dtype=object), "key": np.arange(3)}
+    monkeypatch.setattr(pxray, "assigned_cpus", lambda: 1)
+    pxray.Decode(p, output="pipeline")(batch)
+    pxray.Decode(p, output="pipeline", threads=2)(batch)
+    assert seen == [1, 2]
+
+
 def test_wrong_key_and_source_columns(photo_files: list[str]) -> None:
     fn = pxray.Decode(RRC)
     with pytest.raises(KeyError, match=r"no column 'key'.*key=None"):
