@@ -190,6 +190,11 @@ def _workloads(ds: DataSet, n: int, names: Sequence[str]) -> list[Workload]:
                 "compared by shape and dtype only.",
                 "ray.data.read_images(size=(256, 256)) squashes each image to 256x256 before "
                 "the crop (aspect ratio not kept): less work than a crop of the original.",
+                "Peak object-store use is not measured (Ray's store statistics need grpcio, "
+                "which ray[data] does not install). What passes through the store per image: "
+                "150,528 bytes of uint8 224x224x3 output for every system; "
+                "read_binary_files also puts each file's bytes there, ray.data.read_images "
+                "its 256x256 decoded image (196,608 bytes).",
             ],
         )
         wanted = ["pixfeed", *peer_labels] if name == "ray-rrc" else ["pixfeed", LOCAL]
