@@ -16,6 +16,11 @@ pub fn codecs() -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The build of the JPEG MCU decoder chosen for this CPU (`"x86-64-v3"` or `"baseline"`).
+pub fn jpeg_decoder_build() -> &'static str {
+    crate::codecs::jpeg::huff_decoder_variant()
+}
+
 /// The widest SIMD level this CPU offers to pixfeed's kernels and libjpeg-turbo.
 pub fn simd_level() -> &'static str {
     #[cfg(target_arch = "x86_64")]
