@@ -45,3 +45,35 @@ pub fn simd_level() -> &'static str {
         "none"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The C side's CPUID check (csrc/jpeg_huff_dispatch.c) agrees with the standard
+    /// library's feature detection on every x86-64-v3 feature.
+    #[test]
+    fn jpeg_decoder_build_follows_the_cpu() {
+        let build = super::jpeg_decoder_build();
+        let forced = std::env::var("PIXFEED_JPEG_HUFF").as_deref() == Ok("baseline");
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            let v3 = has!("avx")
+                && has!("avx2")
+                && has!("bmi1")
+                && has!("bmi2")
+                && has!("fma")
+                && has!("f16c")
+                && has!("lzcnt")
+                && has!("movbe")
+                && has!("xsave");
+            let want = if v3 && !forced {
+                "x86-64-v3"
+            } else {
+                "baseline"
+            };
+            assert_eq!(build, want);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        assert_eq!(build, "baseline", "forced: {forced}");
+    }
+}
