@@ -141,7 +141,7 @@ for v in "${PYTHONS[@]}"; do
   "$py" -m venv "$env_dir"
   "$env_dir/bin/python" -m pip install -q --disable-pip-version-check "$WHL"
   (cd "$WORK" && "$env_dir/bin/python" "$ROOT/scripts/wheel_smoke.py" smoke "$FX") |
-    sed "s/^/  [$v] /"
+    sed "s/^/  [$v] /" || fail "the smoke test on CPython $v"
   (cd "$WORK" && "$env_dir/bin/pixfeed" info --json >"$WORK/info-$v.json") ||
     fail "'pixfeed info' failed on $v"
   say "CPython $v ($("$env_dir/bin/python" -c 'import sys; print(sys.version.split()[0])')): smoke ok"
@@ -158,13 +158,18 @@ if [ -d "$suite_env" ]; then
   echo "$dev_site" >"$site/zz_pixfeed_test_deps.pth"
   where=$(cd "$WORK" && "$suite_env/bin/python" -c "import pixfeed; print(pixfeed.__file__)")
   case "$where" in "$suite_env"/*) ;; *) fail "the suite would test $where, not the wheel" ;; esac
-  # Decoding (every fixture and mode against Pillow), resize, nms, the loader, the CLI.
-  "$suite_env/bin/python" -m pytest -q -p no:cacheprovider -x \
-    tests/test_decode_reference.py tests/test_decode_errors.py tests/test_resize_api.py \
-    tests/test_detect_nms.py tests/test_loader.py tests/test_probe.py |
-    tail -3 | sed "s/^/  [$dev_ver suite] /"
-  [ "${PIPESTATUS[0]}" -eq 0 ] || fail "test suite against the wheel on $dev_ver"
-  say "CPython $dev_ver: test suite subset passes against the wheel"
+  # Decoding (every fixture and mode against Pillow, damaged files), probe, resize, nms, the
+  # loader, and the two builds of the MCU decoder.
+  if ! "$suite_env/bin/python" -m pytest -q -p no:cacheprovider -x \
+    tests/test_decode_reference.py tests/test_decode_errors.py tests/test_probe.py \
+    tests/test_resize_api.py tests/test_detect_nms.py tests/test_loader.py \
+    tests/test_jpeg_decoder_build.py >"$WORK/suite.log" 2>&1; then
+    tail -n 60 "$WORK/suite.log"
+    fail "the test suite against the wheel on $dev_ver (log: $WORK/suite.log)"
+  fi
+  say "CPython $dev_ver: $(tail -n 1 "$WORK/suite.log" | tr -d '=') against the wheel"
+else
+  fail "no wheel venv for the test venv's Python $dev_ver (not among ${PYTHONS[*]})"
 fi
 
 # 4. an old CPU: same pixels under qemu-x86_64 -cpu Westmere (no AVX/AVX2/BMI2/FMA)
@@ -179,13 +184,15 @@ if [ "$arch" = x86_64 ]; then
   env_dir=$WORK/venv-3.11
   [ -d "$env_dir" ] || env_dir=$WORK/venv-${PYTHONS[0]}
   run_hashes() { (cd "$WORK" && "$@" "$ROOT/scripts/wheel_smoke.py" hashes "$FX" "$HASH_OUT"); }
-  HASH_OUT=$WORK/hashes-native.json run_hashes "$env_dir/bin/python" | sed 's/^/  [native] /'
+  HASH_OUT=$WORK/hashes-native.json run_hashes "$env_dir/bin/python" |
+    sed 's/^/  [native] /' || fail "decoding the fixtures natively"
   PIXFEED_JPEG_HUFF=baseline HASH_OUT=$WORK/hashes-baseline.json run_hashes "$env_dir/bin/python" |
-    sed 's/^/  [native, baseline MCU decoder] /'
+    sed 's/^/  [native, baseline MCU decoder] /' || fail "decoding with the baseline MCU decoder"
   # qemu-user opens the venv's python (a symlink) and passes that path as argv[0], so
   # Python finds its venv as natively.
   HASH_OUT=$WORK/hashes-westmere.json run_hashes qemu-x86_64 -cpu Westmere "$env_dir/bin/python" |
-    tee "$WORK/westmere.log" | sed 's/^/  [qemu Westmere] /'
+    tee "$WORK/westmere.log" | sed 's/^/  [qemu Westmere] /' ||
+    fail "decoding under qemu-x86_64 -cpu Westmere (an illegal instruction?)"
   grep -q "jpeg decoder baseline" "$WORK/westmere.log" ||
     fail "under qemu -cpu Westmere the MCU decoder's baseline build was not chosen"
   cmp -s "$WORK/hashes-native.json" "$WORK/hashes-baseline.json" ||
