@@ -13,8 +13,8 @@
 #
 # The build tools live in their own virtualenv (.venv-wheel, git-ignored; PYTHON picks its
 # interpreter) and the build in its own cargo target directory (target/wheel), so neither
-# touches the development environment. TARGET=aarch64-unknown-linux-gnu cross-builds the
-# aarch64 wheel (needs `rustup target add aarch64-unknown-linux-gnu`).
+# touches the development environment. TARGET names another Rust target to cross-build for
+# (e.g. aarch64-unknown-linux-gnu after `rustup target add`; not tried yet).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
