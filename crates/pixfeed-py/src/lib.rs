@@ -74,6 +74,7 @@ fn build_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     }
     d.set_item("codecs", codecs)?;
     d.set_item("simd", pixfeed_core::info::simd_level())?;
+    d.set_item("jpeg_decoder", pixfeed_core::info::jpeg_decoder_build())?;
     d.set_item("max_pixels", pixfeed_core::decode::DEFAULT_MAX_PIXELS)?;
     d.set_item("debug_build", cfg!(debug_assertions))?;
     Ok(d)

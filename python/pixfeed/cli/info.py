@@ -65,6 +65,7 @@ def collect() -> dict[str, Any]:
         "version": pixfeed.__version__,
         "codecs": build["codecs"],
         "simd": build["simd"],
+        "jpeg_decoder": build["jpeg_decoder"],
         "threads": pixfeed.get_num_threads(),
         "max_pixels": build["max_pixels"],
         "debug_build": build["debug_build"],
@@ -85,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"pixfeed {facts['version']}{' (debug build)' if facts['debug_build'] else ''}")
     print(f"  python    {facts['python']} on {facts['platform']}")
     print(f"  simd      {facts['simd']}")
+    print(f"  jpeg      MCU decoder built for {facts['jpeg_decoder']}")
     print(f"  threads   {facts['threads']}")
     print(f"  max_pixels {facts['max_pixels']:,}")
     print("  codecs")
