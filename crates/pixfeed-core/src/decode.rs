@@ -21,6 +21,8 @@ pub struct DecodeOptions {
     pub max_pixels: u64,
     /// See [`RawRequest::fast`]: not Pillow-exact; for pipelines that resize afterwards.
     pub fast: bool,
+    /// See [`RawRequest::strict`] (default true).
+    pub strict: bool,
 }
 
 impl Default for DecodeOptions {
@@ -32,6 +34,7 @@ impl Default for DecodeOptions {
             roi: None,
             max_pixels: DEFAULT_MAX_PIXELS,
             fast: false,
+            strict: true,
         }
     }
 }
@@ -116,6 +119,7 @@ fn plan(raw: &RawInfo, opts: &DecodeOptions) -> Result<(RawRequest, u8)> {
             min_size,
             max_pixels: opts.max_pixels,
             fast: opts.fast,
+            strict: opts.strict,
         },
         orientation,
     ))
@@ -220,5 +224,5 @@ pub fn decode_source(src: Source<'_>, opts: &DecodeOptions) -> Result<Image> {
 
 /// Probe a path or bytes.
 pub fn probe_source(src: Source<'_>) -> Result<ImageInfo> {
-    source::with_bytes(src, probe)
+    source::with_prefix(src, probe)
 }

@@ -20,6 +20,8 @@ type SpecTuple = (
     ((u32, u32), String, (f64, f64), (f64, f64), u32, f64),
     (Vec<f64>, Vec<f64>, String, String, String, String),
     (bool, bool, u64, bool),
+    // strict
+    (bool,),
 );
 
 fn bad(arg: &str, v: &str) -> PyErr {
@@ -42,6 +44,7 @@ fn parse_spec(t: SpecTuple) -> PyResult<PipelineSpec> {
         (size, crop, scale, ratio, shorter, flip),
         (mean, std, dtype, layout, mode, interp),
         (aa, exif, maxp, fast),
+        (strict,),
     ) = t;
     let crop = match crop.as_str() {
         "random_resized" => CropKind::RandomResized { scale, ratio },
@@ -74,6 +77,7 @@ fn parse_spec(t: SpecTuple) -> PyResult<PipelineSpec> {
         apply_exif: exif,
         max_pixels: maxp,
         fast_decode: fast,
+        strict,
         dtype,
         layout,
         lut: Lut::Identity,
@@ -141,7 +145,7 @@ pub fn pipeline_params(
 /// `crop_paths`: per-item relative crops resized to `window x window` uint8 into `out`
 /// (validated by Python). Returns one exception (or None) per source.
 #[pyfunction]
-#[pyo3(signature = (sources, x, y, scale, window, max_img_percent, center, interpolation, antialias, mode, threads, out))]
+#[pyo3(signature = (sources, x, y, scale, window, max_img_percent, center, interpolation, antialias, mode, threads, out, strict=true))]
 #[allow(clippy::too_many_arguments)]
 pub fn crop_paths<'py>(
     py: Python<'py>,
@@ -157,6 +161,7 @@ pub fn crop_paths<'py>(
     mode: &str,
     threads: Option<usize>,
     out: &Bound<'py, PyAny>,
+    strict: bool,
 ) -> PyResult<Bound<'py, PyList>> {
     let owned: Vec<OwnedSource> = sources
         .iter()
@@ -181,6 +186,7 @@ pub fn crop_paths<'py>(
         interp: parse_interp(interpolation)?,
         antialias,
         max_pixels: pixfeed_core::decode::DEFAULT_MAX_PIXELS,
+        strict,
     };
     let mut out = ArrayOut::extract(out)?;
     let buf = out.bytes();

@@ -25,8 +25,9 @@
 //! - a gray palette whose shape Pillow misreads (an 8-bit file with a black/white 2-entry
 //!   palette, a 4-bit file with a gray ramp palette) decodes through the palette;
 //! - palettes with more than 256 entries use their first 256 (Pillow raises);
-//! - an RLE stream whose end-of-bitmap marker comes before the last pixel leaves the rest as
-//!   index 0 (Pillow raises "not enough image data"); running out of bytes is `truncated`.
+//! - lenient only: an RLE stream whose end-of-bitmap marker comes before the last pixel
+//!   leaves the rest as index 0 (strict, as Pillow, raises); running out of bytes is
+//!   `truncated` in both modes.
 //!
 //! ROI: uncompressed files are random access, so only the requested rows (and, within them,
 //! only the requested columns' bytes) are read. RLE streams are sequential: they are decoded
@@ -414,7 +415,7 @@ pub fn decode(data: &[u8], req: &RawRequest) -> Result<Decoded> {
             }
         }
         Compression::Rle8 | Compression::Rle4 => {
-            let indices = decode_rle(data, &h)?;
+            let indices = decode_rle(data, &h, req.strict)?;
             let w = h.width as usize;
             let eight = Header {
                 pixels: Pixels::Indexed { bits: 8 },
@@ -561,7 +562,7 @@ fn convert_row(h: &Header, src: &[u8], roi: Rect, dst: &mut [u8]) {
 
 /// Decode an RLE8/RLE4 stream into one palette index per pixel, in stored row order (the
 /// first `width` indices are the first stored row), exactly as Pillow's `BmpRleDecoder`.
-fn decode_rle(data: &[u8], h: &Header) -> Result<Vec<u8>> {
+fn decode_rle(data: &[u8], h: &Header, strict: bool) -> Result<Vec<u8>> {
     let rle4 = h.compression == Compression::Rle4;
     let w = h.width as usize;
     let total = w
@@ -606,7 +607,14 @@ fn decode_rle(data: &[u8], h: &Header) -> Result<Vec<u8>> {
                     out.resize(len.div_ceil(w) * w, 0);
                     x = 0;
                 }
-                1 => break, // End of bitmap: the rest is index 0.
+                // End of bitmap: the rest is index 0 (lenient); strict, as Pillow, raises.
+                1 if strict => {
+                    return Err(Error::corrupt(
+                        FMT,
+                        "RLE end-of-bitmap marker before the last pixel",
+                    ))
+                }
+                1 => break,
                 2 => {
                     let (Some(&right), Some(&up)) = (data.get(pos), data.get(pos + 1)) else {
                         return Err(ran_out());

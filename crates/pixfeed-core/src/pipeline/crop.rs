@@ -34,6 +34,8 @@ pub struct CropSpec {
     pub interp: Interp,
     pub antialias: bool,
     pub max_pixels: u64,
+    /// See `RawRequest::strict`.
+    pub strict: bool,
 }
 
 impl CropSpec {
@@ -80,6 +82,7 @@ pub fn crop_one(spec: &CropSpec, data: &[u8], rel: RelativeCrop, slot: &mut [u8]
         roi: if full { None } else { Some(roi) },
         max_pixels: spec.max_pixels,
         fast: false,
+        strict: spec.strict,
     };
     let region = decode_region(data, &opts)?;
     let img = &region.image;

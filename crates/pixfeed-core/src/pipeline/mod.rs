@@ -67,6 +67,8 @@ pub struct PipelineSpec {
     /// Decode JPEG with the fast IDCT and merged upsampling (see `RawRequest::fast`): the
     /// crop is resampled afterwards, which hides the difference.
     pub fast_decode: bool,
+    /// See `RawRequest::strict`: a corrupt-data warning fails the item.
+    pub strict: bool,
     pub dtype: OutDtype,
     pub layout: OutLayout,
     pub lut: Lut,
@@ -228,6 +230,7 @@ pub fn run_one(
         roi: if full { None } else { Some(roi) },
         max_pixels: spec.max_pixels,
         fast: spec.fast_decode,
+        strict: spec.strict,
     };
     let region = decode_region(data, &opts)?;
     let img = &region.image;
