@@ -5,9 +5,9 @@ use std::path::Path;
 
 use crate::{Error, Result};
 
-/// Files at least this large are memory-mapped instead of read, so that region decodes
-/// (BMP rows, the top of a JPEG) only fault in the pages they touch.
-const MMAP_THRESHOLD: u64 = 1 << 20;
+/// `probe` reads this much of a file first (headers: EXIF, ICC and the like fit), and the
+/// whole file only when the headers go on past it.
+const PROBE_PREFIX: u64 = 1 << 20;
 
 /// A borrowed image source.
 #[derive(Debug, Clone, Copy)]
@@ -45,26 +45,71 @@ fn is_a_directory() -> std::io::Error {
     }
 }
 
-/// Run `f` over the source's bytes: memory as is, small files read whole, large files mapped.
+/// Open `path` as a regular file (a directory is EISDIR, as Python's `open` says).
+fn open(path: &Path) -> Result<(File, u64)> {
+    let file = File::open(path).map_err(|e| io_error(path, e))?;
+    let meta = file.metadata().map_err(|e| io_error(path, e))?;
+    if meta.is_dir() {
+        return Err(io_error(path, is_a_directory()));
+    }
+    Ok((file, meta.len()))
+}
+
+/// Read at most `limit` bytes of `file` (whose size was `len` when opened) into memory.
+///
+/// Files are read, never memory-mapped: a mapped file that another process truncates
+/// faults (SIGBUS) when a decoder touches a page past the new end, which kills the
+/// interpreter. A read sees the file as it is at that moment: cut short, it decodes as
+/// truncated data (a typed error), never a signal.
+fn read(path: &Path, file: &File, len: u64, limit: u64) -> Result<Vec<u8>> {
+    let want = len.min(limit);
+    let mut buf = Vec::new();
+    // The size comes from outside: allocation failure is an error, not an abort.
+    buf.try_reserve_exact(usize::try_from(want).unwrap_or(usize::MAX))
+        .map_err(|_| {
+            io_error(
+                path,
+                std::io::Error::new(
+                    std::io::ErrorKind::OutOfMemory,
+                    format!("cannot hold the {len}-byte file in memory"),
+                ),
+            )
+        })?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, limit), &mut buf)
+        .map_err(|e| io_error(path, e))?;
+    Ok(buf)
+}
+
+/// Run `f` over the source's bytes: memory as is, files read whole.
 pub fn with_bytes<R>(source: Source<'_>, f: impl FnOnce(&[u8]) -> Result<R>) -> Result<R> {
     match source {
         Source::Bytes(b) => f(b),
         Source::Path(path) => {
-            let file = File::open(path).map_err(|e| io_error(path, e))?;
-            let meta = file.metadata().map_err(|e| io_error(path, e))?;
-            if meta.is_dir() {
-                return Err(io_error(path, is_a_directory()));
-            }
-            if meta.len() >= MMAP_THRESHOLD {
-                // SAFETY: the map is read-only and lives only for this call. A file truncated by
-                // another process while mapped could fault (SIGBUS); that is the same contract as
-                // Pillow's and OpenCV's mapped readers, and documented in the README.
-                let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| io_error(path, e))?;
-                f(&map)
-            } else {
-                let mut buf = Vec::with_capacity(meta.len() as usize);
-                std::io::Read::read_to_end(&mut &file, &mut buf).map_err(|e| io_error(path, e))?;
-                f(&buf)
+            let (file, len) = open(path)?;
+            let buf = read(path, &file, len, u64::MAX)?;
+            f(&buf)
+        }
+    }
+}
+
+/// Like [`with_bytes`] for header-only work: `f` first sees the file's first
+/// [`PROBE_PREFIX`] bytes, and the whole file only if that fails on a cut prefix.
+pub fn with_prefix<R>(source: Source<'_>, f: impl Fn(&[u8]) -> Result<R>) -> Result<R> {
+    match source {
+        Source::Bytes(b) => f(b),
+        Source::Path(path) => {
+            let (file, len) = open(path)?;
+            let buf = read(path, &file, len, PROBE_PREFIX)?;
+            let first = f(&buf);
+            let cut = buf.len() as u64 == PROBE_PREFIX;
+            match first {
+                // Any error from a cut prefix may be the cut's: decide on the whole file.
+                Err(_) if cut => {
+                    drop(buf);
+                    let (file, len) = open(path)?;
+                    f(&read(path, &file, len, u64::MAX)?)
+                }
+                r => r,
             }
         }
     }
