@@ -71,11 +71,14 @@ def crop_paths(
     threads: int | None = None,
     on_error: Literal["raise", "skip"] = "raise",
     out: npt.NDArray[np.uint8] | None = None,
+    strict: bool = True,
 ) -> CropBatch:
     """Crop each file at (x, y) with the given scale and resize it to a square window.
 
     Returns a `CropBatch` (an ndarray) of shape (N, window, window, C), or (N, window,
     window) for ``mode="L"``. ``out=`` writes into a preallocated array of that shape.
+    ``strict`` (default True): corrupt data in what the crop decodes fails that file with
+    ``DecodeError`` (kind ``"corrupt"``); False keeps what the decoder recovered.
     """
     if isinstance(sources, (str, bytes)) or not isinstance(sources, Sequence):
         raise TypeError("sources: expected a sequence of paths or bytes")
@@ -117,6 +120,7 @@ def crop_paths(
         mode,
         _args.threads(threads),
         buf.reshape(n, -1) if n else buf.reshape(0, 0),
+        bool(strict),
     )
     errors = {i: e for i, e in enumerate(results) if e is not None}
     if errors and on_error == "raise":

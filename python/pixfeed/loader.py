@@ -8,6 +8,7 @@ epoch, ``break`` (the iterator is dropped), an exception in the consumer, Ctrl-C
 
 from __future__ import annotations
 
+import copy
 import queue
 import threading
 import time
@@ -61,7 +62,10 @@ class Loader:
 
     See SPEC section 5. ``len(loader)`` is this rank's (and DataLoader worker's) number of
     batches per epoch; ``set_epoch(e)`` reshuffles; ``state_dict()`` / ``load_state_dict()``
-    resume mid-epoch exactly where the last yielded batch left off.
+    resume mid-epoch exactly where the last yielded batch left off. ``strict``: None
+    (default) keeps the pipeline's setting (strict unless it says otherwise): a file with
+    corrupt data is a ``DecodeError`` (kind ``"corrupt"``) that ``on_error`` then handles;
+    False decodes what the decoder recovered.
     """
 
     def __init__(
@@ -82,6 +86,7 @@ class Loader:
         pin_memory: bool = False,
         output: Literal["numpy", "torch"] = "numpy",
         progress: bool = False,
+        strict: bool | None = None,
     ) -> None:
         if isinstance(sources, (str, bytes)):
             raise TypeError("sources: expected a sequence of paths or bytes, got a single source")
@@ -98,6 +103,10 @@ class Loader:
         self.pipeline = pipeline if pipeline is not None else Pipeline()
         if not isinstance(self.pipeline, Pipeline):
             raise TypeError(f"pipeline: expected a pixfeed.Pipeline, got {type(pipeline).__name__}")
+        if strict is not None and bool(strict) != self.pipeline.strict:
+            # The caller's pipeline object stays as it was.
+            self.pipeline = copy.copy(self.pipeline)
+            self.pipeline.strict = bool(strict)
         self.batch_size = _args.positive_int(batch_size, "batch_size")
         self.shuffle = bool(shuffle)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):

@@ -59,7 +59,9 @@ class Pipeline:
     size, before decoding), ``"center"`` (resize the shorter side to ``resize_shorter``, then
     centre-crop ``size``), ``"resize"`` (straight to ``size``), ``"none"`` (decode as is; all
     images must then share one size). ``flip`` is the probability of a horizontal flip.
-    ``dtype="uint8"`` skips normalization.
+    ``dtype="uint8"`` skips normalization. ``strict`` (default True): a file with corrupt
+    data (any codec warning) fails its item with ``DecodeError`` (kind ``"corrupt"``);
+    False returns the pixels the decoder recovered, as Pillow does.
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class Pipeline:
         apply_exif: bool = True,
         max_pixels: int | None = 178_956_970,
         fast_decode: bool = True,
+        strict: bool = True,
     ) -> None:
         if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
             self.size = (_args.positive_int(size, "size"),) * 2
@@ -125,6 +128,7 @@ class Pipeline:
         self.apply_exif = bool(apply_exif)
         self.max_pixels = _args.max_pixels(max_pixels)
         self.fast_decode = bool(fast_decode)
+        self.strict = bool(strict)
 
     def __repr__(self) -> str:
         return (
@@ -147,6 +151,7 @@ class Pipeline:
             (self.size, self.crop, self.scale, self.ratio, self.resize_shorter, self.flip),
             (self.mean, self.std, self.dtype, self.layout, self.mode, self.interpolation),
             (self.antialias, self.apply_exif, self.max_pixels, self.fast_decode),
+            (self.strict,),
         )
 
     def _run(

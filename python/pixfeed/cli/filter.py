@@ -124,6 +124,11 @@ def add_parser(sub: Any) -> None:
         help="result cache file (default ~/.cache/pixfeed/filter.sqlite)",
     )
     run_g.add_argument("--no-cache", action="store_true", help="neither read nor write a cache")
+    run_g.add_argument(
+        "--lenient",
+        action="store_true",
+        help="filter what the decoder recovers from corrupt images (default: they are errors)",
+    )
     out = p.add_argument_group("output")
     out.add_argument(
         "--json",
@@ -203,6 +208,7 @@ def run(args: argparse.Namespace) -> int:
             cache=False if args.no_cache else (args.cache if args.cache is not None else True),
             on_progress=on_progress,
             config=config,
+            strict=not args.lenient,
         )
     except ModelError as e:
         return _fail(1, f"invalid model: {e}")
