@@ -495,3 +495,37 @@ def test_truncation_during_decode_never_kills_the_interpreter(tmp_path: Path, fm
     assert r.returncode == 0, (r.returncode, r.stderr[-2000:])
     ok, failed = int(r.stdout.split()[1]), int(r.stdout.split()[3])
     assert ok > 0 and failed > 0, r.stdout  # both outcomes happened: the race was real
+
+
+@pytest.mark.parametrize("top_down", [False, True])
+def test_large_bmp_regions_read_only_their_rows_and_equal_the_full_decode(
+    tmp_path: Path, top_down: bool
+) -> None:
+    # Files of 1 MiB or more: a region reads the headers and its rows only (the rest of the
+    # buffer is never filled); the pixels must not show it.
+    rng = np.random.default_rng(4)
+    img = rng.integers(0, 256, (700, 600, 3), dtype=np.uint8)
+    b = io.BytesIO()
+    Image.fromarray(img).save(b, "BMP")
+    data = bytearray(b.getvalue())
+    if top_down:
+        off = int.from_bytes(data[10:14], "little")
+        stride = (600 * 3 + 3) & ~3
+        rows = [data[off + i * stride : off + (i + 1) * stride] for i in range(700)]
+        data[off:] = b"".join(reversed(rows))
+        data[22:26] = (-700).to_bytes(4, "little", signed=True)
+    path = tmp_path / "big.bmp"
+    path.write_bytes(bytes(data))
+    assert path.stat().st_size > (1 << 20)
+    full = pixfeed.decode(path)
+    assert np.array_equal(full, img)
+    for x, y, w, h in [(0, 0, 600, 1), (17, 350, 40, 90), (0, 699, 600, 1), (599, 0, 1, 700)]:
+        got = pixfeed.decode(path, roi=(x, y, w, h))
+        assert np.array_equal(got, img[y : y + h, x : x + w]), (x, y, w, h)
+    crops = pixfeed.crop_paths([path, bytes(data)], [0.3, 0.3], [0.6, 0.6], 0.2, 24)
+    assert np.array_equal(crops[0], crops[1])
+    # A cut file: truncated, not zeros.
+    path.write_bytes(bytes(data[: len(data) // 2]))
+    with pytest.raises(pixfeed.DecodeError) as ei:
+        pixfeed.decode(path, roi=(0, 100 if top_down else 600, 10, 10))
+    assert ei.value.kind == "truncated"

@@ -217,9 +217,22 @@ pub fn decode_region(data: &[u8], opts: &DecodeOptions) -> Result<Region> {
     })
 }
 
-/// Decode a path or bytes.
+/// Decode a path or bytes. A region of a large uncompressed BMP file reads only its rows.
 pub fn decode_source(src: Source<'_>, opts: &DecodeOptions) -> Result<Image> {
-    source::with_bytes(src, |data| decode(data, opts))
+    source::with_ranges(
+        src,
+        |head| bmp_rows(head, opts.roi),
+        |data| decode(data, opts),
+    )
+}
+
+/// The file offsets of `roi`'s rows when `head` starts an uncompressed BMP (no EXIF: the
+/// region is in stored coordinates).
+pub(crate) fn bmp_rows(head: &[u8], roi: Option<Rect>) -> Option<Vec<std::ops::Range<u64>>> {
+    if codecs::sniff::sniff(head)? != Format::Bmp {
+        return None;
+    }
+    codecs::bmp::region_ranges(head, roi?)
 }
 
 /// Probe a path or bytes.

@@ -297,6 +297,42 @@ fn parse(data: &[u8]) -> Result<Header> {
     })
 }
 
+/// The bytes a decode of `roi` reads beyond the headers and palette (which `head`, the start
+/// of the file, holds), as ranges of file offsets: the region's columns of each of its rows
+/// (whole rows, as one range, when the region is wide). `None` when the whole file is needed
+/// (RLE streams are sequential) or `head` is not a BMP header. Lets a file reader fetch only
+/// what the decode touches.
+pub fn region_ranges(head: &[u8], roi: Rect) -> Option<Vec<std::ops::Range<u64>>> {
+    let h = parse(head).ok()?;
+    if h.compression != Compression::Raw || !roi.fits_in(h.width, h.height) || roi.height == 0 {
+        return None;
+    }
+    let bits = h.pixels.bits();
+    let row_bytes = (u64::from(h.width) * bits).div_ceil(8);
+    let (y0, y1) = (
+        u64::from(roi.y),
+        u64::from(roi.y) + u64::from(roi.height) - 1,
+    );
+    let (first, last) = if h.top_down {
+        (y0, y1)
+    } else {
+        let bottom = u64::from(h.height) - 1;
+        (bottom - y1, bottom - y0)
+    };
+    let row = |r: u64| h.data_offset.checked_add(r.checked_mul(h.stride)?);
+    // The bytes holding the region's columns within a row.
+    let c0 = u64::from(roi.x) * bits / 8;
+    let c1 = (u64::from(roi.x) + u64::from(roi.width)) * bits;
+    let c1 = c1.div_ceil(8).min(row_bytes);
+    if (c1 - c0) * 2 >= row_bytes {
+        let whole = row(first)?..row(last)?.checked_add(row_bytes)?;
+        return Some(std::iter::once(whole).collect());
+    }
+    (first..=last)
+        .map(|r| Some(row(r)?.checked_add(c0)?..row(r)?.checked_add(c1)?))
+        .collect()
+}
+
 /// The `BI_BITFIELDS` layouts Pillow accepts.
 fn bitfields(bits: u16, r: u32, g: u32, b: u32, a: u32) -> Result<Pixels> {
     let pos = |m: u32| (m.trailing_zeros() / 8) as u8;

@@ -18,7 +18,7 @@ use crate::codecs::Mode;
 use crate::decode::{decode_region, probe, DecodeOptions};
 use crate::error::catch_panic;
 use crate::image::Rect;
-use crate::source::{with_bytes, Source};
+use crate::source::{with_ranges, Source};
 use crate::{pool, Error, Result};
 
 /// What every item of a `crop_paths` batch shares.
@@ -54,6 +54,23 @@ impl CropSpec {
 
 thread_local! {
     static RESIZER: RefCell<fir::Resizer> = RefCell::new(fir::Resizer::new());
+}
+
+/// The file offsets of the rows [`crop_one`] reads when `head` starts an uncompressed BMP
+/// (the same box, from the header's size).
+fn bmp_rows(spec: &CropSpec, head: &[u8], rel: RelativeCrop) -> Option<Vec<std::ops::Range<u64>>> {
+    let info = probe(head)
+        .ok()
+        .filter(|i| i.format == crate::codecs::Format::Bmp)?;
+    let b = plan::relative_box(
+        info.width,
+        info.height,
+        rel,
+        spec.max_img_percent,
+        spec.center,
+    );
+    let roi = Rect::new(b.x as u32, b.y as u32, b.w as u32, b.h as u32);
+    crate::decode::bmp_rows(head, Some(roi))
 }
 
 /// Crop one encoded image into `slot` (`window * window * channels` bytes).
@@ -165,7 +182,13 @@ pub fn crop_batch(
             .collect());
     }
     let one = |i: usize, slot: &mut [u8]| {
-        catch_panic(|| with_bytes(sources[i], |data| crop_one(spec, data, rel[i], slot)))
+        catch_panic(|| {
+            with_ranges(
+                sources[i],
+                |head| bmp_rows(spec, head, rel[i]),
+                |data| crop_one(spec, data, rel[i], slot),
+            )
+        })
     };
     pool::map_slots(out, item, threads, one)
 }
