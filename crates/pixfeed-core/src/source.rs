@@ -58,6 +58,39 @@ fn open(path: &Path) -> Result<(File, u64)> {
     Ok((file, meta.len()))
 }
 
+/// What changes when another process writes or truncates the file (size, mtime, ctime).
+fn stamp(path: &Path, file: &File) -> Result<(u64, i64, i64, i64, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = file.metadata().map_err(|e| io_error(path, e))?;
+    Ok((
+        m.size(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec(),
+    ))
+}
+
+/// Run `read_once` (which reads the file into memory) until the file did not change while
+/// it ran: a read racing another process's truncation and rewrite can copy the zeros the
+/// kernel leaves in the page where the file was cut, then the rewritten rest, i.e. a
+/// complete-looking but torn file. Retried once; a file still changing is an error.
+fn consistent<T>(path: &Path, file: &File, mut read_once: impl FnMut() -> Result<T>) -> Result<T> {
+    let mut before = stamp(path, file)?;
+    for _ in 0..2 {
+        let out = read_once()?;
+        let after = stamp(path, file)?;
+        if after == before {
+            return Ok(out);
+        }
+        before = after;
+    }
+    Err(io_error(
+        path,
+        std::io::Error::other("the file changed while it was being read"),
+    ))
+}
+
 /// Read at most `limit` bytes of `file` (whose size was `len` when opened) into memory.
 ///
 /// Files are read, never memory-mapped: a mapped file that another process truncates
@@ -65,6 +98,10 @@ fn open(path: &Path) -> Result<(File, u64)> {
 /// interpreter. A read sees the file as it is at that moment: cut short, it decodes as
 /// truncated data (a typed error), never a signal.
 fn read(path: &Path, file: &File, len: u64, limit: u64) -> Result<Vec<u8>> {
+    consistent(path, file, || read_once(path, file, len, limit))
+}
+
+fn read_once(path: &Path, file: &File, len: u64, limit: u64) -> Result<Vec<u8>> {
     let want = len.min(limit);
     let mut buf = Vec::new();
     // The size comes from outside: allocation failure is an error, not an abort.
@@ -147,7 +184,10 @@ pub fn with_ranges<R>(
                 && rs.iter().all(|r| r.start <= r.end && r.end <= len)
         });
         if let Some(ranges) = ranges {
-            if let Some((map, n)) = read_sparse(path, &file, len, &head, &ranges)? {
+            let sparse = consistent(path, &file, || {
+                read_sparse(path, &file, len, &head, &ranges)
+            })?;
+            if let Some((map, n)) = sparse {
                 let out = f(&map[..n]);
                 give_back(map, head.len().min(n), &ranges, n);
                 return out;
