@@ -1,19 +1,14 @@
 # The README's two commands are `make demo` and `make test`; everything else is for developers.
-.PHONY: demo test build lint rust-test py-test stubs bench fuzz clean
+.PHONY: demo test build lint rust-test py-test stubs bench fuzz clean wheel wheel-check
 VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export VIRTUAL_ENV := $(CURDIR)/$(VENV)
-# The C dependencies (libjpeg-turbo's Huffman decoder above all: ~2% faster decodes with
-# BMI2 shifts) are compiled for x86-64-v3 when this machine has it (AVX2, BMI2, FMA: every
-# x86-64 CPU since 2013-2015). libjpeg-turbo's SIMD kernels pick their level at run time
-# either way. PIXFEED_PORTABLE=1 builds for baseline x86-64 (binaries for older CPUs); after
-# switching, `cargo clean -p turbojpeg-sys` (cmake keeps its first flags).
-ifeq ($(PIXFEED_PORTABLE)$(shell uname -m),x86_64)
-ifeq ($(shell grep -qw avx2 /proc/cpuinfo && grep -qw bmi2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && echo v3),v3)
-export CFLAGS_x86_64_unknown_linux_gnu := -march=x86-64-v3
-endif
-endif
+# Portable by default: the C dependencies are compiled for baseline x86-64 and nothing passes
+# -C target-cpu, so a binary built here runs on any x86-64 CPU. The one routine where
+# x86-64-v3 measurably helps (the JPEG MCU decoder's BMI2 shifts) is compiled twice and picked
+# at run time (crates/pixfeed-core/build.rs); libjpeg-turbo's SIMD kernels and pixfeed's own
+# pick their level at run time too.
 
 build:
 	bash scripts/bootstrap.sh test
@@ -45,6 +40,14 @@ bench: build
 	bash scripts/bootstrap.sh test,bench
 	$(PY) -m pixfeed bench --suite $(SUITE)
 
+# The portable manylinux wheel (abi3, CPython >= 3.10) and the sdist, into dist/ (no Docker:
+# maturin links with zig); then its checks (policy, licenses, every interpreter, old CPUs).
+wheel:
+	bash scripts/wheel.sh
+
+wheel-check:
+	bash scripts/wheel_check.sh
+
 clean:
 	cargo clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) .venv-wheel dist

@@ -9,7 +9,7 @@ at a per-file position and scale, both cores for every system. Two workloads per
 * (b) parallel_image_crop's own case: ``scale = 0.25`` (a 1000x1000 crop of a 4000x4000 image)
   at a random position, resized to a 32x32 window (``-b32``) and to a 224x224 one (``-b224``).
 
-The crop box of every file is computed once, in Python, with SPEC section 4's formula
+The crop box of every file is computed once, in Python, with docs/crop-from-files.md's formula
 (:func:`crop_box`), and every peer crops exactly that box and resizes it to the window:
 
 * pixfeed: ``crop_paths(paths, x, y, scale, window, mode=..., threads=2)`` (one GIL-free call
@@ -89,13 +89,13 @@ class Item:
     x: float  # relative position, as given to crop_paths
     y: float
     scale: float
-    box: tuple[int, int, int, int]  # (x, y, w, h) in source pixels, SPEC section 4
+    box: tuple[int, int, int, int]  # (x, y, w, h) in source pixels, docs/crop-from-files.md
 
 
 def crop_box(
     width: int, height: int, x: float, y: float, scale: float, max_img_percent: float = 1.0
 ) -> tuple[int, int, int, int]:
-    """SPEC section 4 (anchor="corner"): ``s = min(scale, max_img_percent)``, size
+    """docs/crop-from-files.md (anchor="corner"): ``s = min(scale, max_img_percent)``, size
     ``(max(floor(W*s), 2), max(floor(H*s), 2))`` (at most the image), corner
     ``(trunc(x*W), trunc(y*H))`` clamped so that the crop lies inside the image."""
     s = min(scale, max_img_percent)

@@ -18,6 +18,10 @@ shapes and dtype; the crops are random, so pixels are not compared. Systems:
 * SPDL (FFmpeg decode + filter graph crop/scale/flip, torch normalize) on 2 threads;
 * Vantix's Rust core ``load_images_fast`` (no crop: the whole image squashed to 224x224).
 SPDL and Vantix are reported missing when they cannot be imported.
+
+The ``-exact`` workloads time ``Pipeline(exact=True)`` (torchvision's pixels byte for byte)
+against torch ``DataLoader(num_workers=2)`` running the same transforms.v2 on PIL images
+(crop, resize and flip on the PIL image, then to a tensor): floor 2.5x.
 """
 
 from __future__ import annotations
@@ -40,6 +44,14 @@ WORKLOADS: list[tuple[str, str]] = [
     (
         "loader-center",
         "Resize 256 + CenterCrop 224 + flip + normalize, float32 NCHW, batches of 64",
+    ),
+    (
+        "loader-rrc-exact",
+        "exact mode: RandomResizedCrop 224 + flip + normalize, torchvision-on-PIL pixels",
+    ),
+    (
+        "loader-center-exact",
+        "exact mode: Resize 256 + CenterCrop 224 + flip + normalize, torchvision-on-PIL pixels",
     ),
 ]
 BATCH = 64
@@ -132,7 +144,9 @@ def _simplejpeg_cv2_one(sj: Any, cv2: Any, center: bool) -> Callable[[bytes, int
     return one
 
 
-def _torch_loader(paths: list[str], center: bool, use_decode_jpeg: bool) -> Any:
+def _torch_loader(
+    paths: list[str], center: bool, use_decode_jpeg: bool, on_pil: bool = False
+) -> Any:
     import torch
     from torch.utils.data import DataLoader, Dataset
     from torchvision.transforms import v2
@@ -162,7 +176,11 @@ def _torch_loader(paths: list[str], center: bool, use_decode_jpeg: bool) -> Any:
     else:
         from PIL import Image
 
-        tf = v2.Compose([v2.PILToTensor(), *crop, *tail])
+        if on_pil:
+            # Crop, resize and flip on the PIL image (Pillow's resize), then to a tensor.
+            tf = v2.Compose([*crop, tail[0], v2.PILToTensor(), *tail[1:]])
+        else:
+            tf = v2.Compose([v2.PILToTensor(), *crop, *tail])
 
         class Files(Dataset[Any]):  # type: ignore[no-redef]
             def __len__(self) -> int:
@@ -363,6 +381,60 @@ def _workload(ds: DataSet, n: int, center: bool) -> Workload:
     return wl
 
 
+def _exact_workload(ds: DataSet, n: int, center: bool) -> Workload:
+    """pixfeed's exact mode (full-scale accurate decode, Pillow's resize arithmetic: the
+    bytes torchvision.transforms.v2 computes on PIL images) against that very pipeline in a
+    torch DataLoader."""
+    name, title = WORKLOADS[3 if center else 2]
+    paths = ds.paths[:n]
+    wl = Workload(
+        name=name,
+        title=title,
+        description=(
+            f"{len(paths)} files of '{ds.name}' (in the page cache), one epoch per call: "
+            f"{title}; every system on {THREADS} cores."
+        ),
+        n_images=len(paths),
+        input_megapixels=ds.megapixels(n),
+        notes=[
+            "Both systems compute torchvision's pixels (pixfeed exact=True equals v2 on PIL "
+            "byte for byte for the same boxes); each draws its own random crops, so outputs "
+            "are compared by shape and dtype only.",
+        ],
+    )
+    px = peers.get("pixfeed")
+    if px.ok:
+        pipe = px.module.Pipeline(224, crop="center" if center else "random_resized", exact=True)
+        loader = px.module.Loader(paths, pipeline=pipe, batch_size=BATCH, threads=THREADS)
+        epoch = [0]
+
+        def run_pixfeed(ld: Any = loader) -> list[np.ndarray]:
+            epoch[0] += 1
+            ld.set_epoch(epoch[0])
+            return _consume(ld, len(paths))
+
+        wl.add(Case("pixfeed", run_pixfeed, label="pixfeed Loader (exact)", note="exact=True"))
+        wl.closers.append(loader.close)
+    label = "torch DataLoader + v2 on PIL"
+    try:
+        import torch  # noqa: F401
+        import torchvision  # noqa: F401
+
+        dl = _torch_loader(paths, center, False, on_pil=True)
+        wl.add(
+            Case(
+                "torch",
+                (lambda d=dl: _consume((b.numpy() for b in d), len(paths))),
+                label=label,
+                note="num_workers=2, persistent workers; crop/resize/flip on PIL images",
+            )
+        )
+    except ImportError as e:
+        wl.missing[label] = str(e)
+    wl.floor = Floor(2.5, [label], ">= 2.5x torch DataLoader(num_workers=2) + v2 on PIL")
+    return wl
+
+
 def _spdl_epoch(
     spdl_io: Any, blobs: list[bytes], center: bool, ex: ThreadPoolExecutor
 ) -> Callable[[], list[np.ndarray]]:
@@ -412,10 +484,13 @@ def build(
     makers = {
         "loader-rrc": lambda: _workload(sets["imagenet1000"], n, center=False),
         "loader-center": lambda: _workload(sets["imagenet1000"], n, center=True),
+        "loader-rrc-exact": lambda: _exact_workload(sets["imagenet1000"], n, center=False),
+        "loader-center-exact": lambda: _exact_workload(sets["imagenet1000"], n, center=True),
     }
     workloads = [makers[name]() for name, _ in WORKLOADS if not only or name in only]
     for wl in workloads:
-        _add_memory_note(wl, n)
+        if not wl.name.endswith("-exact"):
+            _add_memory_note(wl, n)
     return workloads
 
 

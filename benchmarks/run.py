@@ -23,6 +23,7 @@ SUITES = {
     "io": "benchmarks.io_bench",
     "filter": "benchmarks.filter",
     "ops": "benchmarks.ops",
+    "ray": "benchmarks.ray_bench",
 }
 
 QUICK_REPEAT = 3

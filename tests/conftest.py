@@ -251,7 +251,7 @@ def channels_of(a: np.ndarray) -> int:
 
 
 def assert_output_array(a: object, *, dtype: type = np.uint8) -> None:
-    """SPEC 1: outputs are owned, writeable, C-contiguous numpy arrays."""
+    """docs/conventions.md: outputs are owned, writeable, C-contiguous numpy arrays."""
     assert isinstance(a, np.ndarray), type(a)
     assert a.dtype == dtype, a.dtype
     assert a.flags.c_contiguous, "output is not C-contiguous"

@@ -1,4 +1,4 @@
-"""`ImageCache` (SPEC section 6): read-only hits, invalidation by in-place edits, LRU
+"""`ImageCache` (docs/toolkit.md): read-only hits, invalidation by in-place edits, LRU
 eviction under the byte cap, preload, concurrent use, bad arguments."""
 
 from __future__ import annotations
@@ -135,19 +135,102 @@ def test_new_size_and_replacement_by_rename_miss(files: list[Path], tmp_path: Pa
     assert cache.stats()["invalidations"] == 2
 
 
-def test_just_written_files_are_returned_but_not_kept(tmp_path: Path) -> None:
-    """Within a filesystem time tick of its write, a file is not cached (a second write in
-    the same tick could keep size and mtime)."""
+def test_a_file_written_a_millisecond_ago_is_cached(tmp_path: Path) -> None:
+    """A script that writes images and then views them gets hits: the just-written
+    ("racy") file is cached with a hash of its bytes, and hits re-check that hash."""
     p = tmp_path / "fresh.bmp"
     p.write_bytes(pixfeed.encode(image(5), "bmp"))
-    os.utime(p)  # "now"
     cache = ImageCache()
     a = cache.get(p)
     assert np.array_equal(a, image(5)) and not a.flags.writeable
-    assert len(cache) == 0
-    os.utime(p, ns=(PAST_NS, PAST_NS))
+    assert len(cache) == 1 and p in cache
+    for _ in range(3):
+        assert cache.get(p) is a
+    s = cache.stats()
+    assert s["hits"] == 3 and s["misses"] == 1
+    assert s["rehashes"] >= 1  # the racy entry's bytes were compared (in `in` and the gets)
+
+
+def test_an_edit_in_the_same_tick_is_never_served_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two writes of the same size within one time tick: size, mtime, ctime, inode all
+    alike. The filesystem is made unable to tell them apart (stat reports the first write's
+    signature for both); only the content hash can, and it does."""
+    import pixfeed.cache as cache_module
+
+    p = tmp_path / "edited.bmp"
+    p.write_bytes(pixfeed.encode(image(6), "bmp"))
+    first = os.stat(p)
+    cache = ImageCache()
+    assert np.array_equal(cache.get(p), image(6))
+    p.write_bytes(pixfeed.encode(image(7), "bmp"))  # same size (BMP: dimensions only)
+    os.utime(p, ns=(first.st_atime_ns, first.st_mtime_ns))
+    assert os.stat(p).st_size == first.st_size
+    real_stat = os.stat
+    monkeypatch.setattr(
+        cache_module, "_stat", lambda path: first if str(path) == str(p) else real_stat(path)
+    )
+    assert p not in cache
+    assert np.array_equal(cache.get(p), image(7))  # never the first write's pixels
+    assert cache.stats()["invalidations"] == 1
+    assert np.array_equal(cache.get(p), image(7))  # the edit is cached in turn: a hit
+    assert cache.stats()["hits"] == 1
+    # The same through preload: the stale entry is found out, the new pixels are loaded.
+    p.write_bytes(pixfeed.encode(image(8), "bmp"))
+    job = cache.preload([p])
+    job.wait()
+    assert job.loaded == 1 and job.already_cached == 0
+    assert np.array_equal(cache.get(p), image(8))
+
+
+def test_a_settled_racy_entry_drops_its_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the file's mtime is a tick in the past, the first matching hash clears the racy
+    mark: later hits need the stat alone (no read)."""
+    import pixfeed.cache as cache_module
+
+    p = tmp_path / "settles.bmp"
+    p.write_bytes(pixfeed.encode(image(9), "bmp"))
+    cache = ImageCache()
     cache.get(p)
-    assert len(cache) == 1
+    cache.get(p)
+    before = cache.stats()["rehashes"]
+    assert before == 1
+    later = time.time_ns() + 10 * 10**9  # the clock 10 s on: the mtime is safely past
+    monkeypatch.setattr(cache_module.time, "time_ns", lambda: later)
+    cache.get(p)  # re-hashed once more, then the mark is cleared
+    cache.get(p)
+    cache.get(p)
+    s = cache.stats()
+    assert s["rehashes"] == before + 1 and s["hits"] == 4
+
+
+def test_put_of_a_just_written_file_is_checked_by_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pixfeed.cache as cache_module
+
+    p = tmp_path / "put.bmp"
+    p.write_bytes(pixfeed.encode(image(10), "bmp"))
+    first = os.stat(p)
+    cache = ImageCache()
+    cache.put(p, image(10))
+    p.write_bytes(pixfeed.encode(image(11), "bmp"))
+    real_stat = os.stat
+    monkeypatch.setattr(
+        cache_module, "_stat", lambda path: first if str(path) == str(p) else real_stat(path)
+    )
+    assert np.array_equal(cache.get(p), image(11))
+
+
+def test_a_just_written_corrupt_file_names_its_path(tmp_path: Path) -> None:
+    p = tmp_path / "bad.png"
+    p.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 30)
+    with pytest.raises(pixfeed.DecodeError) as info:
+        ImageCache().get(p)
+    assert info.value.source == str(p) and str(p) in str(info.value)
 
 
 def test_file_changed_while_decoding_is_not_kept(
@@ -350,14 +433,17 @@ def test_bad_arguments(files: list[Path]) -> None:
     cache = ImageCache()
     with pytest.raises(TypeError, match="path"):
         cache.get(123)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="path"):
-        cache.get(b"raw bytes are not a path")  # type: ignore[arg-type]
+    # Bytes are a file name here (as in os.stat), never image data.
+    with pytest.raises(FileNotFoundError) as missing:
+        cache.get(b"no-such-file.png")
+    assert missing.value.filename == "no-such-file.png"
     with pytest.raises(ValueError, match="mode"):
         cache.get(files[0], mode="CMYK")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="image"):
         cache.put(files[0], [[1, 2]])
-    with pytest.raises(ValueError, match="threads"):
-        cache.preload(files, threads=0)
+    for threads in (0, pixfeed.MAX_THREADS + 1, 2**70):
+        with pytest.raises(ValueError, match="threads"):
+            cache.preload(files, threads=threads)
     with pytest.raises(ValueError, match="chunk_size"):
         cache.preload(files, chunk_size=0)
     with pytest.raises(ValueError, match="mode"):
@@ -371,7 +457,7 @@ def test_bad_arguments(files: list[Path]) -> None:
 def test_configuration_sets_budget_and_read_ahead(
     files: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """cache_mb and preload (SPEC section 7) reach the cache through a Config; explicit
+    """cache_mb and preload (docs/cli.md) reach the cache through a Config; explicit
     arguments win; without a Config nothing is read and the defaults hold."""
     assert (ImageCache().max_bytes, ImageCache().read_ahead) == (512 << 20, 0)
     cfg = pixfeed.Config(cache_mb=3, preload=True)

@@ -56,6 +56,9 @@ def test_demo_json_runs_on_a_small_sample(tmp_path: Path) -> None:
     assert "pixfeed Loader" in rates and len(rates) == 2
     assert all(v > 0 for v in rates.values())
     assert report["loader_stats"]["images"] == 24 * 2  # warm-up epoch + one timed epoch
+    assert report["loader_stats_epochs"] == 2
+    stats = report["loader_stats"]
+    assert stats["images_per_second"] == stats["images"] / stats["iterating_seconds"]
     assert len(list(tmp_path.glob("*.jpg"))) == 24
     # No progress bar on a non-TTY.
     assert "\r" not in r.stderr

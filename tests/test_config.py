@@ -14,7 +14,17 @@ import pytest
 import pixfeed
 from pixfeed.config import ENV_VARS, Config, load_config, project_config_path
 
-DEFAULTS = {"threads": None, "cache_mb": 512, "batch_size": 8, "preload": False, "backend": "auto"}
+DEFAULTS = {
+    "threads": None,
+    "cache_mb": 512,
+    "batch_size": 8,
+    "preload": False,
+    "backend": "auto",
+    "io_threads": None,
+    "preload_count": 8,
+    "cache": True,
+    "cache_max_entries": 0,
+}
 
 
 @pytest.fixture()
@@ -58,6 +68,10 @@ def test_each_level_overrides_the_one_below(home: Path, monkeypatch: pytest.Monk
         "batch_size": 4,
         "preload": True,
         "backend": "cpu",
+        "io_threads": None,
+        "preload_count": 8,
+        "cache": True,
+        "cache_max_entries": 0,
     }
     assert cfg.sources["threads"] == f"user config {user}"
 
@@ -255,8 +269,10 @@ def test_broken_config_is_reported_by_info_and_stops_other_commands(home: Path) 
     (home / "project" / "pixfeed.toml").write_text("batch_size = 'many'\n")
     env = {"XDG_CONFIG_HOME": str(home / "xdg")}
     r = _cli(cwd_of(home), env, "info", "--json")
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 2, r.stderr  # reported in full, and an error like everywhere
     assert "batch_size" in json.loads(r.stdout)["config"]["error"]
+    r = _cli(cwd_of(home), env, "info")
+    assert r.returncode == 2 and "ERROR" in r.stdout and "batch_size" in r.stdout
     r = _cli(cwd_of(home), env, "resize", "x.jpg", "--size", "8", "--out", str(home / "o"))
     assert r.returncode == 2
     assert "pixfeed.toml" in r.stderr and "batch_size" in r.stderr

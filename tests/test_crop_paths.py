@@ -1,4 +1,4 @@
-"""crop_paths (SPEC section 4): parallel_image_crop's geometry, against Pillow."""
+"""crop_paths (docs/crop-from-files.md): parallel_image_crop's geometry, against Pillow."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pixfeed
 def ref_box(
     w: int, h: int, x: float, y: float, s: float, mip: float, center: bool
 ) -> tuple[int, ...]:
-    """SPEC 4's geometry, written out independently of the implementation."""
+    """docs/crop-from-files.md's geometry, written out independently of the implementation."""
     s = min(s, mip)
     cw, ch = min(max(math.floor(w * s), 2), w), min(max(math.floor(h * s), 2), h)
     cx, cy = int(x * w), int(y * h)

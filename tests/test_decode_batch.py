@@ -1,4 +1,4 @@
-"""`decode_batch`, the thread settings and GIL release (SPEC sections 1 and 2)."""
+"""`decode_batch`, the thread settings and GIL release (docs/conventions.md, docs/decoding.md)."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def test_rois_per_image(fx: FixtureSet) -> None:
 
 
 def test_rois_broadcast(fx: FixtureSet) -> None:
-    """SPEC 1: a box argument is one value (broadcast) or one per image."""
+    """docs/conventions.md: a box argument is one value (broadcast) or one per image."""
     paths = [fx.path(n) for n in ("jpeg_chelsea_420.jpg", "png_rgb.png", "bmp24_chelsea.bmp")]
     got = pixfeed.decode_batch(paths, rois=(3, 4, 10, 12))
     for p, a in zip(paths, got, strict=True):
@@ -99,7 +99,7 @@ def test_rois_broadcast(fx: FixtureSet) -> None:
 
 
 def test_reduce_to_per_image(fx: FixtureSet) -> None:
-    """SPEC 1: a size argument is one value (broadcast) or one per image."""
+    """docs/conventions.md: a size argument is one value (broadcast) or one per image."""
     paths = [fx.path(n) for n in ("jpeg_chelsea_420.jpg", "png_rgb.png", "bmp24_chelsea.bmp")]
     reqs = [(60, 60), (10, 10), (451, 300)]
     got = pixfeed.decode_batch(paths, reduce_to=reqs)
@@ -123,7 +123,8 @@ def test_wrong_length_rois(fx: FixtureSet) -> None:
 
 
 def test_wrong_length_reduce_to(fx: FixtureSet) -> None:
-    """Per-image sizes of the wrong length: ValueError, never silent truncation (SPEC 1)."""
+    """Per-image sizes of the wrong length: ValueError, never silent truncation
+    (docs/conventions.md)."""
     paths = [fx.path("png_1x1.png")] * 3
     with pytest.raises(ValueError, match="reduce_to"):
         pixfeed.decode_batch(paths, reduce_to=[(5, 5), (5, 5)])

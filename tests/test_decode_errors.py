@@ -1,4 +1,4 @@
-"""Failure behaviour of `decode`/`probe` (SPEC sections 1 and 2).
+"""Failure behaviour of `decode`/`probe` (docs/conventions.md, docs/decoding.md).
 
 Corrupt input must give a typed exception (`DecodeError` and subclasses) or a correct array,
 never a crash, a hang or a silently gray/partial image. Inputs that could crash run in a child

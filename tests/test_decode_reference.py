@@ -1,4 +1,4 @@
-"""`pixfeed.decode` against Pillow, fixture by fixture and mode by mode (SPEC section 2).
+"""`pixfeed.decode` against Pillow, fixture by fixture and mode by mode (docs/decoding.md).
 
 JPEG, PNG, BMP and lossless WebP must be *identical* to Pillow (libjpeg-turbo islow IDCT and
 fancy upsampling for JPEG, exif_transpose applied). Lossy WebP is decoded by image-webp, not
@@ -136,7 +136,7 @@ def test_unchanged(fx: FixtureSet, name: str) -> None:
     assert_output_array(got, dtype=np.uint16 if spec.bit_depth == 16 else np.uint8)
     assert got.ndim in (2, 3), got.shape
     if got.ndim == 3:
-        assert got.shape[2] in (2, 3, 4), "one channel must be a 2-D array (SPEC 1)"
+        assert got.shape[2] in (2, 3, 4), "one channel must be a 2-D array (docs/conventions.md)"
     nch = channels_of(got)
     if spec.channels is not None:
         assert nch == spec.channels, f"native channels {nch}, expected {spec.channels}"
@@ -269,7 +269,7 @@ def test_png_trns_becomes_alpha(fx: FixtureSet) -> None:
 
 def test_xmp_only_orientation_like_pillow(fx: FixtureSet) -> None:
     """Pillow's exif_transpose also honours ``tiff:Orientation`` in XMP when the file has no
-    EXIF orientation. The SPEC only names EXIF, so this pins the divergence either way:
+    EXIF orientation. docs/decoding.md documents that fallback; this pins it either way:
     pixfeed must equal Pillow (rotated), or the difference must be documented."""
     path = fx.path("jpeg_xmp_orient6.jpg")
     got = pixfeed.decode(path)

@@ -1,4 +1,4 @@
-"""`roi=` and `reduce_to=` (SPEC section 2).
+"""`roi=` and `reduce_to=` (docs/decoding.md).
 
 * ROI: ``decode(p, roi=(x, y, w, h))`` is *identical* to ``decode(p)[y:y+h, x:x+w]`` in the
   oriented image, for every format and layout the decoders special-case (JPEG per
@@ -359,7 +359,8 @@ def test_roi_with_reduce_non_jpeg(fx: FixtureSet, name: str) -> None:
 
 
 def test_fixture_coverage() -> None:
-    """The ROI sweep covers what SPEC 2 lists (guards against a fixture list regression)."""
+    """The ROI sweep covers what docs/decoding.md lists (guards against a fixture list
+    regression)."""
     tags = set().union(*(SPECS[n].tags for n in ROI_FIXTURES))
     for t in (
         "ss444",

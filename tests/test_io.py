@@ -1,4 +1,4 @@
-"""`load_images` and `map_parallel` (SPEC section 6): order, error policies, progress,
+"""`load_images` and `map_parallel` (docs/toolkit.md): order, error policies, progress,
 threads, bad arguments."""
 
 from __future__ import annotations

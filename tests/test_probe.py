@@ -1,4 +1,4 @@
-"""`pixfeed.probe` (SPEC section 2): header facts equal to Pillow's, without pixel data."""
+"""`pixfeed.probe` (docs/decoding.md): header facts equal to Pillow's, without pixel data."""
 
 from __future__ import annotations
 

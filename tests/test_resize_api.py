@@ -1,4 +1,4 @@
-"""resize / resize_video / iter_resize: argument forms (SPEC section 1), out=, strided views,
+"""resize / resize_video / iter_resize: argument forms (docs/conventions.md), out=, strided views,
 threads, bad input, and the lazy iterator's background work and cleanup."""
 
 from __future__ import annotations

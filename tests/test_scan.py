@@ -1,4 +1,4 @@
-"""`scan` against an `os.walk` reference (SPEC section 6): symlinks to files and folders, a
+"""`scan` against an `os.walk` reference (docs/toolkit.md): symlinks to files and folders, a
 cycle, mixed-case extensions, hidden files, files without extensions, unreadable folders,
 and hypothesis-drawn trees."""
 

@@ -129,13 +129,89 @@ def test_vantix_compat(jpegs: list[str]) -> None:
     assert [tuple(b.shape) for b in batches] == [(8, 3, 48, 64)] * 3 + [(6, 3, 48, 64)]
     b0 = batches[0].numpy()
     assert b0.dtype == np.float32 and 0.0 <= b0.min() and b0.max() <= 1.0
-    # Whole image squashed to 64x48, antialiased bilinear, scaled to [0, 1] (as Vantix).
-    from PIL import Image
-
-    ref = np.asarray(
-        Image.open(jpegs[0]).convert("RGB").resize((64, 48), Image.Resampling.BILINEAR)
-    )
-    ours = np.rint(b0[0].transpose(1, 2, 0) * 255).astype(int)
-    assert np.abs(ours - ref).mean() < 1.5  # DCT-scaled decode before the resize
+    # Whole image decoded at full size, squashed to 64x48 with antialiased bilinear, scaled
+    # to [0, 1] (as Vantix): Pillow's bytes exactly, v / 255 as float32.
+    for k in range(8):
+        ref = _vantix_reference(jpegs[k], 64, 48)
+        assert np.array_equal(b0[k].transpose(1, 2, 0), ref), k
     doubled = VantixLoader(jpegs, width=16, height=16, batch_size=8, transform=lambda t: t * 2)
     assert float(next(iter(doubled)).max()) <= 2.0
+
+
+def _vantix_reference(path: str, width: int, height: int) -> np.ndarray:
+    """What Vantix computes for one unflipped file: no EXIF orientation, full-size decode,
+    the whole image resized with antialiased bilinear, v / 255 in float32."""
+    from PIL import Image
+
+    a = np.asarray(
+        Image.open(path).convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
+    )
+    return a.astype(np.float32) / np.float32(255)
+
+
+def test_vantix_ignores_exif_orientation_and_flips_exactly(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from pixfeed.compat.vantix import VantixLoader
+
+    rng = np.random.default_rng(0)
+    base = (rng.integers(0, 256, (60, 90, 3)) // 8 * 8).astype(np.uint8)
+    paths = []
+    for o in (1, 6, 3, 8):
+        exif = Image.Exif()
+        exif[0x0112] = o
+        p = tmp_path / f"o{o}.jpg"
+        Image.fromarray(base).save(p, quality=90, exif=exif)
+        paths.append(str(p))
+    assert pixfeed.probe(paths[1]).width == 60  # pixfeed elsewhere applies the orientation
+    plain = next(iter(VantixLoader(paths, width=40, height=30, batch_size=4, shuffle=False)))
+    for k, p in enumerate(paths):
+        ref = _vantix_reference(p, 40, 30)
+        assert np.array_equal(plain[k].numpy().transpose(1, 2, 0), ref), p
+    # augment: each sample is either the reference or its mirror image.
+    aug = VantixLoader(paths * 4, width=40, height=30, batch_size=16, augment=True, shuffle=False)
+    out = next(iter(aug)).numpy().transpose(0, 2, 3, 1)
+    flipped = 0
+    for k, p in enumerate(paths * 4):
+        ref = _vantix_reference(p, 40, 30)
+        if np.array_equal(out[k], ref[:, ::-1]) and not np.array_equal(out[k], ref):
+            flipped += 1
+        else:
+            assert np.array_equal(out[k], ref), k
+    assert 0 < flipped < 16
+
+
+@pytest.mark.parametrize("persistent", [True, False])
+def test_dataloader_epochs_reshuffle_without_set_epoch(jpegs: list[str], persistent: bool) -> None:
+    """Each pass over the DataLoader is the next epoch, long-lived workers included; the
+    orders are those of an in-process loader's epochs 0, 1, 2."""
+    from torch.utils.data import DataLoader
+
+    from pixfeed.torch import ImageDataset
+
+    pipe = pixfeed.Pipeline(32)
+    ds = ImageDataset(jpegs, list(range(30)), batch_size=4, seed=1, pipeline=pipe)
+    dl = DataLoader(ds, batch_size=None, num_workers=2, persistent_workers=persistent)
+    orders = [torch.cat([y for _, y in dl]).tolist() for _ in range(3)]
+    assert all(sorted(o) == list(range(30)) for o in orders)
+    assert orders[0] != orders[1] != orders[2]
+    ld = pixfeed.Loader(jpegs, list(range(30)), batch_size=4, seed=1, pipeline=pipe)
+    assert orders == [np.concatenate([y for _, y in ld]).tolist() for _ in range(3)]
+
+
+def test_set_epoch_reaches_persistent_workers(jpegs: list[str]) -> None:
+    from torch.utils.data import DataLoader
+
+    from pixfeed.torch import ImageDataset
+
+    pipe = pixfeed.Pipeline(32)
+    ds = ImageDataset(jpegs, list(range(30)), batch_size=4, seed=1, pipeline=pipe)
+    dl = DataLoader(ds, batch_size=None, num_workers=2, persistent_workers=True)
+    got = {}
+    for epoch in (3, 5, 3):
+        ds.set_epoch(epoch)
+        got.setdefault(epoch, []).append(torch.cat([y for _, y in dl]).tolist())
+    assert got[3][0] == got[3][1] != got[5][0]
+    ld = pixfeed.Loader(jpegs, list(range(30)), batch_size=4, seed=1, pipeline=pipe)
+    ld.set_epoch(5)
+    assert got[5][0] == np.concatenate([y for _, y in ld]).tolist()

@@ -7,6 +7,7 @@ pixfeed never imports torch or ray; integrations import them lazily.
 from __future__ import annotations
 
 from pixfeed._core import __version__
+from pixfeed.buckets import Buckets
 from pixfeed.cache import ImageCache, Preload
 from pixfeed.config import Config, load_config
 from pixfeed.crop_paths import CropBatch, crop_paths
@@ -34,6 +35,7 @@ from pixfeed.detect import (
 )
 from pixfeed.detector import YoloDetector
 from pixfeed.errors import (
+    BackendError,
     DecodeError,
     ImageTooLargeError,
     ModelError,
@@ -41,8 +43,10 @@ from pixfeed.errors import (
     UnsupportedFormatError,
 )
 from pixfeed.filter import CountRule, Detection, FilterResult, ImageResult, filter_images
+from pixfeed.folder import IMG_EXTENSIONS, image_folder
 from pixfeed.io import MapResult, load_images, map_parallel
-from pixfeed.loader import Loader
+from pixfeed.load_async import LoadJob, load_images_async
+from pixfeed.loader import Loader, LoadError
 from pixfeed.ops import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -54,6 +58,7 @@ from pixfeed.ops import (
     normalize,
     random_crop,
 )
+from pixfeed.parity import ParityReport, check_parity
 from pixfeed.pipeline import Pipeline
 from pixfeed.resize import (
     INTERPOLATIONS,
@@ -64,14 +69,18 @@ from pixfeed.resize import (
     resize_video,
 )
 from pixfeed.scan import IMAGES, ScanResult, scan
-from pixfeed.threads import get_num_threads, set_num_threads
+from pixfeed.threads import MAX_THREADS, get_num_threads, set_num_threads
 
 __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "IMAGES",
+    "IMG_EXTENSIONS",
     "INTERPOLATIONS",
     "MAX_PIXELS",
+    "MAX_THREADS",
+    "BackendError",
+    "Buckets",
     "Config",
     "CountRule",
     "CropBatch",
@@ -84,9 +93,12 @@ __all__ = [
     "ImageResult",
     "ImageTooLargeError",
     "Letterbox",
+    "LoadError",
+    "LoadJob",
     "Loader",
     "MapResult",
     "ModelError",
+    "ParityReport",
     "Pipeline",
     "PixfeedError",
     "Preload",
@@ -97,6 +109,7 @@ __all__ = [
     "box_convert",
     "box_iou",
     "center_crop",
+    "check_parity",
     "convert",
     "crop",
     "crop_paths",
@@ -106,10 +119,12 @@ __all__ = [
     "filter_images",
     "flip",
     "get_num_threads",
+    "image_folder",
     "iter_resize",
     "letterbox",
     "load_config",
     "load_images",
+    "load_images_async",
     "luminance",
     "map_parallel",
     "nms",

@@ -6,11 +6,19 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-Source = str | os.PathLike[str] | bytes | bytearray | memoryview
+from pixfeed import _core
+
+Source = str | os.PathLike[str] | os.PathLike[bytes] | bytes | bytearray | memoryview
+
+#: The most threads any thread count may ask for (arguments, ``set_num_threads``,
+#: ``PIXFEED_NUM_THREADS``, the ``threads`` configuration key).
+MAX_THREADS: int = _core.MAX_THREADS
 
 
 def source(obj: Any, name: str = "source") -> str | bytes | bytearray:
-    """Paths become str; bytes-likes stay bytes (memoryview is copied once)."""
+    """Paths become str (an ``os.PathLike`` giving bytes is decoded as ``os.fsdecode`` does:
+    names that are not UTF-8 keep their bytes as surrogate escapes); bytes-likes are encoded
+    image data and stay bytes (memoryview is copied once)."""
     if isinstance(obj, (bytes, bytearray, str)):
         return obj
     if isinstance(obj, memoryview):
@@ -64,10 +72,18 @@ def box(value: Any, name: str) -> tuple[int, int, int, int]:
     return x, y, w, h
 
 
-def threads(value: Any) -> int | None:
+def thread_count(value: Any, name: str) -> int:
+    """A thread count in ``1..MAX_THREADS`` (ValueError naming ``name`` otherwise)."""
+    v = positive_int(value, name)
+    if v > MAX_THREADS:
+        raise ValueError(f"{name}: at most {MAX_THREADS} threads, got {v}")
+    return v
+
+
+def threads(value: Any, name: str = "threads") -> int | None:
     if value is None:
         return None
-    return positive_int(value, "threads")
+    return thread_count(value, name)
 
 
 def max_pixels(value: Any) -> int:

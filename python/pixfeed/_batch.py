@@ -1,4 +1,4 @@
-"""How batch ops take their arguments (SPEC section 1), in one place:
+"""How batch ops take their arguments (docs/conventions.md), in one place:
 
 - ``images``: one array (2-D = one channel, 3-D = HWC) -> one array out; a 4-D array (N,H,W,C)
   -> one stacked array out; a sequence of arrays (mixed shapes allowed) -> a list out.

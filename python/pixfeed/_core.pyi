@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "MAX_THREADS",
     "__version__",
     "box_convert",
     "box_iou",
@@ -17,6 +18,7 @@ __all__ = [
     "decode",
     "decode_batch",
     "encode",
+    "env_num_threads",
     "flip",
     "get_num_threads",
     "letterbox",
@@ -44,6 +46,7 @@ __all__ = [
 ]
 
 __version__: str
+MAX_THREADS: int
 
 _Array = npt.NDArray[np.uint8] | npt.NDArray[np.uint16]
 _Source = str | bytes | bytearray
@@ -70,6 +73,7 @@ def decode_batch(
 def probe(source: _Source) -> tuple[str, int, int, int, int, int, bool]: ...
 def set_num_threads(n: int) -> None: ...
 def get_num_threads() -> int: ...
+def env_num_threads() -> int | str | None: ...
 def build_info() -> dict[str, Any]: ...
 def flip(
     images: list[npt.NDArray[np.uint8]],
@@ -110,6 +114,7 @@ def crop_paths(
     mode: str,
     threads: int | None,
     out: npt.NDArray[np.uint8],
+    exact: bool = False,
     strict: bool = True,
 ) -> list[BaseException | None]: ...
 def crop(

@@ -19,12 +19,15 @@ def _int_env(name: str) -> int | None:
 
 def distributed(rank: int | None, world_size: int | None) -> tuple[int, int]:
     """(rank, world_size) from the arguments, else torch.distributed (if initialized), else
-    the RANK / WORLD_SIZE environment variables, else (0, 1)."""
+    Ray Train's context (inside a Ray Train worker), else the RANK / WORLD_SIZE environment
+    variables, else (0, 1)."""
     if rank is None or world_size is None:
         r, w = None, None
         dist = sys.modules.get("torch.distributed")
         if dist is not None and dist.is_available() and dist.is_initialized():
             r, w = dist.get_rank(), dist.get_world_size()
+        if r is None:
+            r, w = _ray_train()
         if r is None:
             r, w = _int_env("RANK"), _int_env("WORLD_SIZE")
         rank = rank if rank is not None else (r if r is not None else 0)
@@ -34,6 +37,19 @@ def distributed(rank: int | None, world_size: int | None) -> tuple[int, int]:
     if not 0 <= rank < world_size:
         raise ValueError(f"rank: must be in [0, {world_size}), got {rank}")
     return rank, world_size
+
+
+def _ray_train() -> tuple[int | None, int | None]:
+    """(world rank, world size) inside a Ray Train worker (only if ``ray.train`` is already
+    imported), else (None, None)."""
+    train = sys.modules.get("ray.train")
+    if train is None:
+        return None, None
+    try:
+        ctx = train.get_context()
+        return int(ctx.get_world_rank()), int(ctx.get_world_size())
+    except Exception:  # not inside a training worker
+        return None, None
 
 
 def dataloader_worker() -> tuple[int, int]:

@@ -95,11 +95,13 @@ def to_dict(result: FilterResult) -> dict[str, Any]:
     }
 
 
-def _open_for_writing(path: str | os.PathLike[str], newline: str | None = None) -> Any:
+def _open_for_writing(
+    path: str | os.PathLike[str], newline: str | None = None, errors: str = "surrogateescape"
+) -> Any:
     parent = os.path.dirname(os.fspath(path))
     if parent:
         os.makedirs(parent, exist_ok=True)
-    return open(path, "w", encoding="utf-8", newline=newline)
+    return open(path, "w", encoding="utf-8", newline=newline, errors=errors)
 
 
 def write_json(result: FilterResult, path: str | os.PathLike[str]) -> None:
@@ -108,9 +110,21 @@ def write_json(result: FilterResult, path: str | os.PathLike[str]) -> None:
         f.write("\n")
 
 
-def write_txt(result: FilterResult, path: str | os.PathLike[str]) -> None:
-    with _open_for_writing(path) as f:
-        f.writelines(p + "\n" for p in result.matched_paths)
+def write_txt(result: FilterResult, path: str | os.PathLike[str], *, null: bool = False) -> None:
+    end = "\0" if null else "\n"
+    # newline="": a path is written as it is (no "\r\n" translation on any platform); a
+    # name that is not valid UTF-8 keeps its bytes.
+    with _open_for_writing(path, newline="", errors="surrogateescape") as f:
+        f.writelines(p + end for p in result.matched_paths)
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP's list).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cell(value: str) -> str:
+    """A text cell as spreadsheets show it: a leading ``'`` when it would start a formula."""
+    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def write_csv(result: FilterResult, path: str | os.PathLike[str]) -> None:
@@ -118,12 +132,20 @@ def write_csv(result: FilterResult, path: str | os.PathLike[str]) -> None:
         w = csv.writer(f)
         w.writerow(CSV_COLUMNS)
         for r in result.images:
-            head = [r.path, int(r.matched), r.count, r.width or "", r.height or ""]
+            head = [text_cell(r.path), int(r.matched), r.count, r.width or "", r.height or ""]
             if not r.detections:
-                w.writerow([*head, "", "", "", "", "", "", "", "", r.error or ""])
+                w.writerow([*head, "", "", "", "", "", "", "", "", text_cell(r.error or "")])
             for d in r.detections:
                 w.writerow(
-                    [*head, d.class_id, d.class_name, _conf(d), *_box(d), int(d.selected), ""]
+                    [
+                        *head,
+                        d.class_id,
+                        text_cell(d.class_name),
+                        _conf(d),
+                        *_box(d),
+                        int(d.selected),
+                        "",
+                    ]
                 )
 
 

@@ -6,6 +6,16 @@ truncated) to a multiple of ``world_size`` and dealt out round robin, so every r
 same number of samples and batches. Inside a torch DataLoader worker the rank's batches are
 dealt out again by worker (batch b goes to worker b % num_workers), which keeps the batches'
 global order when DataLoader interleaves its workers.
+
+Elastic resume: with every rank at batch k, the samples consumed are exactly the first
+``world_size * k * batch_size`` of the (unpadded) epoch order, whatever the world size, so a
+run restarted on another number of ranks continues with ``offset`` = that count: the rest of
+the order is dealt out to the new ranks the same way.
+
+Bucketed epochs (`plan_bucket_epoch`): the epoch's order is grouped by bucket (keeping the
+order inside each bucket), cut into batches of one bucket each, the batches shuffled (seed,
+epoch) and dealt out to ranks round robin, wrap-padded to a multiple of ``world_size`` so
+every rank gets the same number of batches. The unit of ``offset`` is then a batch.
 """
 
 from __future__ import annotations
@@ -15,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["EpochPlan", "plan_epoch"]
+__all__ = ["EpochPlan", "bucket_batches", "consumed", "plan_bucket_epoch", "plan_epoch"]
 
 
 @dataclass(frozen=True)
@@ -47,8 +57,10 @@ def plan_epoch(
     world_size: int = 1,
     worker: int = 0,
     num_workers: int = 1,
+    offset: int = 0,
 ) -> EpochPlan:
-    order = epoch_order(n, seed, epoch, shuffle)
+    order = epoch_order(n, seed, epoch, shuffle)[offset:]
+    n = len(order)
     if drop_last:
         per_rank = n // world_size
         total = per_rank * world_size
@@ -69,3 +81,64 @@ def plan_epoch(
     if num_workers > 1:
         batches = batches[worker::num_workers]
     return EpochPlan(batches, per_rank)
+
+
+def consumed(n_units: int, offset: int, world_size: int, per_rank_units: int) -> int:
+    """How many units of the epoch order (samples, or batches when bucketed) are consumed
+    once every rank has consumed ``per_rank_units``: the new offset for an elastic resume."""
+    return offset + min(world_size * per_rank_units, n_units - offset)
+
+
+def bucket_batches(
+    buckets: np.ndarray, *, batch_size: int, seed: int, epoch: int, shuffle: bool, drop_last: bool
+) -> list[np.ndarray]:
+    """The epoch's global batches (dataset indices), each from one bucket, in epoch order."""
+    order = epoch_order(len(buckets), seed, epoch, shuffle)
+    of = buckets[order]
+    batches: list[np.ndarray] = []
+    for b in np.unique(of):
+        mine = order[of == b]
+        stop = len(mine) - len(mine) % batch_size if drop_last else len(mine)
+        batches.extend(mine[i : i + batch_size] for i in range(0, stop, batch_size))
+    if shuffle:
+        rng = np.random.Generator(np.random.PCG64([seed & (2**64 - 1), epoch, 0xB0C7]))
+        batches = [batches[int(i)] for i in rng.permutation(len(batches))]
+    return batches
+
+
+def plan_bucket_epoch(
+    buckets: np.ndarray,
+    *,
+    batch_size: int,
+    seed: int,
+    epoch: int,
+    shuffle: bool,
+    drop_last: bool,
+    rank: int = 0,
+    world_size: int = 1,
+    worker: int = 0,
+    num_workers: int = 1,
+    offset: int = 0,
+) -> EpochPlan:
+    """One rank's (and worker's) batches of a bucketed epoch (see the module docstring)."""
+    batches = bucket_batches(
+        buckets,
+        batch_size=batch_size,
+        seed=seed,
+        epoch=epoch,
+        shuffle=shuffle,
+        drop_last=drop_last,
+    )[offset:]
+    n = len(batches)
+    if drop_last:
+        per_rank = n // world_size
+        total = per_rank * world_size
+        batches = batches[:total]
+    else:
+        per_rank = math.ceil(n / world_size) if n else 0
+        total = per_rank * world_size
+        batches = batches + [batches[i % n] for i in range(total - n)]
+    mine = batches[rank:total:world_size]
+    if num_workers > 1:
+        mine = mine[worker::num_workers]
+    return EpochPlan(mine, per_rank)

@@ -1,5 +1,5 @@
-"""`ImageCache`: decoded images kept in memory, least recently used out first (SPEC
-section 6).
+"""`ImageCache`: decoded images kept in memory, least recently used out first
+(docs/toolkit.md).
 
 Rules, in the order a `get` meets them:
 
@@ -9,10 +9,13 @@ Rules, in the order a `get` meets them:
   (ctime still moves) and a file replaced by rename all miss. The file is also stat'ed
   after decoding; if it changed meanwhile the fresh array is returned but not kept.
 - **Just-written files.** File times advance in ticks (a few ms on Linux, whole seconds on
-  some filesystems), so two writes within one tick can leave size and mtime alike. A file
-  whose mtime is within a tick of the clock (20 ms; 2 s when its mtime has whole seconds)
-  is decoded and returned but not kept, as git does for "racily clean" files: no later edit
-  can then go unseen. (Set an older mtime with ``os.utime`` to cache such a file at once.)
+  some filesystems), so two writes within one tick can leave size, mtime and ctime alike.
+  A file whose mtime is within a tick of the clock (20 ms; 2 s when its mtime has whole
+  seconds) is "racy", as git calls such index entries: the cache reads its bytes itself,
+  decodes those and keeps a hash of them (BLAKE2b) with the entry. A hit on a racy entry
+  reads the file again and compares the hash (reading is far cheaper than decoding): an
+  edit within the same tick is a miss, never stale pixels. Once the file's mtime is a tick
+  in the past, a matching hash clears the mark and later hits need the ``stat`` only.
 - **Read-only results.** Every array `get` returns (hit or miss) has ``writeable=False``
   and is shared by all callers: nobody can change what another caller, or the cache, sees.
   Copy it (``a.copy()``) to modify it.
@@ -25,21 +28,23 @@ Rules, in the order a `get` meets them:
   it, so hits are never blocked by a decode. Two threads missing the same file at once both
   decode it (the last store wins); `preload` runs in the background and never blocks `get`.
 - **Read-ahead.** With ``read_ahead=N`` (or a configuration with ``preload = true``: N =
-  ``READ_AHEAD``), a miss also preloads, in the background, the N image files that follow
-  the missed one in its folder (sorted by name, the extensions `scan` lists): what a viewer
-  or labeling tool stepping through a folder opens next. A newer miss cancels the previous
+  ``preload_count``, by default ``READ_AHEAD``), a miss also preloads, in the background,
+  the N image files that follow the missed one in its folder (sorted by name, the
+  extensions `scan` lists): what a viewer or labeling tool stepping through a folder opens
+  next. A newer miss cancels the previous
   read-ahead (after the file it is decoding). Folder listings are kept while the folder's
   mtime stays the same.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -49,6 +54,7 @@ import numpy.typing as npt
 from pixfeed import _args
 from pixfeed.config import Config
 from pixfeed.decode import Mode, decode, decode_batch
+from pixfeed.errors import DecodeError, _shown
 
 __all__ = ["READ_AHEAD", "ImageCache", "Preload"]
 
@@ -66,6 +72,9 @@ Array = npt.NDArray[np.uint8] | npt.NDArray[np.uint16]
 Signature = tuple[int, int, int, int, int]
 
 
+_stat = os.stat  # (tests stand in for a filesystem whose times cannot tell two writes apart)
+
+
 def _signature(st: os.stat_result) -> Signature:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
@@ -76,12 +85,31 @@ def _racy(st: os.stat_result) -> bool:
     return abs(time.time_ns() - mtime) < window
 
 
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _renamed(e: BaseException, path: str) -> BaseException:
+    """A decode error about bytes the cache read from ``path``, naming ``path``."""
+    if isinstance(e, DecodeError) and e.source == "<bytes>":
+        e.source = path
+        e.args = (f"{_shown(path)}: {e.reason}",)
+    return e
+
+
 def _path(value: Any) -> str:
+    """A path as str: bytes and ``os.PathLike`` are decoded as ``os.fsdecode`` does (a name
+    that is not UTF-8 keeps its bytes as surrogate escapes)."""
     if isinstance(value, str):
         return value
-    if isinstance(value, os.PathLike):
-        return os.fsdecode(os.fspath(value))
-    raise TypeError(f"path: expected str or os.PathLike, got {type(value).__name__}")
+    if isinstance(value, (bytes, os.PathLike)):
+        return os.fsdecode(value)
+    raise TypeError(f"path: expected str, bytes or os.PathLike, got {type(value).__name__}")
 
 
 def _mode(value: Any) -> Mode:
@@ -105,6 +133,8 @@ class _Entry:
     image: Array
     signature: Signature
     nbytes: int
+    #: Hash of the bytes decoded, while the entry is racy (see the module docs); else None.
+    digest: bytes | None = None
 
 
 class ImageCache:
@@ -124,17 +154,20 @@ class ImageCache:
         config: Config | None = None,
     ) -> None:
         """``max_mb``: the budget (default: ``config.cache_mb``, else 512). ``read_ahead``:
-        files to preload after a miss (default: `READ_AHEAD` when ``config.preload``, else
-        0). ``config``: a :class:`~pixfeed.Config` to take those defaults from; nothing is
-        read from files unless asked: ``ImageCache(config=pixfeed.load_config())``."""
+        files to preload after a miss (default: ``config.preload_count`` (`READ_AHEAD`, 8)
+        when ``config.preload``, else 0); preloads decode on ``config.io_threads`` threads
+        unless told otherwise. ``config``: a :class:`~pixfeed.Config` to take those
+        defaults from; nothing is read from files unless asked:
+        ``ImageCache(config=pixfeed.load_config())``."""
         if max_mb is None:
             max_mb = config.cache_mb if config is not None else 512
         if read_ahead is None:
-            read_ahead = READ_AHEAD if config is not None and config.preload else 0
+            read_ahead = config.preload_count if config is not None and config.preload else 0
         if isinstance(read_ahead, bool) or not isinstance(read_ahead, int) or read_ahead < 0:
             raise ValueError(f"read_ahead: expected an int >= 0, got {read_ahead!r}")
         self._max_bytes = _max_bytes(max_mb)
         self._read_ahead = read_ahead
+        self._io_threads = config.io_threads if config is not None else None
         self._ahead_lock = threading.Lock()
         self._ahead_job: Preload | None = None
         self._listings: dict[str, tuple[int, list[str]]] = {}
@@ -146,6 +179,7 @@ class ImageCache:
         self._evictions = 0
         self._invalidations = 0
         self._preloaded = 0
+        self._rehashes = 0
 
     @property
     def max_bytes(self) -> int:
@@ -162,44 +196,91 @@ class ImageCache:
         return self._ahead_job
 
     # -- lookups ---------------------------------------------------------------------------
-    def get(self, path: str | os.PathLike[str], *, mode: Mode = "RGB") -> Array:
-        """The decoded image at ``path``: from memory when the file is unchanged, else
-        decoded (and kept, size and timing permitting). Read-only. Raises what `decode`
-        raises (``FileNotFoundError`` naming the path, ``DecodeError``...)."""
+    def get(self, path: str | bytes | os.PathLike[str], *, mode: Mode = "RGB") -> Array:
+        """The decoded image at ``path`` (str, bytes or ``os.PathLike``): from memory when
+        the file is unchanged, else decoded (and kept, size permitting). Read-only. Raises
+        what `decode` raises (``FileNotFoundError`` naming the path, ``DecodeError``...)."""
         key_path = path if type(path) is str else _path(path)
         if mode not in _MODES:
             _mode(mode)
-        st = os.stat(key_path)
+        st = _stat(key_path)
         sig = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
         key = (key_path, mode)
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None:
-                if entry.signature == sig:
-                    self._entries.move_to_end(key)
+            if entry is not None and entry.signature == sig and entry.digest is None:
+                self._entries.move_to_end(key)
+                self._hits += 1
+                return entry.image
+        data = None
+        if entry is not None and entry.signature == sig:  # a racy entry: its hash decides
+            same, data = self._check_racy(key, entry, st)
+            if same:
+                with self._lock:
+                    if self._entries.get(key) is entry:
+                        self._entries.move_to_end(key)
                     self._hits += 1
-                    return entry.image
+                return entry.image
+        with self._lock:
+            if entry is not None and self._entries.get(key) is entry:
                 self._remove(key, entry)
                 self._invalidations += 1
             self._misses += 1
         if self._read_ahead:
             self._start_read_ahead(key_path, mode)
-        image = decode(key_path, mode=mode)
+        return self._load(key, st, data)
+
+    def _check_racy(
+        self, key: tuple[str, str], entry: _Entry, st: os.stat_result
+    ) -> tuple[bool, bytes | None]:
+        """Whether the file (whose stat ``st`` matches the racy ``entry``) still holds the
+        bytes the entry was decoded from, and the bytes read (None if unreadable). A match
+        once the mtime is a tick in the past clears the mark: any later write moves it."""
+        settled = not _racy(st)  # judged before the read
+        try:
+            data = _read(key[0])
+        except OSError:
+            return False, None
+        same = _digest(data) == entry.digest
+        with self._lock:
+            self._rehashes += 1
+            if same and settled and self._entries.get(key) is entry:
+                entry.digest = None
+        return same, data
+
+    def _load(self, key: tuple[str, str], st: os.stat_result, data: bytes | None) -> Array:
+        """Decode a miss (``data``: the file's bytes when already read) and keep it when the
+        file did not change meanwhile. A racy file is decoded from bytes read here, whose
+        hash the entry keeps."""
+        path, mode = key[0], cast(Mode, key[1])
+        if data is None and not _racy(st):
+            image = decode(path, mode=mode)
+            image.flags.writeable = False
+            self._store(key, image, st)
+            return image
+        if data is None:
+            data = _read(path)
+        try:
+            image = decode(data, mode=mode)
+        except DecodeError as e:
+            raise _renamed(e, path) from None
         image.flags.writeable = False
-        self._store(key, image, st)
+        self._store(key, image, st, _digest(data))
         return image
 
     def __contains__(self, path: object) -> bool:
         """Whether a valid (file unchanged) entry exists for ``path``, in any mode."""
         key_path = _path(path)
         try:
-            sig = _signature(os.stat(key_path))
+            st = _stat(key_path)
         except OSError:
             return False
+        sig = _signature(st)
         with self._lock:
-            for m in _MODES:
-                entry = self._entries.get((key_path, m))
-                if entry is not None and entry.signature == sig:
+            found = [(m, self._entries.get((key_path, m))) for m in _MODES]
+        for m, entry in found:
+            if entry is not None and entry.signature == sig:
+                if entry.digest is None or self._check_racy((key_path, m), entry, st)[0]:
                     return True
         return False
 
@@ -208,10 +289,10 @@ class ImageCache:
             return len(self._entries)
 
     # -- changes ---------------------------------------------------------------------------
-    def put(self, path: str | os.PathLike[str], image: Any, *, mode: Mode = "RGB") -> None:
+    def put(self, path: str | bytes | os.PathLike[str], image: Any, *, mode: Mode = "RGB") -> None:
         """Keep ``image`` as the decoded ``path`` (a read-only copy is stored), valid while
-        the file stays as it is now. Unlike a miss in `get`, a just-written file is kept:
-        the caller vouches for the pixels. An image larger than the cap is not kept."""
+        the file stays as it is now (a just-written file's bytes are read and hashed, as in
+        `get`). An image larger than the cap is not kept."""
         key_path = _path(path)
         _mode(mode)
         if not isinstance(image, np.ndarray):
@@ -220,12 +301,13 @@ class ImageCache:
             raise TypeError(
                 f"image: expected a uint8/uint16 (H, W[, C]) array, got {image.dtype} {image.shape}"
             )
-        st = os.stat(key_path)
+        st = _stat(key_path)
+        digest = _digest(_read(key_path)) if _racy(st) else None
         # A copy over an immutable bytes buffer: unlike an owned copy merely flagged
         # read-only, numpy refuses to make it writeable again.
         frozen = np.ascontiguousarray(image).tobytes()
         stored = cast(Array, np.frombuffer(frozen, dtype=image.dtype).reshape(image.shape))
-        self._insert((key_path, mode), stored, _signature(st))
+        self._insert((key_path, mode), stored, _signature(st), digest)
 
     def clear(self) -> None:
         """Drop every entry (the counters of `stats` are kept)."""
@@ -237,19 +319,28 @@ class ImageCache:
         del self._entries[key]
         self._bytes -= entry.nbytes
 
-    def _store(self, key: tuple[str, str], image: Array, before: os.stat_result) -> bool:
-        """Keep a freshly decoded image if the file did not change while it was decoded and
-        is not in its racy window. Returns whether it was kept."""
+    def _store(
+        self,
+        key: tuple[str, str],
+        image: Array,
+        before: os.stat_result,
+        digest: bytes | None = None,
+    ) -> bool:
+        """Keep a freshly decoded image if the file did not change while it was read (a
+        racy file only with ``digest``, the hash of the bytes decoded). Returns whether it
+        was kept."""
         try:
-            after = os.stat(key[0])
+            after = _stat(key[0])
         except OSError:
             return False
         sig = _signature(after)
-        if sig != _signature(before) or _racy(after):
+        if sig != _signature(before) or (digest is None and _racy(after)):
             return False
-        return self._insert(key, image, sig)
+        return self._insert(key, image, sig, digest)
 
-    def _insert(self, key: tuple[str, str], image: Array, sig: Signature) -> bool:
+    def _insert(
+        self, key: tuple[str, str], image: Array, sig: Signature, digest: bytes | None = None
+    ) -> bool:
         nbytes = int(image.nbytes)
         if nbytes > self._max_bytes:
             return False
@@ -257,7 +348,7 @@ class ImageCache:
             old = self._entries.pop(key, None)
             if old is not None:
                 self._bytes -= old.nbytes
-            self._entries[key] = _Entry(image, sig, nbytes)
+            self._entries[key] = _Entry(image, sig, nbytes, digest)
             self._bytes += nbytes
             while self._bytes > self._max_bytes:
                 _, evicted = self._entries.popitem(last=False)
@@ -270,7 +361,7 @@ class ImageCache:
         """Sorted image file names of ``folder`` (kept while its mtime stays the same)."""
         from pixfeed.scan import scan
 
-        mtime = os.stat(folder).st_mtime_ns
+        mtime = _stat(folder).st_mtime_ns
         with self._ahead_lock:
             known = self._listings.get(folder)
         if known is not None and known[0] == mtime:
@@ -293,28 +384,43 @@ class ImageCache:
         todo = [os.path.join(folder, n) for n in names[at : at + self._read_ahead]]
         with self._ahead_lock:
             if self._ahead_job is not None:
-                self._ahead_job.cancel()
+                self._ahead_job.cancel(wait=False)
             # One file per chunk: a newer miss cancels this job after at most one decode.
             self._ahead_job = self.preload(todo, mode=mode, chunk_size=1) if todo else None
 
     def preload(
         self,
-        paths: Iterable[str | os.PathLike[str]],
+        paths: Iterable[str | bytes | os.PathLike[str]],
         *,
         mode: Mode = "RGB",
         threads: int | None = None,
         chunk_size: int = 64,
+        on_loaded: Callable[[str, Any], object] | None = None,
     ) -> Preload:
         """Decode ``paths`` into the cache in a background thread; returns at once.
 
         Files already cached (and unchanged) are skipped. Decoding happens ``chunk_size``
         files at a time with `decode_batch` (native threads, GIL released); `get` is never
         blocked meanwhile. Failures do not stop the preload: they are collected in the
-        returned `Preload`'s ``errors``."""
+        returned `Preload`'s ``errors``.
+
+        ``on_loaded(path, array_or_error)`` is called once per path as its chunk finishes,
+        on the preload's thread (never the caller's): with the read-only array (the cached
+        one for a path already cached; a fresh one also when it was too large to keep) or
+        the exception. An exception it raises stops the preload; ``wait()`` re-raises it.
+        After `Preload.cancel` returns, it is not called again."""
         mode = _mode(mode)
+        if on_loaded is not None and not callable(on_loaded):
+            got = type(on_loaded).__name__
+            raise TypeError(f"on_loaded: expected a callable or None, got {got}")
         todo = [_path(p) for p in paths]
         job = Preload(
-            self, todo, mode, _args.threads(threads), _args.positive_int(chunk_size, "chunk_size")
+            self,
+            todo,
+            mode,
+            _args.threads(threads) if threads is not None else self._io_threads,
+            _args.positive_int(chunk_size, "chunk_size"),
+            on_loaded,
         )
         job._thread.start()
         return job
@@ -322,34 +428,46 @@ class ImageCache:
     def _preload_chunk(
         self, paths: list[str], mode: Mode, threads: int | None, job: Preload
     ) -> None:
-        todo: list[tuple[str, os.stat_result]] = []
+        todo: list[tuple[str, os.stat_result, bytes | None]] = []
         for p in paths:
             try:
-                st = os.stat(p)
+                st = _stat(p)
             except OSError as e:
-                job.errors[p] = e
+                job._report(p, e)
                 continue
             with self._lock:
                 entry = self._entries.get((p, mode))
-                fresh = entry is not None and entry.signature == _signature(st)
-            if fresh:
+            fresh = entry is not None and entry.signature == _signature(st)
+            data = None
+            if fresh and entry is not None and entry.digest is not None:
+                fresh, data = self._check_racy((p, mode), entry, st)
+            if fresh and entry is not None:
                 job.already_cached += 1
-            else:
-                todo.append((p, st))
-        if not todo:
+                job._report(p, entry.image)
+                continue
+            if data is None and _racy(st):  # decoded from the bytes it is hashed by
+                try:
+                    data = _read(p)
+                except OSError as e:
+                    job._report(p, e)
+                    continue
+            todo.append((p, st, data))
+        if not todo or job._cancel.is_set():
             return
-        batch = decode_batch([p for p, _ in todo], mode=mode, threads=threads, on_error="none")
-        for i, ((p, st), image) in enumerate(zip(todo, batch, strict=True)):
+        sources = [p if data is None else data for p, _, data in todo]
+        batch = decode_batch(sources, mode=mode, threads=threads, on_error="none")
+        for i, ((p, st, data), image) in enumerate(zip(todo, batch, strict=True)):
             if image is None:
-                job.errors[p] = batch.errors[i]
+                job._report(p, _renamed(batch.errors[i], p))
                 continue
             image.flags.writeable = False
-            if self._store((p, mode), image, st):
+            if self._store((p, mode), image, st, None if data is None else _digest(data)):
                 job.loaded += 1
                 with self._lock:
                     self._preloaded += 1
             else:
                 job.not_kept += 1
+            job._report(p, image)
 
     # -- numbers ---------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
@@ -357,7 +475,8 @@ class ImageCache:
         memory, whether or not their decode succeeded),
         ``hit_rate`` (hits / gets, 0.0 before any), ``bytes`` and ``entries`` held now,
         ``max_bytes``, ``evictions`` (entries dropped for room), ``invalidations`` (entries
-        dropped because their file changed) and ``preloaded`` (images `preload` kept)."""
+        dropped because their file changed), ``preloaded`` (images `preload` kept) and
+        ``rehashes`` (racy entries whose file was read and hashed again to validate them)."""
         with self._lock:
             gets = self._hits + self._misses
             return {
@@ -370,6 +489,7 @@ class ImageCache:
                 "evictions": self._evictions,
                 "invalidations": self._invalidations,
                 "preloaded": self._preloaded,
+                "rehashes": self._rehashes,
             }
 
     def __repr__(self) -> str:
@@ -383,7 +503,7 @@ class ImageCache:
 class Preload:
     """A background `ImageCache.preload`. ``loaded``: images decoded and kept;
     ``already_cached``: skipped as already cached; ``not_kept``: decoded but not kept (too
-    large, just written, or changed while decoding); ``errors``: path -> exception."""
+    large, or changed while decoding); ``errors``: path -> exception."""
 
     def __init__(
         self,
@@ -392,8 +512,10 @@ class Preload:
         mode: Mode,
         threads: int | None,
         chunk_size: int,
+        on_loaded: Callable[[str, Any], object] | None = None,
     ) -> None:
         self.total = len(paths)
+        self._on_loaded = on_loaded
         self.loaded = 0
         self.already_cached = 0
         self.not_kept = 0
@@ -426,9 +548,21 @@ class Preload:
             raise self._failure
         return finished
 
-    def cancel(self) -> None:
-        """Stop after the chunk being decoded (what is decoded so far stays cached)."""
+    def _report(self, path: str, result: Any) -> None:
+        """One path's outcome: an exception goes to ``errors``; ``on_loaded`` is told
+        unless the preload was cancelled."""
+        if isinstance(result, BaseException):
+            self.errors[path] = result
+        if self._on_loaded is not None and not self._cancel.is_set():
+            self._on_loaded(path, result)
+
+    def cancel(self, wait: bool = True) -> None:
+        """Stop after the chunk being decoded (what is decoded so far stays cached). With
+        ``wait`` (the default) it returns once the preload's thread has ended: no
+        ``on_loaded`` call follows (called from ``on_loaded`` itself, it does not wait)."""
         self._cancel.set()
+        if wait and self._thread is not threading.current_thread() and self._thread.is_alive():
+            self._thread.join()
 
     def __repr__(self) -> str:
         state = "done" if self.done() else "running"

@@ -1,4 +1,4 @@
-"""Configuration (SPEC section 7): defaults < user config file < project config file <
+"""Configuration (docs/cli.md): defaults < user config file < project config file <
 ``PIXFEED_*`` environment variables < explicit overrides (command-line flags, arguments).
 
 Files
@@ -11,15 +11,22 @@ Files
 
 Both file kinds hold the same keys::
 
-    threads = 4          # native threads (decoders, ONNX Runtime); "auto": all cores
+    threads = 4          # native threads (decoders, ONNX Runtime), 1..1024; "auto": all cores
     cache_mb = 512       # ImageCache(config=...) budget in MiB (0: no caching)
     batch_size = 8       # images per inference batch (pixfeed filter)
     preload = false      # ImageCache(config=...) read-ahead of the next files of a folder
-    backend = "auto"     # ONNX execution provider: "auto" (CUDA when present), "cpu", "cuda"
+    backend = "auto"     # ONNX execution provider: "auto", "cpu", "cuda", "tensorrt",
+                         # "openvino", "directml" (see pixfeed.detector.BACKEND_PROVIDERS)
+    io_threads = "auto"  # decode threads of the background loaders, apart from inference
+    preload_count = 8    # files a cache miss reads ahead when preload = true
+    cache = true         # pixfeed filter's result cache (false: neither read nor written)
+    cache_max_entries = 0  # result cache rows kept, least recently used pruned (0: no limit)
 
 Environment: ``PIXFEED_NUM_THREADS`` (the name the native thread pool has always read),
 ``PIXFEED_CACHE_MB``, ``PIXFEED_BATCH_SIZE``, ``PIXFEED_PRELOAD`` (1/0, true/false, yes/no,
-on/off), ``PIXFEED_BACKEND``. An empty variable counts as unset.
+on/off), ``PIXFEED_BACKEND``, ``PIXFEED_IO_THREADS``, ``PIXFEED_PRELOAD_COUNT``,
+``PIXFEED_CACHE`` (as ``PIXFEED_PRELOAD``), ``PIXFEED_CACHE_MAX_ENTRIES``. An empty variable
+counts as unset.
 
 An unknown key or a bad value is a ``ValueError`` naming the file (or variable) and the key.
 Reading files needs ``tomllib`` (Python 3.11+) or the ``tomli`` package on 3.10; without
@@ -39,6 +46,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from pixfeed._args import MAX_THREADS
+
 __all__ = [
     "BACKENDS",
     "ENV_VARS",
@@ -48,7 +57,7 @@ __all__ = [
     "user_config_path",
 ]
 
-BACKENDS = ("auto", "cpu", "cuda")
+BACKENDS = ("auto", "cpu", "cuda", "tensorrt", "openvino", "directml")
 
 #: The environment variable of each key.
 ENV_VARS: Mapping[str, str] = MappingProxyType(
@@ -58,6 +67,10 @@ ENV_VARS: Mapping[str, str] = MappingProxyType(
         "batch_size": "PIXFEED_BATCH_SIZE",
         "preload": "PIXFEED_PRELOAD",
         "backend": "PIXFEED_BACKEND",
+        "io_threads": "PIXFEED_IO_THREADS",
+        "preload_count": "PIXFEED_PRELOAD_COUNT",
+        "cache": "PIXFEED_CACHE",
+        "cache_max_entries": "PIXFEED_CACHE_MAX_ENTRIES",
     }
 )
 
@@ -76,15 +89,20 @@ def _int_value(value: object, key: str, minimum: int) -> int:
 
 def _check(key: str, value: object) -> object:
     """The validated value of ``key`` (ValueError naming the key otherwise)."""
-    if key == "threads":
+    if key in ("threads", "io_threads"):
         if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
             return None
-        return _int_value(value, key, 1)
+        count = _int_value(value, key, 1)
+        if count > MAX_THREADS:
+            raise ValueError(f"{key}: must be <= {MAX_THREADS}, got {count}")
+        return count
     if key == "cache_mb":
         return _int_value(value, key, 0)
     if key == "batch_size":
         return _int_value(value, key, 1)
-    if key == "preload":
+    if key in ("preload_count", "cache_max_entries"):
+        return _int_value(value, key, 0)
+    if key in ("preload", "cache"):
         if not isinstance(value, bool):
             raise ValueError(f"{key}: expected true or false, got {value!r}")
         return value
@@ -109,8 +127,17 @@ class Config:
     batch_size: int = 8
     #: ImageCache(config=...) reads ahead: a miss preloads the next files of its folder.
     preload: bool = False
-    #: ONNX Runtime execution provider: "auto", "cpu" or "cuda".
+    #: ONNX Runtime execution provider: one of `BACKENDS`.
     backend: str = "auto"
+    #: Decode threads of the background loaders (ImageCache preloads, the filter's prefetch
+    #: decoder), apart from inference; None: the library default.
+    io_threads: int | None = None
+    #: Files a cache miss reads ahead (ImageCache(config=...) with ``preload``).
+    preload_count: int = 8
+    #: The filter's result cache is used.
+    cache: bool = True
+    #: Result cache rows kept (least recently used pruned on write); 0: no limit.
+    cache_max_entries: int = 0
     sources: Mapping[str, str] = field(
         default_factory=lambda: MappingProxyType({}), compare=False, repr=False
     )
@@ -211,13 +238,13 @@ def _file_values(path: Path) -> dict[str, object]:
 def _env_value(key: str, text: str) -> object:
     text = text.strip()
     low = text.lower()
-    if key == "preload":
+    if key in ("preload", "cache"):
         if low in _TRUE:
             return True
         if low in _FALSE:
             return False
         raise ValueError(f"{key}: expected 1/0, true/false, yes/no or on/off, got {text!r}")
-    if key == "backend" or (key == "threads" and low == "auto"):
+    if key == "backend" or (key in ("threads", "io_threads") and low == "auto"):
         return _check(key, text)
     try:
         number = int(text)

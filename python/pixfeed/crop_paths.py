@@ -1,4 +1,5 @@
-"""`crop_paths`: one window per image file, decoding only what the crop needs (SPEC 4).
+"""`crop_paths`: one window per image file, decoding only what the crop needs
+(docs/crop-from-files.md).
 
 parallel_image_crop's geometry: x, y in [0, 1]; the crop's corner (or centre with
 ``anchor="center"``) is ``(trunc(x*W), trunc(y*H))``; its size ``(max(floor(W*s), 2),
@@ -71,12 +72,18 @@ def crop_paths(
     threads: int | None = None,
     on_error: Literal["raise", "skip"] = "raise",
     out: npt.NDArray[np.uint8] | None = None,
+    exact: bool = False,
     strict: bool = True,
 ) -> CropBatch:
     """Crop each file at (x, y) with the given scale and resize it to a square window.
 
     Returns a `CropBatch` (an ndarray) of shape (N, window, window, C), or (N, window,
     window) for ``mode="L"``. ``out=`` writes into a preallocated array of that shape.
+    ``exact=True`` decodes the crop at full scale (accurate IDCT, fancy upsampling) and
+    resizes it with `pixfeed.resize`'s kernels: byte for byte Pillow's ``crop`` then
+    ``resize`` (antialiased filters) of the decoded image; the default reduces JPEGs by DCT
+    scaling first (faster, not bit-exact). Channels are resized independently (no
+    premultiplied alpha) in both modes, as `pixfeed.resize` does.
     ``strict`` (default True): corrupt data in what the crop decodes fails that file with
     ``DecodeError`` (kind ``"corrupt"``); False keeps what the decoder recovered.
     """
@@ -120,6 +127,7 @@ def crop_paths(
         mode,
         _args.threads(threads),
         buf.reshape(n, -1) if n else buf.reshape(0, 0),
+        bool(exact),
         bool(strict),
     )
     errors = {i: e for i, e in enumerate(results) if e is not None}

@@ -1,4 +1,4 @@
-"""Decoding: `decode`, `decode_batch`, `probe` (SPEC section 2)."""
+"""Decoding: `decode`, `decode_batch`, `probe` (docs/decoding.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Geometry for detection and labeling (SPEC section 6): boxes, NMS, polygons, letterbox and
+"""Geometry for detection and labeling (docs/toolkit.md): boxes, NMS, polygons, letterbox and
 YOLO post-processing. All the work is native (Rust, GIL released); this module checks and
 normalizes arguments, naming the argument in every error.
 

@@ -20,12 +20,16 @@ import numpy as np
 import numpy.typing as npt
 
 from pixfeed import _args, _core, detect
-from pixfeed.errors import ModelError
+from pixfeed.config import BACKENDS
+from pixfeed.errors import BackendError, ModelError
 
 __all__ = [
+    "AUTO_ORDER",
+    "BACKEND_PROVIDERS",
     "DEFAULT_IMGSZ",
     "Placement",
     "YoloDetector",
+    "available_backends",
     "load_names",
     "parse_names",
     "yolo_layout",
@@ -41,18 +45,60 @@ Names = dict[int, str]
 NamesArg = Sequence[str] | Mapping[int, str] | str | os.PathLike[str] | None
 
 
+#: Ceilings on a metadata value parsed as a literal (class names, imgsz): its length in
+#: characters and its bracket nesting (class names nest 1 deep).
+MAX_METADATA_CHARS = 16 << 20
+MAX_METADATA_DEPTH = 32
+
+
+def _literal(text: str, what: str) -> object:
+    """``text`` as JSON or a Python literal, within :data:`MAX_METADATA_CHARS` and
+    :data:`MAX_METADATA_DEPTH` (checked before parsing: a deeply nested value would
+    otherwise end in a RecursionError); ValueError naming ``what`` when it is not one."""
+    if len(text) > MAX_METADATA_CHARS:
+        raise ValueError(f"{what}: {len(text):,} characters, more than {MAX_METADATA_CHARS:,}")
+    depth = deepest = 0
+    quote = ""
+    escaped = False
+    for ch in text:
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[{(":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_METADATA_DEPTH:
+                    raise ValueError(
+                        f"{what}: nested more than {MAX_METADATA_DEPTH} deep: {text[:80]!r}"
+                    )
+        elif ch in "]})":
+            depth -= 1
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        raise ValueError(f"{what}: not a literal: {text[:80]!r}") from None
+
+
 def parse_names(text: str) -> Names:
     """Class names as Ultralytics stores them in an ONNX model's metadata: a Python dict
     literal ``"{0: 'person', 1: 'bicycle'}"``; JSON (an object or a list) is accepted too.
-    ValueError when the text is none of those."""
-    value: object
+    ValueError when the text is none of those, or longer or more deeply nested than
+    :data:`MAX_METADATA_CHARS` and :data:`MAX_METADATA_DEPTH` allow."""
     try:
-        value = json.loads(text)
-    except ValueError:
-        try:
-            value = ast.literal_eval(text)
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            raise ValueError(f"not a dict or list of class names: {text[:80]!r}") from None
+        value = _literal(text, "class names")
+    except ValueError as e:
+        raise ValueError(f"not a dict or list of class names ({e})") from None
     return _names_from(value)
 
 
@@ -138,19 +184,63 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+#: The ONNX Runtime execution provider of each ``backend`` value.
+BACKEND_PROVIDERS: dict[str, str] = {
+    "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "tensorrt": "TensorrtExecutionProvider",
+    "openvino": "OpenVINOExecutionProvider",
+    "directml": "DmlExecutionProvider",
+}
+
+#: ``backend = "auto"`` takes the first of these the installed onnxruntime has. TensorRT is
+#: never picked by ``auto``: it compiles an engine per model on first load (minutes); ask
+#: for it by name.
+AUTO_ORDER: tuple[str, ...] = ("cuda", "directml", "openvino", "cpu")
+
+_INSTALL_HINTS = {
+    "cuda": "install onnxruntime-gpu",
+    "tensorrt": "install onnxruntime-gpu with TensorRT",
+    "openvino": "install onnxruntime-openvino",
+    "directml": "install onnxruntime-directml (Windows)",
+}
+
+
+def available_backends(ort: Any = None) -> list[str]:
+    """The ``backend`` values the installed onnxruntime can run (``auto`` not included), in
+    `AUTO_ORDER` with ``tensorrt`` first when present; [] without onnxruntime."""
+    if ort is None:
+        try:
+            import onnxruntime
+        except ImportError:
+            return []
+        ort = onnxruntime
+    have = set(ort.get_available_providers())
+    order = ("tensorrt", *AUTO_ORDER)
+    return [b for b in order if BACKEND_PROVIDERS[b] in have]
+
+
 def _providers(ort: Any, backend: str, model: str) -> list[str]:
+    """The session's provider list for ``backend``: the chosen one, then the ones it falls
+    back on for operators it lacks (TensorRT -> CUDA -> CPU; others -> CPU)."""
     available = list(ort.get_available_providers())
-    if backend == "cpu":
-        return ["CPUExecutionProvider"]
-    if "CUDAExecutionProvider" in available:
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    if backend == "cuda":
-        raise ModelError(
-            model,
-            "backend 'cuda' asked for, but this onnxruntime has no CUDAExecutionProvider "
-            f"(available: {', '.join(available)}; install onnxruntime-gpu)",
+    if backend == "auto":
+        backend = next((b for b in AUTO_ORDER if BACKEND_PROVIDERS[b] in available), "cpu")
+    want = BACKEND_PROVIDERS[backend]
+    if want not in available:
+        hint = _INSTALL_HINTS.get(backend)
+        raise BackendError(
+            backend,
+            available,
+            f"backend {backend!r} asked for, but this onnxruntime has no {want} (installed: "
+            f"{', '.join(available)})" + (f"; {hint}" if hint else ""),
         )
-    return ["CPUExecutionProvider"]
+    chain = [want]
+    if backend == "tensorrt" and BACKEND_PROVIDERS["cuda"] in available:
+        chain.append(BACKEND_PROVIDERS["cuda"])
+    if want != "CPUExecutionProvider":
+        chain.append("CPUExecutionProvider")
+    return chain
 
 
 def _import_onnxruntime() -> Any:
@@ -231,7 +321,10 @@ class YoloDetector:
             ``imgsz`` is a ``ValueError``.
         names: class names (a names file, a list or an ``{id: name}`` mapping); default:
             the model's ``names`` metadata, as Ultralytics exports it.
-        backend: ``"auto"`` (CUDA when onnxruntime has it, else CPU), ``"cpu"``, ``"cuda"``.
+        backend: ``"auto"`` (the first of `AUTO_ORDER` that onnxruntime has: CUDA,
+            DirectML, OpenVINO, else CPU), or by name ``"cpu"``, ``"cuda"``, ``"tensorrt"``,
+            ``"openvino"``, ``"directml"`` (`BACKEND_PROVIDERS`); one that the installed
+            onnxruntime lacks raises :class:`~pixfeed.BackendError` naming those it has.
         threads: ONNX Runtime intra-op threads (None: onnxruntime's default, all cores).
 
     Raises ``FileNotFoundError`` for a missing file and :class:`~pixfeed.ModelError` for a
@@ -251,12 +344,14 @@ class YoloDetector:
         label = str(path)
         if not path.is_file():
             raise FileNotFoundError(f"model: no such file: {path}")
-        if backend not in ("auto", "cpu", "cuda"):
-            raise ValueError(f"backend: expected 'auto', 'cpu' or 'cuda', got {backend!r}")
+        if backend not in BACKENDS:
+            raise ValueError(
+                f"backend: expected one of {', '.join(map(repr, BACKENDS))}, got {backend!r}"
+            )
         ort = _import_onnxruntime()
         options = ort.SessionOptions()
         #: ONNX Runtime intra-op threads (None: onnxruntime's default).
-        self.threads = threads
+        self.threads = _args.threads(threads)
         if threads is not None:
             options.intra_op_num_threads = int(threads)
         options.inter_op_num_threads = 1
@@ -266,7 +361,7 @@ class YoloDetector:
             session = ort.InferenceSession(
                 str(path), options, providers=_providers(ort, backend, label)
             )
-        except ModelError:
+        except (ModelError, BackendError):
             raise
         except Exception as e:  # onnxruntime raises its own classes for bad files
             raise ModelError(label, f"cannot load the ONNX model: {e}") from None
@@ -346,8 +441,8 @@ class YoloDetector:
         else the default 640."""
         text = self._session.get_modelmeta().custom_metadata_map.get("imgsz")
         try:
-            value = ast.literal_eval(text) if text else None
-        except (ValueError, SyntaxError):
+            value = _literal(text, "imgsz") if text else None
+        except ValueError:
             value = None
         if isinstance(value, int):
             value = [value, value]

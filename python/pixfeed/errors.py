@@ -1,8 +1,11 @@
-"""pixfeed's exceptions (SPEC section 1). The native module raises these classes."""
+"""pixfeed's exceptions (docs/conventions.md). The native module raises these classes."""
 
 from __future__ import annotations
 
+import os
+
 __all__ = [
+    "BackendError",
     "DecodeError",
     "ImageTooLargeError",
     "ModelError",
@@ -18,11 +21,13 @@ class PixfeedError(Exception):
 class DecodeError(PixfeedError, ValueError):
     """An image could not be decoded: corrupt, truncated or an unsupported feature.
 
-    ``source`` names the file (or ``"<bytes>"``) and ``reason`` says what is wrong.
+    ``source`` names the file (or ``"<bytes>"``) as Python spells it (``os.fsencode``
+    gives its bytes back) and ``reason`` says what is wrong. The message shows a name's
+    bytes that are not UTF-8 as ``\\xNN``.
     """
 
     def __init__(self, source: str, reason: str, kind: str = "corrupt") -> None:
-        super().__init__(f"{source}: {reason}")
+        super().__init__(f"{_shown(source)}: {reason}")
         self.source = source
         self.reason = reason
         #: "corrupt", "truncated", "unsupported", "format" or "too_large".
@@ -30,6 +35,14 @@ class DecodeError(PixfeedError, ValueError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.source, self.reason, self.kind))
+
+
+def _shown(name: str) -> str:
+    """``name`` printable anywhere: the bytes of a file name that is not UTF-8 as ``\\xNN``."""
+    try:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    except UnicodeError:
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class UnsupportedFormatError(DecodeError):
@@ -51,3 +64,16 @@ class ModelError(PixfeedError, ValueError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.model, self.reason))
+
+
+class BackendError(PixfeedError, ValueError):
+    """The inference backend asked for is not in the installed onnxruntime. ``backend``
+    names it, ``available`` lists the execution providers that are installed."""
+
+    def __init__(self, backend: str, available: list[str], message: str) -> None:
+        super().__init__(message)
+        self.backend = backend
+        self.available = list(available)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.backend, self.available, str(self)))

@@ -1,12 +1,12 @@
 """`filter_images`: run a YOLO ONNX detector over a folder (or a list) of images and keep the
-ones whose detections satisfy a rule (SPEC section 6, the library side of `pixfeed filter`).
+ones whose detections satisfy a rule (the library side of `pixfeed filter`).
 
 How a run goes:
 
 1. the images are listed (a folder: sorted, optionally recursive; a list: as given) and
    stat'ed; results always come back in that order;
-2. each image is looked up in the result cache by (absolute path, size, mtime_ns, model
-   sha256, imgsz, conf, iou, max_det); hits are not decoded at all;
+2. each image is looked up in the result cache by (absolute path, size, mtime_ns, ctime_ns,
+   inode, model sha256, imgsz, conf, iou, max_det); hits are not decoded at all;
 3. the misses are decoded by pixfeed, letterboxed, run through ONNX Runtime and
    post-processed (:func:`~pixfeed.yolo_postprocess`, boxes scaled back to each original
    image), then stored in the cache batch by batch. On the CPU, each thread of the budget is
@@ -14,8 +14,9 @@ How a run goes:
    run (all release the GIL): the cores never wait on each other. Otherwise (CUDA, or a
    detector with several intra-op threads) one background thread prepares the next batch
    while ONNX Runtime runs the current one;
-4. the class selection (``classes``) and the count rule (``count``) are applied last, so
-   changing them never re-infers. ``max_det`` applies to all classes before selection.
+4. the class selection (``classes``), the confidence range's top (``conf_max``) and the
+   count rule (``count``) are applied last, so changing them never re-infers. ``max_det``
+   applies to all classes before selection.
 
 An image that cannot be read or decoded is reported (``ImageResult.error``) and counted; it
 never stops the run and never matches.
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from pixfeed import _args
 from pixfeed.config import Config, load_config
 from pixfeed.decode import decode_batch
 from pixfeed.detector import NamesArg, Placement, YoloDetector
@@ -185,15 +187,19 @@ class FilterResult:
 
         _filter_export.write_json(self, path)
 
-    def write_txt(self, path: PathLike) -> None:
-        """The matched paths, one per line."""
+    def write_txt(self, path: PathLike, *, null: bool = False) -> None:
+        """The matched paths, one per line; ``null=True``: each ended by a NUL byte instead
+        (as ``find -print0``), the only unambiguous form when a name may hold a newline."""
         from pixfeed import _filter_export
 
-        _filter_export.write_txt(self, path)
+        _filter_export.write_txt(self, path, null=null)
 
     def write_csv(self, path: PathLike) -> None:
         """One row per detection (all classes; ``selected`` says which count), and one row
-        with empty detection columns for an image without detections or with an error."""
+        with empty detection columns for an image without detections or with an error. A text
+        cell (path, class, error) starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+        return gets a leading ``'`` so that spreadsheets show it as text, never run it as a
+        formula."""
         from pixfeed import _filter_export
 
         _filter_export.write_csv(self, path)
@@ -204,6 +210,39 @@ class FilterResult:
         from pixfeed import _filter_export
 
         _filter_export.write_report(self, path, thumbnail=thumbnail)
+
+    def write_labelme(
+        self,
+        folder: PathLike,
+        *,
+        root: PathLike | None = None,
+        embed: bool = False,
+        overwrite: bool = False,
+    ) -> int:
+        """One LabelMe JSON per matched image under ``folder`` (at the image's path relative
+        to ``root``, default the folder filtered): a rectangle per selected detection with
+        its label and score; ``imageData`` only with ``embed``. A file already holding the
+        same content is left; another existing file is replaced only with ``overwrite`` and
+        an image of the run never (``FileExistsError``, nothing written). Returns the number
+        of files written. See ``pixfeed._filter_labels`` for the format."""
+        from pixfeed import _filter_labels as fl
+
+        files = [(d, b) for d, b, _ in fl.labelme_files(self, folder, root=root, embed=embed)]
+        fl.check_inputs(files, [r.path for r in self.images], overwrite=overwrite)
+        return fl.write_files(files, overwrite=overwrite)
+
+    def write_yolo(
+        self, folder: PathLike, *, root: PathLike | None = None, overwrite: bool = False
+    ) -> int:
+        """YOLO labels: one txt per matched image under ``folder`` (``class cx cy w h``,
+        normalized, per selected detection) and ``classes.txt``; paths and overwrite rules
+        as :meth:`write_labelme`. With a class selection the ids are renumbered 0, 1, ... in
+        model id order and ``classes.txt`` lists the selected classes."""
+        from pixfeed import _filter_labels as fl
+
+        files = [(d, b) for d, b, _ in fl.yolo_files(self, folder, root=root)]
+        fl.check_inputs(files, [r.path for r in self.images], overwrite=overwrite)
+        return fl.write_files(files, overwrite=overwrite)
 
 
 def thread_budget(threads: int | None) -> int:
@@ -239,32 +278,45 @@ def inference_streams(detector: YoloDetector, threads: int | None) -> int:
 # Listing ----------------------------------------------------------------------------------
 
 
-def _list_images(root: Path, recursive: bool) -> tuple[list[str], dict[str, str]]:
+def _list_images(
+    root: Path, recursive: bool, exclude: Sequence[PathLike] = ()
+) -> tuple[list[str], dict[str, str]]:
     """Sorted image paths under ``root`` (:func:`pixfeed.scan`; symlinked folders are not
-    followed) and {folder: reason} for the subfolders that could not be read."""
+    followed), but none under the folders ``exclude``, and {folder: reason} for the
+    subfolders that could not be read."""
     from pixfeed.scan import scan
 
     found = scan(root, extensions=IMAGE_EXTENSIONS, recursive=recursive, on_error="skip")
     unreadable = {
         folder: f"cannot list folder: {exc.strerror or exc}" for folder, exc in found.errors.items()
     }
-    return list(found), unreadable
+    paths = list(found)
+    if exclude:
+        skip = [os.path.join(os.path.realpath(e), "") for e in exclude]
+
+        def kept(p: str) -> bool:
+            real = os.path.realpath(p)
+            return not any(real.startswith(e) for e in skip)
+
+        paths = [p for p in paths if kept(p)]
+        unreadable = {f: why for f, why in unreadable.items() if kept(f)}
+    return paths, unreadable
 
 
 def _sources(
-    source: PathLike | Sequence[PathLike], recursive: bool
+    source: PathLike | Sequence[PathLike], recursive: bool, exclude: Sequence[PathLike] = ()
 ) -> tuple[list[str], dict[str, str]]:
-    if isinstance(source, (str, os.PathLike)):
-        return _list_images(Path(source), recursive)
-    if isinstance(source, (bytes, bytearray)) or not isinstance(source, Sequence):
+    if isinstance(source, (str, bytes, os.PathLike)):
+        return _list_images(Path(os.fsdecode(source)), recursive, exclude)
+    if isinstance(source, bytearray) or not isinstance(source, Sequence):
         raise TypeError(
             f"source: expected a folder or a sequence of image paths, got {type(source).__name__}"
         )
     paths = []
     for i, p in enumerate(source):
-        if not isinstance(p, (str, os.PathLike)):
+        if not isinstance(p, (str, bytes, os.PathLike)):
             raise TypeError(f"source[{i}]: expected a path, got {type(p).__name__}")
-        paths.append(os.fspath(p))
+        paths.append(os.fsdecode(p))  # bytes: the name on disk, as os.fsdecode spells it
     return paths, {}
 
 
@@ -327,6 +379,7 @@ def _image_result(
     selected: frozenset[int] | None,
     rule: CountRule,
     detector: YoloDetector,
+    conf_max: float = 1.0,
 ) -> ImageResult:
     dets = tuple(
         Detection(
@@ -334,7 +387,7 @@ def _image_result(
             score,
             int(cls),
             detector.class_name(int(cls)),
-            selected is None or int(cls) in selected,
+            (selected is None or int(cls) in selected) and score <= conf_max,
         )
         for x1, y1, x2, y2, score, cls in raw.detections.tolist()
     )
@@ -603,21 +656,25 @@ def _streamed(
         _stop_workers(q, stop, workers)
 
 
-def _open_cache(cache: bool | PathLike, model_sha: str, settings_key: str) -> ResultCache | None:
-    from pixfeed._filter_cache import ResultCache, default_cache_path
+def _open_cache(
+    cache: bool | PathLike, model_sha: str, settings_key: str, max_entries: int = 0
+) -> ResultCache | None:
+    from pixfeed._filter_cache import CacheError, ResultCache, default_cache_path
 
     if cache is False or cache is None:
         return None
     if cache is True:
         try:
-            return ResultCache(default_cache_path(), model_sha, settings_key)
+            return ResultCache(
+                default_cache_path(), model_sha, settings_key, max_entries=max_entries
+            )
         except OSError as e:  # the default location is a convenience: run without it
             warnings.warn(f"pixfeed filter: result cache disabled: {e}", stacklevel=3)
             return None
     try:
-        return ResultCache(Path(cache), model_sha, settings_key)
+        return ResultCache(Path(cache), model_sha, settings_key, max_entries=max_entries)
     except OSError as e:
-        raise OSError(f"cache: cannot use {cache}: {e}") from None
+        raise CacheError(f"cache: cannot use {os.fspath(cache)}: {e}") from None
 
 
 def filter_images(
@@ -627,6 +684,7 @@ def filter_images(
     classes: str | int | Sequence[str | int] | None = None,
     count: str | CountRule = "any",
     conf: float = 0.25,
+    conf_max: float | None = None,
     iou: float = 0.45,
     max_det: int = 300,
     imgsz: int | tuple[int, int] | None = None,
@@ -635,7 +693,9 @@ def filter_images(
     threads: int | None = None,
     backend: str | None = None,
     recursive: bool = False,
+    exclude: Sequence[PathLike] = (),
     cache: bool | PathLike = True,
+    cache_max_entries: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     config: Config | None = None,
     strict: bool = True,
@@ -646,12 +706,17 @@ def filter_images(
     Args:
         source: a folder (images with the extensions in ``IMAGE_EXTENSIONS``, sorted;
             subfolders with ``recursive=True``) or a sequence of image paths (kept in order).
+        exclude: folders whose images a folder ``source`` leaves out (e.g. an output folder
+            inside it, so that a re-run never reads its own copies).
         model: an ``.onnx`` file, or a :class:`~pixfeed.YoloDetector` (then ``imgsz``,
             ``names`` and ``backend`` belong to it and must not be given here).
         classes: class names or ids to count (``"person,car"``, ``["person", 2]``); None: all.
         count: ``"any"``, ``"at_least:N"``, ``"exactly:N"``, ``"at_most:N"`` (or a
             :class:`CountRule`).
         conf, iou, max_det: as :func:`~pixfeed.yolo_postprocess` (per-class NMS).
+        conf_max: the top of a confidence range: detections scoring above it are kept
+            (listed) but not selected, so they neither count nor go into the label exports.
+            Applied after the cache like ``classes`` (changing it never re-infers).
         imgsz: network input size for models with a dynamic input (default 640).
         names: class names (names file, list or mapping); default: the model's metadata.
         batch_size, threads, backend: default from the configuration (:func:`load_config`).
@@ -660,7 +725,13 @@ def filter_images(
             the session made from a path has :data:`INFERENCE_THREADS` intra-op thread).
         cache: True: the default result cache (``$PIXFEED_CACHE_DIR``, ``$XDG_CACHE_HOME/
             pixfeed`` or ``~/.cache/pixfeed``, file ``filter.sqlite``), a path: that SQLite
-            file, False: none.
+            file, False: none. A damaged cache file is renamed ``<name>.corrupt-<time>`` with
+            a warning and a fresh one started; a path that is a folder or cannot be written
+            raises :class:`~pixfeed._filter_cache.CacheError` (an ``OSError``), while an
+            unusable default cache only warns and the run goes on without one. True with
+            ``cache = false`` in the configuration: none.
+        cache_max_entries: rows the cache file keeps, least recently used pruned on write
+            (default: the ``cache_max_entries`` key; 0: no limit).
         on_progress: called as ``on_progress(done, total)`` as images finish (cached,
             inferred or failed), e.g. to drive a progress bar.
         config: the configuration to take defaults from (default: :func:`load_config`).
@@ -673,7 +744,7 @@ def filter_images(
 
     rule = CountRule.parse(count)
     cfg = config if config is not None else load_config()
-    nthreads = threads if threads is not None else cfg.threads
+    nthreads = _args.threads(threads) if threads is not None else cfg.threads
     nbatch = batch_size if batch_size is not None else cfg.batch_size
     if isinstance(nbatch, bool) or not isinstance(nbatch, int) or nbatch < 1:
         raise ValueError(f"batch_size: expected an int >= 1, got {nbatch!r}")
@@ -682,6 +753,10 @@ def filter_images(
             raise ValueError(f"{name}: expected a number in [0, 1], got {value!r}")
     if isinstance(max_det, bool) or not isinstance(max_det, int) or max_det < 1:
         raise ValueError(f"max_det: expected an int >= 1, got {max_det!r}")
+    top = 1.0 if conf_max is None else conf_max
+    if isinstance(top, bool) or not isinstance(top, (int, float)) or not conf <= top <= 1:
+        raise ValueError(f"conf_max: expected a number in [conf, 1] = [{conf}, 1], got {top!r}")
+    top = float(top)
 
     if isinstance(model, YoloDetector):
         given = {"imgsz": imgsz, "names": names, "backend": backend}
@@ -702,13 +777,18 @@ def filter_images(
     selected = _class_ids(classes, detector)
     streams = inference_streams(detector, nthreads)
     post = _Settings(float(conf), float(iou), max_det, bool(strict))
-    paths, unreadable = _sources(source, recursive)
+    paths, unreadable = _sources(source, recursive, exclude)
 
     w, h = detector.input_size
     settings_key = f"imgsz={w}x{h};conf={float(conf)!r};iou={float(iou)!r};max_det={max_det}"
     if not post.strict:
         settings_key += ";lenient"  # a lenient result may exist where strict fails
-    store = _open_cache(cache, detector.sha256, settings_key)
+    if cache is True and not cfg.cache:
+        cache = False
+    max_entries = cache_max_entries if cache_max_entries is not None else cfg.cache_max_entries
+    if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 0:
+        raise ValueError(f"cache_max_entries: expected an int >= 0, got {max_entries!r}")
+    store = _open_cache(cache, detector.sha256, settings_key, max_entries)
     done = 0
 
     def progress(n: int) -> None:
@@ -731,7 +811,7 @@ def filter_images(
                 continue
             hit = store.get(key) if store is not None else None
             if hit is not None:
-                results[i] = _image_result(p, hit, True, selected, rule, detector)
+                results[i] = _image_result(p, hit, True, selected, rule, detector, top)
                 n_cached += 1
                 progress(1)
             else:
@@ -740,10 +820,12 @@ def filter_images(
 
         n_inferred = 0
         todo_paths = [paths[i] for i in todo]
+        streams = min(streams, max(1, len(todo)))  # never a thread without an image to work on
         if streams > 1:
             batches = _streamed(detector, todo_paths, todo, nbatch, streams, post)
         else:
-            batches = _prefetched(detector, todo_paths, todo, nbatch, nthreads, post.strict)
+            io = cfg.io_threads if cfg.io_threads is not None else nthreads
+            batches = _prefetched(detector, todo_paths, todo, nbatch, io, post.strict)
         try:
             for batch in batches:
                 for pos, reason in batch.errors.items():
@@ -756,7 +838,7 @@ def filter_images(
                     for pos, size, d in zip(batch.indices, batch.sizes, dets, strict=True):
                         res = CachedResult(size[0], size[1], d)
                         results[pos] = _image_result(
-                            paths[pos], res, False, selected, rule, detector
+                            paths[pos], res, False, selected, rule, detector, top
                         )
                         fresh.append((keys[pos], res))
                     n_inferred += len(fresh)
@@ -787,6 +869,7 @@ def filter_images(
         "recursive": recursive,
         "imgsz": [w, h],
         "conf": conf,
+        "conf_max": conf_max,
         "iou": iou,
         "max_det": max_det,
         "batch_size": nbatch,

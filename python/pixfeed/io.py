@@ -1,7 +1,7 @@
-"""Bulk I/O helpers (SPEC section 6): `load_images` and `map_parallel`.
+"""Bulk I/O helpers (docs/toolkit.md): `load_images` and `map_parallel`.
 
 - `load_images` decodes many files in native threads (GIL released), results in input
-  order, with an optional progress line and the SPEC's ``on_error`` policies.
+  order, with an optional progress line and the ``on_error`` policies of docs/conventions.md.
 - `map_parallel` runs a Python function over items on a thread pool, results in input
   order; a failing item never stops the others, its exception is reported with its index.
 

@@ -1,4 +1,4 @@
-"""`Loader`: seeded, sharded, resumable batches from the fused native pipeline (SPEC section 5).
+"""`Loader`: seeded, sharded, resumable batches from the fused native pipeline (docs/loader.md).
 
 A background thread asks the native pipeline for batch k+1.. while the consumer uses batch k
 (at most ``prefetch`` batches wait, so memory is bounded). The native work runs on pixfeed's
@@ -9,6 +9,7 @@ epoch, ``break`` (the iterator is dropped), an exception in the consumer, Ctrl-C
 from __future__ import annotations
 
 import copy
+import os
 import queue
 import threading
 import time
@@ -24,11 +25,26 @@ import numpy.typing as npt
 from pixfeed import _args, _core, _env, _sampler
 from pixfeed.pipeline import Pipeline
 
-__all__ = ["Loader"]
+__all__ = ["LoadError", "Loader"]
 
 OnError = Literal["raise", "skip", "substitute"]
 _SUBSTITUTE_TRIES = 16
 _POLL = 0.05  # seconds between checks of the stop flag while blocked
+_MAX_ERRORS = 100_000  # errors() keeps this many
+
+
+@dataclass(frozen=True)
+class LoadError:
+    """One sample that failed to load: its source (the path, or ``"<bytes>"``), why (the
+    exception's type and message), the epoch, and what the loader did: ``"raised"``,
+    ``"skipped"`` or ``"substituted"`` (then ``substitute`` is the path used instead)."""
+
+    path: str
+    reason: str
+    epoch: int
+    action: Literal["raised", "skipped", "substituted"]
+    index: int
+    substitute: str | None = None
 
 
 @dataclass
@@ -40,7 +56,8 @@ class _Stats:
     skipped: int = 0
     substituted: int = 0
     failed_sources: list[str] = field(default_factory=list)
-    started: float | None = None
+    errors: list[LoadError] = field(default_factory=list)
+    iterating_seconds: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -60,12 +77,19 @@ def _source_name(src: str | bytes | bytearray) -> str:
 class Loader:
     """Batches of ``(images, labels)`` (or images alone when ``labels`` is None).
 
-    See SPEC section 5. ``len(loader)`` is this rank's (and DataLoader worker's) number of
-    batches per epoch; ``set_epoch(e)`` reshuffles; ``state_dict()`` / ``load_state_dict()``
-    resume mid-epoch exactly where the last yielded batch left off. ``strict``: None
-    (default) keeps the pipeline's setting (strict unless it says otherwise): a file with
-    corrupt data is a ``DecodeError`` (kind ``"corrupt"``) that ``on_error`` then handles;
-    False decodes what the decoder recovered.
+    See docs/loader.md. ``len(loader)`` is this rank's (and DataLoader worker's) number of
+    batches per epoch.
+    Epochs: each new ``iter(loader)`` (each ``for`` loop) starts the next epoch, with a fresh
+    shuffle and fresh random crops, as a torch DataLoader does; once ``set_epoch(e)`` is
+    called the loader uses exactly the epoch it is given (DistributedSampler semantics: DDP
+    code that calls ``set_epoch`` every epoch keeps its order). ``state_dict()`` /
+    ``load_state_dict()`` resume mid-epoch exactly where the last yielded batch left off,
+    on the same or another number of ranks. A pipeline whose ``size`` is a `pixfeed.Buckets`
+    makes every batch from one aspect-ratio bucket. ``errors()`` lists the samples that
+    failed to load (with ``on_error="skip"`` or ``"substitute"`` the run goes on).
+    ``strict``: None (default) keeps the pipeline's setting (strict unless it says
+    otherwise): a file with corrupt data is a ``DecodeError`` (kind ``"corrupt"``) that
+    ``on_error`` then handles; False decodes what the decoder recovered.
     """
 
     def __init__(
@@ -93,13 +117,7 @@ class Loader:
         self._sources = [_args.source(s, f"sources[{i}]") for i, s in enumerate(sources)]
         self._labels: np.ndarray | None = None
         if labels is not None:
-            lab = np.asarray(labels)
-            if lab.ndim == 0 or len(lab) != len(self._sources):
-                raise ValueError(
-                    f"labels: expected one per source ({len(self._sources)}), "
-                    f"got {0 if lab.ndim == 0 else len(lab)}"
-                )
-            self._labels = lab
+            self._labels = _labels(labels, len(self._sources), output)
         self.pipeline = pipeline if pipeline is not None else Pipeline()
         if not isinstance(self.pipeline, Pipeline):
             raise TypeError(f"pipeline: expected a pixfeed.Pipeline, got {type(pipeline).__name__}")
@@ -129,16 +147,65 @@ class Loader:
         self.pin_memory = bool(pin_memory)
         self.progress = bool(progress)
         self.epoch = 0
+        self._explicit_epoch = False  # set_epoch was called: never advance on our own
+        self._iterated = False  # an epoch was started since the last set_epoch/load
         self._start_batch = 0
         self._next_batch = 0
+        self._offset = 0  # units of the epoch order consumed before an elastic resume
         self._stats = _Stats()
         self._live: weakref.WeakSet[_EpochIterator] = weakref.WeakSet()
         self._closed = False
         self._bad: set[int] = set()
+        #: The class names, for a loader made by `from_folder` (else None).
+        self.classes: list[str] | None = None
+        self._bucket_of: np.ndarray | None = None
+        self._bucket_pipes: list[Pipeline] = []
+        if self.pipeline.buckets is not None:
+            from pixfeed.buckets import image_sizes
+
+            sizes, errors = image_sizes(
+                self._sources, apply_exif=self.pipeline.apply_exif, threads=self.threads
+            )
+            # An unreadable header goes to bucket 0; its decode fails (and is handled by
+            # on_error) when its batch is made.
+            sizes[list(errors)] = self.pipeline.buckets.sizes[0]
+            self._bucket_of = self.pipeline.buckets.assign(sizes)
+            self._bucket_pipes = [
+                self.pipeline.for_bucket(i) for i in range(len(self.pipeline.buckets))
+            ]
+
+    @classmethod
+    def from_folder(
+        cls, root: str | os.PathLike[str], *, allow_empty: bool = False, **kwargs: Any
+    ) -> Loader:
+        """A Loader over the class-per-folder tree under ``root`` (`pixfeed.image_folder`'s
+        rules, those of torchvision's ImageFolder), labelled with class indices; the class
+        names are in ``loader.classes``. Other arguments are the Loader's."""
+        from pixfeed.folder import image_folder
+
+        paths, labels, classes = image_folder(root, allow_empty=allow_empty)
+        loader = cls(paths, np.asarray(labels, dtype=np.int64), **kwargs)
+        loader.classes = classes
+        return loader
 
     # -- planning --------------------------------------------------------------------------
     def _plan(self, epoch: int) -> _sampler.EpochPlan:
         worker, num_workers = _env.dataloader_worker()
+        offset = self._offset if epoch == self.epoch else 0
+        if self._bucket_of is not None:
+            return _sampler.plan_bucket_epoch(
+                self._bucket_of,
+                batch_size=self.batch_size,
+                seed=self.seed,
+                epoch=epoch,
+                shuffle=self.shuffle,
+                drop_last=self.drop_last,
+                rank=self.rank,
+                world_size=self.world_size,
+                worker=worker,
+                num_workers=num_workers,
+                offset=offset,
+            )
         return _sampler.plan_epoch(
             len(self._sources),
             batch_size=self.batch_size,
@@ -150,25 +217,62 @@ class Loader:
             world_size=self.world_size,
             worker=worker,
             num_workers=num_workers,
+            offset=offset,
+        )
+
+    def _units(self, epoch: int) -> int:
+        """The length of the epoch's unpadded order: samples, or batches when bucketed."""
+        if self._bucket_of is None:
+            return len(self._sources)
+        return len(
+            _sampler.bucket_batches(
+                self._bucket_of,
+                batch_size=self.batch_size,
+                seed=self.seed,
+                epoch=epoch,
+                shuffle=self.shuffle,
+                drop_last=self.drop_last,
+            )
         )
 
     def __len__(self) -> int:
         return len(self._plan(self.epoch).batches)
 
     def set_epoch(self, epoch: int) -> None:
-        """Use epoch ``epoch``'s order and randomness from the next iteration on."""
+        """Use epoch ``epoch``'s order and randomness from the next iteration on (and from
+        then on only the epochs given here: the loader no longer advances on its own)."""
         if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
             raise ValueError(f"epoch: expected an int >= 0, got {epoch!r}")
+        self._explicit_epoch = True
+        self._iterated = False
         if int(epoch) != self.epoch:
             self.epoch = int(epoch)
             self._start_batch = 0
+            self._offset = 0
 
     # -- resume ----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Where iteration stands: the epoch and the number of batches already yielded."""
+        """Where iteration stands: the epoch and the number of batches already yielded.
+
+        ``explicit_epoch`` records whether epochs come from `set_epoch` (True) or advance on
+        each iteration (False); a finished epoch of an advancing loader is saved as the
+        start of the next one. ``offset`` and ``world_size`` let a run on another number of
+        ranks resume the epoch (see `load_state_dict`)."""
+        epoch, batch, offset = self.epoch, self._next_batch, self._offset
+        if (
+            not self._explicit_epoch
+            and self._iterated
+            and batch > 0
+            and batch >= len(self._plan(epoch).batches)
+        ):
+            epoch, batch, offset = epoch + 1, 0, 0
         return {
-            "epoch": self.epoch,
-            "batch": self._next_batch,
+            "epoch": epoch,
+            "batch": batch,
+            "offset": offset,
+            "drop_last": self.drop_last,
+            "bucketed": self._bucket_of is not None,
+            "explicit_epoch": self._explicit_epoch,
             "seed": self.seed,
             "num_samples": len(self._sources),
             "batch_size": self.batch_size,
@@ -177,7 +281,15 @@ class Loader:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Make the next iteration yield exactly the batches after ``state``'s."""
+        """Make the next iteration yield exactly the batches after ``state``'s.
+
+        Elastic resume: a state saved with another ``world_size`` (a job restarted on fewer
+        or more ranks; every rank saved at the same batch, as in lock-step DDP training)
+        continues the epoch on this loader's ranks: what the old ranks consumed is skipped
+        and the rest of the epoch is dealt out anew, so no sample is lost or repeated (but
+        for the wrap-padding that gives every rank the same number of batches, as
+        DistributedSampler pads). Any rank's state will do: they are equal but for ``rank``.
+        """
         for key in ("epoch", "batch", "seed", "num_samples", "batch_size"):
             if key not in state:
                 raise ValueError(f"state: missing key {key!r}")
@@ -186,20 +298,42 @@ class Loader:
                 "state: saved for a different data set or batch size "
                 f"({state['num_samples']} samples, batch {state['batch_size']})"
             )
+        if bool(state.get("bucketed", False)) != (self._bucket_of is not None):
+            raise ValueError("state: saved by a loader with bucketing on/off the other way")
         self.seed = int(state["seed"])
         self.epoch = int(state["epoch"])
-        self._start_batch = int(state["batch"])
+        self._explicit_epoch = bool(state.get("explicit_epoch", True))
+        self._iterated = False
+        offset = int(state.get("offset", 0))
+        batch = int(state["batch"])
+        old_world = int(state.get("world_size", self.world_size))
+        if old_world != self.world_size and (batch > 0 or offset > 0):
+            if bool(state.get("drop_last", self.drop_last)) != self.drop_last:
+                raise ValueError("state: an elastic resume needs the same drop_last")
+            units = self._units(self.epoch)
+            per_rank = batch if self._bucket_of is not None else batch * self.batch_size
+            offset, batch = _sampler.consumed(units, offset, old_world, per_rank), 0
+        self._offset = offset
+        self._start_batch = batch
         self._next_batch = self._start_batch
 
     # -- stats -----------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
-        """Throughput and error counts since this loader was made."""
+        """Throughput and error counts since this loader was made.
+
+        ``iterating_seconds``: wall time spent in epochs, from each epoch's first request
+        to its latest batch (the consumer's work between batches included; time between
+        epochs or before iterating not); ``images_per_second``: ``images`` over that time.
+        ``native_seconds``: time the pipeline spent producing batches (on the producer
+        thread, overlapping the consumer); ``consumer_wait_seconds``: time the consumer
+        waited for a batch."""
         s = self._stats
         with s.lock:
-            elapsed = 0.0 if s.started is None else time.perf_counter() - s.started
+            elapsed = s.iterating_seconds
             return {
                 "images": s.images,
                 "batches": s.batches,
+                "iterating_seconds": elapsed,
                 "images_per_second": s.images / elapsed if elapsed > 0 else 0.0,
                 "native_seconds": s.native_seconds,
                 "consumer_wait_seconds": s.wait_seconds,
@@ -212,6 +346,11 @@ class Loader:
     def __iter__(self) -> Iterator[Any]:
         if self._closed:
             raise RuntimeError("this Loader is closed")
+        if self._iterated and not self._explicit_epoch:
+            self.epoch += 1  # a new pass without set_epoch: the next epoch
+            self._start_batch = 0
+            self._offset = 0
+        self._iterated = True
         plan = self._plan(self.epoch)
         start = self._start_batch
         self._start_batch = 0  # the next epoch (or a re-iteration) starts from the top
@@ -240,8 +379,15 @@ class Loader:
             pass
 
     # -- producing one batch (runs on the producer thread) ---------------------------------
-    def _alloc(self, n: int) -> npt.NDArray[Any]:
-        shape = self.pipeline.batch_shape(n)
+    def _pipeline_for(self, indices: np.ndarray) -> Pipeline:
+        """The pipeline of a batch: the loader's, or its bucket's when bucketed."""
+        if self._bucket_of is None or len(indices) == 0:
+            return self.pipeline
+        return self._bucket_pipes[int(self._bucket_of[int(indices[0])])]
+
+    def _alloc(self, n: int, pipe: Pipeline | None = None) -> npt.NDArray[Any]:
+        pipe = self.pipeline if pipe is None else pipe
+        shape = pipe._buffer_shape(n)
         if self.pin_memory and self.output == "torch":
             pinned: npt.NDArray[Any] | None = _pinned_empty(shape, self.pipeline.numpy_dtype)
             if pinned is not None:
@@ -254,35 +400,62 @@ class Loader:
 
     def _produce(self, epoch: int, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         srcs = [self._sources[int(i)] for i in indices]
-        out = self._alloc(len(indices))
+        pipe = self._pipeline_for(indices)
+        out = self._alloc(len(indices), pipe)
         t0 = time.perf_counter()
-        errors = self.pipeline._run(srcs, indices.tolist(), self.seed, epoch, out, self.threads)
+        errors = pipe._run(srcs, indices.tolist(), self.seed, epoch, out, self.threads)
         keep = np.ones(len(indices), dtype=bool)
         used = indices.copy()
         for k, exc in sorted(errors.items()):
             name = _source_name(srcs[k])
             self._bad.add(int(indices[k]))
+            reason = f"{type(exc).__name__}: {exc}"
             with self._stats.lock:
                 self._stats.failed_sources.append(name)
             if self.on_error == "raise":
+                self._record(LoadError(name, reason, epoch, "raised", int(indices[k])))
                 raise exc
             if self.on_error == "skip":
                 keep[k] = False
                 with self._stats.lock:
                     self._stats.skipped += 1
+                self._record(LoadError(name, reason, epoch, "skipped", int(indices[k])))
                 continue
-            sub = self._substitute(epoch, int(indices[k]), out[k : k + 1])
+            sub = self._substitute(epoch, int(indices[k]), out[k : k + 1], pipe)
             used[k] = sub
             with self._stats.lock:
                 self._stats.substituted += 1
+            self._record(
+                LoadError(
+                    name,
+                    reason,
+                    epoch,
+                    "substituted",
+                    int(indices[k]),
+                    _source_name(self._sources[sub]),
+                )
+            )
         native = time.perf_counter() - t0
-        images = out if keep.all() else out[keep]
+        images = pipe._present(out if keep.all() else out[keep])
         labels = None if self._labels is None else self._labels[used[keep]]
         with self._stats.lock:
             self._stats.native_seconds += native
         return images, labels
 
-    def _substitute(self, epoch: int, bad_index: int, slot: np.ndarray) -> int:
+    def _record(self, error: LoadError) -> None:
+        with self._stats.lock:
+            if len(self._stats.errors) < _MAX_ERRORS:
+                self._stats.errors.append(error)
+
+    def errors(self) -> list[LoadError]:
+        """Every sample that failed to load since this loader was made (the first 100,000),
+        in the order met: a run over corrupt files ends with a report of them."""
+        with self._stats.lock:
+            return list(self._stats.errors)
+
+    def _substitute(
+        self, epoch: int, bad_index: int, slot: np.ndarray, pipe: Pipeline | None = None
+    ) -> int:
         """Fill `slot` with a decodable sample chosen deterministically from (seed, epoch,
         bad_index); returns its index."""
         n = len(self._sources)
@@ -292,7 +465,9 @@ class Loader:
             c = int(cand)
             if c == bad_index or c in self._bad:
                 continue
-            errs = self.pipeline._run([self._sources[c]], [c], self.seed, epoch, slot, self.threads)
+            errs = (pipe or self.pipeline)._run(
+                [self._sources[c]], [c], self.seed, epoch, slot, self.threads
+            )
             if not errs:
                 return c
             self._bad.add(c)
@@ -313,6 +488,40 @@ class Loader:
                 return t_images
             return t_images, torch.as_tensor(labels)
         return images if labels is None else (images, labels)
+
+
+def _labels(labels: Any, n: int, output: str) -> np.ndarray:
+    """Labels as an array that torch can take: one number, or one fixed-size array of numbers
+    (multi-label, soft targets), per source. Anything else is rejected here, not at the first
+    batch."""
+    try:
+        lab = np.asarray(labels)
+    except ValueError as e:  # ragged nested sequences
+        raise ValueError(
+            "labels: expected one number or one equal-length array of numbers per source "
+            f"(multi-label labels must all have the same length): {e}"
+        ) from None
+    if lab.ndim == 0 or len(lab) != n:
+        raise ValueError(
+            f"labels: expected one per source ({n}), got {0 if lab.ndim == 0 else len(lab)}"
+        )
+    if lab.dtype.kind not in "biuf":
+        example = lab.reshape(-1)[0] if lab.size else None
+        hint = (
+            "; map class names to ints first (pixfeed.image_folder / Loader.from_folder do)"
+            if lab.dtype.kind in "US" or isinstance(example, str)
+            else ""
+        )
+        raise TypeError(
+            "labels: expected ints, floats, bools or equal-length arrays of them (they must "
+            f"become a tensor), got dtype {lab.dtype} (e.g. {example!r}){hint}"
+        )
+    if output == "torch" and lab.dtype.kind == "u" and lab.dtype.itemsize > 1:
+        # torch has no general uint16/32/64 tensors: int64 when the values fit.
+        if lab.size and int(lab.max()) > np.iinfo(np.int64).max:
+            raise ValueError("labels: unsigned values above 2**63 - 1 cannot become a tensor")
+        lab = lab.astype(np.int64)
+    return lab
 
 
 def _pinned_empty(shape: tuple[int, ...], dtype: type[np.generic]) -> Any:
@@ -344,6 +553,7 @@ class _EpochIterator:
         self._thread: threading.Thread | None = None
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(loader.prefetch, 1))
         self._finished = False
+        self._mark: float | None = None  # the end of the last counted span of iteration
         self._progress = None
         if loader.progress:
             from pixfeed._progress import Progress
@@ -369,10 +579,9 @@ class _EpochIterator:
         if self._finished or self._next >= len(self._batches):
             self._finish()
             raise StopIteration
-        with loader._stats.lock:
-            if loader._stats.started is None:
-                loader._stats.started = time.perf_counter()
         t0 = time.perf_counter()
+        if self._mark is None:
+            self._mark = t0
         try:
             if self._thread is None:
                 item: Any = loader._produce(self._epoch, self._batches[self._next])
@@ -388,10 +597,13 @@ class _EpochIterator:
             self._finish()
             raise StopIteration
         images, labels = item
+        now = time.perf_counter()
         with loader._stats.lock:
-            loader._stats.wait_seconds += time.perf_counter() - t0
+            loader._stats.wait_seconds += now - t0
             loader._stats.images += len(images)
             loader._stats.batches += 1
+            loader._stats.iterating_seconds += now - self._mark
+        self._mark = now
         self._next += 1
         loader._next_batch = self._next
         if self._progress is not None:

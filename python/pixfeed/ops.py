@@ -1,4 +1,4 @@
-"""Batch array ops (SPEC section 3): one image or many, parallel across images, GIL released.
+"""Batch array ops (docs/array-ops.md): one image or many, parallel across images, GIL released.
 Argument conventions are in `pixfeed._batch`."""
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""`Pipeline`: one fused native pass per image (SPEC section 5).
+"""`Pipeline`: one fused native pass per image (docs/loader.md).
 
-decode at the reduced scale and region the sampled crop needs -> crop -> resize -> flip ->
-normalize, written straight into the batch buffer. Random parameters (crop box, flip) come
+decode at the reduced scale and region the sampled crop needs (``exact=True``: full scale,
+accurate IDCT) -> crop -> resize -> flip -> normalize, written straight into the batch
+buffer. Random parameters (crop box, flip) come
 from (seed, epoch, dataset index) only, so a batch never depends on threads or scheduling.
 """
 
@@ -16,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pixfeed import _args, _core
+from pixfeed.buckets import Buckets
 from pixfeed.ops import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "Pipeline"]
@@ -58,20 +60,41 @@ class Pipeline:
     ``crop``: ``"random_resized"`` (torchvision RandomResizedCrop sampling from the header's
     size, before decoding), ``"center"`` (resize the shorter side to ``resize_shorter``, then
     centre-crop ``size``), ``"resize"`` (straight to ``size``), ``"none"`` (decode as is; all
-    images must then share one size). ``flip`` is the probability of a horizontal flip.
-    ``dtype="uint8"`` skips normalization. ``strict`` (default True): a file with corrupt
-    data (any codec warning) fails its item with ``DecodeError`` (kind ``"corrupt"``);
-    False returns the pixels the decoder recovered, as Pillow does.
+    images must then share one size). ``flip`` is the probability of a horizontal flip; by
+    default 0.5 for ``"random_resized"`` (training) and 0 for the other crops (evaluation
+    pipelines never flip unless asked). ``dtype="uint8"`` skips normalization.
+    ``memory_format="channels_last"`` (with ``layout="NCHW"``) writes the pixels channels-last
+    and hands out the NCHW view of them: ``torch.from_numpy`` (and a Loader's torch output)
+    is then an NCHW tensor with ``is_contiguous(memory_format=torch.channels_last)``, what
+    convolution nets prefer on GPUs, with no copy. ``size`` may be a `pixfeed.Buckets`
+    (aspect-ratio bucketing): a `Loader` then makes each batch at one bucket's size, each
+    image cropped to its nearest bucket's aspect ratio (see `Buckets` for the crops).
+
+    ``exact=False`` (the default, fast mode) decodes JPEGs at the smallest DCT scale
+    (1/8, 1/4, 1/2) whose crop still covers ``size``, and with ``fast_decode`` (on by default)
+    also with libjpeg's fast integer IDCT and merged (non-fancy) chroma upsampling; the
+    resize is fast_image_resize's. Close to torchvision's output, not equal.
+    ``exact=True`` decodes the crop at full scale with the accurate IDCT and fancy upsampling
+    and resizes with `pixfeed.resize`'s kernels (Pillow's arithmetic): for the boxes and
+    flips `sample_boxes` reports, uint8 output equals torchvision.transforms.v2 on PIL images
+    byte for byte (``RandomResizedCrop``; ``Resize(resize_shorter)`` + ``CenterCrop``;
+    ``Resize(size)``; ``RandomHorizontalFlip``) with an antialiased interpolation in RGB or L;
+    float output is ``(v / 255 - mean) / std`` correctly rounded to float32 (within 2e-6 of
+    torchvision's float32 ``ToDtype(scale=True)`` + ``Normalize``). See `check_parity`.
+
+    ``strict`` (default True): a file with corrupt data (any codec warning) fails its item
+    with ``DecodeError`` (kind ``"corrupt"``); False returns the pixels the decoder
+    recovered, as Pillow does.
     """
 
     def __init__(
         self,
-        size: int | tuple[int, int] = 224,
+        size: int | tuple[int, int] | Buckets = 224,
         crop: CropKind = "random_resized",
         scale: tuple[float, float] = (0.08, 1.0),
         ratio: tuple[float, float] = (3 / 4, 4 / 3),
         resize_shorter: int = 256,
-        flip: float = 0.5,
+        flip: float | None = None,
         mean: Sequence[float] | float = IMAGENET_MEAN,
         std: Sequence[float] | float = IMAGENET_STD,
         dtype: Literal["float32", "float16", "bfloat16", "uint8"] = "float32",
@@ -82,9 +105,21 @@ class Pipeline:
         apply_exif: bool = True,
         max_pixels: int | None = 178_956_970,
         fast_decode: bool = True,
+        exact: bool = False,
+        memory_format: Literal["contiguous", "channels_last"] = "contiguous",
         strict: bool = True,
     ) -> None:
-        if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+        #: The aspect-ratio buckets when ``size`` is a `Buckets` (``self.size`` is then the
+        #: first bucket's; a `Loader` makes each batch at its bucket's size).
+        self.buckets: Buckets | None = None
+        if isinstance(size, Buckets):
+            if crop == "none":
+                raise ValueError(
+                    "crop='none' cannot be bucketed: pick 'center', 'random_resized' or 'resize'"
+                )
+            self.buckets = size
+            self.size = size.sizes[0]
+        elif isinstance(size, (int, np.integer)) and not isinstance(size, bool):
             self.size = (_args.positive_int(size, "size"),) * 2
         else:
             self.size = _args.size(size, "size")
@@ -98,11 +133,11 @@ class Pipeline:
             raise ValueError(f"scale: the upper bound must be <= 1, got {scale!r}")
         self.ratio = _pair(ratio, "ratio")
         self.resize_shorter = _args.positive_int(resize_shorter, "resize_shorter")
-        if crop == "center" and self.resize_shorter < max(self.size):
+        if crop == "center" and self.buckets is None and self.resize_shorter < max(self.size):
             raise ValueError(
                 f"resize_shorter: {resize_shorter} is smaller than the crop size {self.size}"
             )
-        self.flip = float(flip)
+        self.flip = (0.5 if crop == "random_resized" else 0.0) if flip is None else float(flip)
         if not 0.0 <= self.flip <= 1.0:
             raise ValueError(f"flip: a probability in [0, 1], got {flip!r}")
         if mode not in _CHANNELS:
@@ -119,6 +154,13 @@ class Pipeline:
         if layout not in ("NCHW", "NHWC"):
             raise ValueError(f"layout: expected 'NCHW' or 'NHWC', got {layout!r}")
         self.layout = layout
+        if memory_format not in ("contiguous", "channels_last"):
+            raise ValueError(
+                f"memory_format: expected 'contiguous' or 'channels_last', got {memory_format!r}"
+            )
+        if memory_format == "channels_last" and layout != "NCHW":
+            raise ValueError("memory_format='channels_last' needs layout='NCHW'")
+        self.memory_format = memory_format
         if interpolation not in _INTERPOLATIONS:
             raise ValueError(
                 f"interpolation: expected one of {_INTERPOLATIONS}, got {interpolation!r}"
@@ -128,29 +170,64 @@ class Pipeline:
         self.apply_exif = bool(apply_exif)
         self.max_pixels = _args.max_pixels(max_pixels)
         self.fast_decode = bool(fast_decode)
+        self.exact = bool(exact)
         self.strict = bool(strict)
 
     def __repr__(self) -> str:
+        size = self.size if self.buckets is None else self.buckets
         return (
-            f"Pipeline(size={self.size}, crop={self.crop!r}, flip={self.flip}, "
-            f"dtype={self.dtype!r}, layout={self.layout!r}, mode={self.mode!r})"
+            f"Pipeline(size={size}, crop={self.crop!r}, flip={self.flip}, "
+            f"dtype={self.dtype!r}, layout={self.layout!r}, mode={self.mode!r}"
+            + (", exact=True" if self.exact else "")
+            + (", memory_format='channels_last')" if self.memory_format == "channels_last" else ")")
         )
 
     @property
     def numpy_dtype(self) -> type[np.generic]:
         return _DTYPES[self.dtype]
 
+    def _not_bucketed(self, what: str) -> None:
+        if self.buckets is not None:
+            raise TypeError(
+                f"{what}: a bucketed Pipeline has one size per bucket; use a Loader (one "
+                "bucket per batch) or pipeline.for_bucket(i)"
+            )
+
+    def for_bucket(self, index: int) -> Pipeline:
+        """The plain Pipeline that makes bucket ``index``'s images (see `Buckets`)."""
+        from pixfeed.buckets import _bucket_pipeline
+
+        if self.buckets is None:
+            raise TypeError("for_bucket: this Pipeline is not bucketed")
+        return _bucket_pipeline(self, self.buckets.sizes[index])  # type: ignore[no-any-return]
+
     def batch_shape(self, n: int) -> tuple[int, ...]:
+        self._not_bucketed("batch_shape")
         w, h = self.size
         if self.layout == "NCHW":
             return (n, self.channels, h, w)
         return (n, h, w, self.channels)
 
+    def _buffer_shape(self, n: int) -> tuple[int, ...]:
+        """The shape of the memory the native pass writes (NHWC for channels-last)."""
+        w, h = self.size
+        if self.memory_format == "channels_last":
+            return (n, h, w, self.channels)
+        return self.batch_shape(n)
+
+    def _present(self, out: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """The batch as handed out: `batch_shape`, viewing a channels-last buffer as NCHW."""
+        return out.transpose(0, 3, 1, 2) if self.memory_format == "channels_last" else out
+
+    @property
+    def _native_layout(self) -> str:
+        return "NHWC" if self.memory_format == "channels_last" else self.layout
+
     def _spec(self) -> tuple[Any, ...]:
         return (
             (self.size, self.crop, self.scale, self.ratio, self.resize_shorter, self.flip),
-            (self.mean, self.std, self.dtype, self.layout, self.mode, self.interpolation),
-            (self.antialias, self.apply_exif, self.max_pixels, self.fast_decode),
+            (self.mean, self.std, self.dtype, self._native_layout, self.mode, self.interpolation),
+            (self.antialias, self.apply_exif, self.max_pixels, self.fast_decode, self.exact),
             (self.strict,),
         )
 
@@ -184,6 +261,11 @@ class Pipeline:
     ) -> tuple[tuple[float, float, float, float], bool]:
         """The crop box ``(x, y, w, h)`` (source pixels of the EXIF-oriented image) and the
         flip that sample ``index`` gets in ``epoch`` on a ``width x height`` image."""
+        if self.buckets is not None:
+            b = int(self.buckets.assign([(width, height)])[0])
+            return self.for_bucket(b).sample_params(
+                width, height, seed=seed, epoch=epoch, index=index
+            )
         return _core.pipeline_params(
             self._spec(),
             _args.positive_int(width, "width"),
@@ -192,6 +274,37 @@ class Pipeline:
             int(epoch),
             int(index),
         )
+
+    def sample_boxes(
+        self,
+        sources: Sequence[_args.Source | tuple[int, int]],
+        *,
+        seed: int,
+        epoch: int = 0,
+        indices: Sequence[int] | None = None,
+    ) -> list[tuple[tuple[float, float, float, float], bool]]:
+        """The crop box ``(x, y, w, h)`` and flip of each sample, exactly as a `Loader` (or a
+        call with the same seed, epoch and indices) draws them: sample k from (seed, epoch,
+        ``indices[k]``; default k). Each source is a path/bytes (its header is read; sizes are
+        after EXIF orientation when ``apply_exif``) or a ``(width, height)`` pair. Boxes are
+        in source pixels; for ``crop="center"`` the box is the centre crop mapped back to the
+        source (fractional), ``"resize"``/``"none"`` give the whole image."""
+        idx = list(range(len(sources))) if indices is None else [int(i) for i in indices]
+        if len(idx) != len(sources):
+            raise ValueError(f"indices: expected {len(sources)} values, got {len(idx)}")
+        out = []
+        for k, (src, i) in enumerate(zip(sources, idx, strict=True)):
+            if isinstance(src, tuple):
+                w, h = src
+            else:
+                from pixfeed.decode import probe
+
+                info = probe(_args.source(src, f"sources[{k}]"))
+                w, h = info.width, info.height
+                if not self.apply_exif and info.orientation in (5, 6, 7, 8):
+                    w, h = h, w
+            out.append(self.sample_params(w, h, seed=seed, epoch=epoch, index=i))
+        return out
 
     def __call__(
         self,
@@ -204,6 +317,7 @@ class Pipeline:
     ) -> npt.NDArray[Any]:
         """One batch from ``sources``; sample k draws its randomness from
         (seed, epoch, indices[k]) (indices default to 0..n-1). Raises the first failure."""
+        self._not_bucketed("Pipeline()")
         srcs = [_args.source(s, f"sources[{i}]") for i, s in enumerate(sources)]
         if indices is None:
             idx = np.arange(len(srcs), dtype=np.int64)
@@ -213,8 +327,8 @@ class Pipeline:
                 raise ValueError(f"indices: expected {len(srcs)} values, got {idx.shape}")
         if seed is None:
             seed = secrets.randbits(63)
-        out = np.empty(self.batch_shape(len(srcs)), dtype=self.numpy_dtype)
+        out = np.empty(self._buffer_shape(len(srcs)), dtype=self.numpy_dtype)
         errors = self._run(srcs, idx.tolist(), seed, int(epoch), out, _args.threads(threads))
         if errors:
             raise errors[min(errors)]
-        return out
+        return self._present(out)

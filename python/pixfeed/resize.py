@@ -1,4 +1,4 @@
-"""Resize family of the batch array ops (SPEC section 3): ``resize``, ``resize_video``, the lazy
+"""Resize family of the batch array ops (docs/array-ops.md): ``resize``, ``resize_video``, the lazy
 ``iter_resize`` and ``random_resized_crop``. Argument conventions are in `pixfeed._batch`.
 
 Fidelity: with ``antialias=True`` each interpolation matches Pillow's ``Image.resize`` filter of
@@ -98,7 +98,8 @@ def resize(
     """
     if out is None and type(images) is _ndarray and images.ndim != 4 and images.flags.c_contiguous:
         # One image: argument checks and work in one native call.
-        return _core.resize_one(images, sizes, interpolation, bool(antialias), threads)
+        nthreads = threads if threads is None else _args.threads(threads)
+        return _core.resize_one(images, sizes, interpolation, bool(antialias), nthreads)
     batch = _batch.images(images)
     interp = _interpolation(interpolation)
     nthreads = _args.threads(threads)

@@ -1,4 +1,4 @@
-"""`scan`: list the image files under a folder, sorted (SPEC section 6).
+"""`scan`: list the image files under a folder, sorted (docs/toolkit.md).
 
 The walk is native (Rust): sibling folders are read in parallel on the library's thread
 pool with the GIL released, entries are classified from the directory listing itself (no
@@ -29,12 +29,12 @@ Behaviour (the same as filtering ``os.walk(root)``'s file names, then sorting):
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from pixfeed import _args, _core
 
-__all__ = ["IMAGES", "ScanResult", "scan"]
+__all__ = ["IMAGES", "ScanResult", "scan", "verify"]
 
 #: The extensions of the formats pixfeed decodes (JPEG, PNG, BMP, WebP).
 IMAGES: tuple[str, ...] = (".bmp", ".dib", ".jfif", ".jpe", ".jpeg", ".jpg", ".png", ".webp")
@@ -120,3 +120,38 @@ def scan(
     if errors and on_error == "raise":
         raise failed[0][1]
     return ScanResult(paths, errors)
+
+
+def verify(
+    paths: Sequence[str],
+    *,
+    threads: int | None = None,
+    progress: bool | None = False,
+    chunk: int = 256,
+) -> list[tuple[str, str, str]]:
+    """Decode every file (in parallel, a chunk at a time so memory stays bounded) and return
+    the broken ones as ``(path, format, reason)``, in input order. ``format`` is what the
+    header says (``"unknown"`` when even the header cannot be read); ``reason`` is the
+    error's type and message. ``progress``: a progress line on stderr (None: when it is a
+    terminal)."""
+    from pixfeed._progress import Progress
+    from pixfeed.decode import decode_batch
+
+    chunk = _args.positive_int(chunk, "chunk")
+    bar = Progress(len(paths), "files", enabled=progress)
+    broken: list[tuple[str, str, str]] = []
+    try:
+        for start in range(0, len(paths), chunk):
+            part = list(paths[start : start + chunk])
+            got = decode_batch(part, threads=threads, on_error="none")
+            for i, exc in sorted(got.errors.items()):
+                try:
+                    fmt = str(_core.probe(part[i])[0])
+                except Exception:
+                    fmt = "unknown"
+                broken.append((part[i], fmt, f"{type(exc).__name__}: {exc}"))
+            del got
+            bar.update(len(part))
+    finally:
+        bar.close()
+    return broken

@@ -28,6 +28,12 @@
 
 #include "jpeglib.h"
 
+/* build.rs compiles this file once per CPU level, each with its own name for
+ * the entry point (PF_HUFF_NAME, e.g. pf_huff_install_v3); jpeg_huff_dispatch.c
+ * picks one at run time. */
+#ifdef PF_HUFF_NAME
+#define pf_huff_install PF_HUFF_NAME
+#endif
 int pf_huff_install(j_decompress_ptr cinfo);
 /* jpeg_shim.c's source manager: hand libjpeg at most a few bytes at a time (on)
  * or all the rest (off); returns the previous setting. */

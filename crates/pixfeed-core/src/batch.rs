@@ -37,7 +37,7 @@ pub fn decode_batch(
             .map(|(i, src)| catch_panic(|| decode_source(*src, opt(i))))
             .collect());
     }
-    pool::install(threads, || {
+    pool::install_for(sources.len(), threads, || {
         sources
             .par_iter()
             .enumerate()

@@ -1,6 +1,7 @@
 //! Decode bindings: argument conversion, GIL release, error mapping. No image logic here.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
 use pixfeed_core::error::catch_panic;
 use pixfeed_core::{DecodeOptions, Mode, Rect, Source};
@@ -10,7 +11,7 @@ use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyList, PyString};
 
 use crate::convert::image_to_numpy;
-use crate::errors::to_pyerr;
+use crate::errors::{to_pyerr, Subject};
 
 /// A source held across the GIL release: a path, or immutable bytes kept alive by Python.
 pub enum OwnedSource {
@@ -21,7 +22,9 @@ pub enum OwnedSource {
 impl OwnedSource {
     pub fn extract(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
         if let Ok(s) = obj.cast::<PyString>() {
-            return Ok(OwnedSource::Path(PathBuf::from(s.to_str()?)));
+            // The filesystem encoding with surrogate escapes (`os.fsencode`): every name
+            // `os.listdir` or `scan` returns, UTF-8 or not, opens the file it names.
+            return Ok(OwnedSource::Path(PathBuf::from(s.extract::<OsString>()?)));
         }
         match obj.extract::<PyBackedBytes>() {
             Ok(b) => Ok(OwnedSource::Bytes(b)),
@@ -37,8 +40,38 @@ impl OwnedSource {
             OwnedSource::Bytes(b) => Source::Bytes(b),
         }
     }
-    pub fn name(&self) -> String {
-        self.as_source().name()
+    /// What errors about this source name: the path as Python spells it, or `<bytes>`.
+    pub fn name(&self) -> SourceName<'_> {
+        match self {
+            OwnedSource::Path(p) => SourceName::Path(p),
+            OwnedSource::Bytes(_) => SourceName::Bytes,
+        }
+    }
+}
+
+pub enum SourceName<'a> {
+    Path(&'a Path),
+    Bytes,
+}
+
+impl Subject for SourceName<'_> {
+    fn source<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        match self {
+            SourceName::Path(p) => p.source(py),
+            SourceName::Bytes => "<bytes>".source(py),
+        }
+    }
+    fn filename<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
+        match self {
+            SourceName::Path(p) => p.filename(py),
+            SourceName::Bytes => None,
+        }
+    }
+    fn shown(&self) -> String {
+        match self {
+            SourceName::Path(p) => p.shown(),
+            SourceName::Bytes => "<bytes>".to_string(),
+        }
     }
 }
 

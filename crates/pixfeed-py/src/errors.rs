@@ -1,5 +1,7 @@
-//! The one place where core errors become Python exceptions (SPEC section 1).
+//! The one place where core errors become Python exceptions (docs/conventions.md).
 //! pixfeed's own classes live in `pixfeed/errors.py`; they are looked up once and cached.
+
+use std::path::Path;
 
 use pixfeed_core::{DecodeErrorKind, Error};
 use pyo3::exceptions::{
@@ -8,7 +10,7 @@ use pyo3::exceptions::{
 };
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyType;
+use pyo3::types::{PyString, PyType};
 
 static DECODE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static UNSUPPORTED_FORMAT: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -22,12 +24,66 @@ fn class<'py>(
     cell.import(py, "pixfeed.errors", name)
 }
 
+/// What an error is about, as the exception names it.
+pub trait Subject {
+    /// The `source` of a pixfeed exception (a path, `<bytes>`, a function's name).
+    fn source<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny>;
+    /// The `filename` of an `OSError` about this subject, when it is a file.
+    fn filename<'py>(&self, _py: Python<'py>) -> Option<Bound<'py, PyAny>> {
+        None
+    }
+    /// The subject in a message: bytes that are not UTF-8 show as `\xNN`.
+    fn shown(&self) -> String;
+}
+
+impl Subject for str {
+    fn source<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        PyString::new(py, self).into_any()
+    }
+    fn shown(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Subject for String {
+    fn source<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        self.as_str().source(py)
+    }
+    fn shown(&self) -> String {
+        self.clone()
+    }
+}
+
+/// A file: named by the `str` Python spells it with (a name that is not UTF-8 comes back
+/// with surrogate escapes, as `os.fsdecode` gives it), so `e.filename` opens the same file.
+impl Subject for Path {
+    fn source<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        match self.as_os_str().into_pyobject(py) {
+            Ok(s) => s.into_any(),
+            Err(e) => match e {},
+        }
+    }
+    fn filename<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
+        Some(self.source(py))
+    }
+    fn shown(&self) -> String {
+        let mut out = String::new();
+        for chunk in self.as_os_str().as_encoded_bytes().utf8_chunks() {
+            out.push_str(chunk.valid());
+            for b in chunk.invalid() {
+                out.push_str(&format!("\\x{b:02x}"));
+            }
+        }
+        out
+    }
+}
+
 /// A pixfeed exception instance `cls(source, reason, kind)`.
 fn pixfeed_error(
     py: Python<'_>,
     cell: &'static PyOnceLock<Py<PyType>>,
     name: &str,
-    source: &str,
+    source: &Bound<'_, PyAny>,
     reason: String,
     kind: &str,
 ) -> PyErr {
@@ -37,7 +93,7 @@ fn pixfeed_error(
     }
 }
 
-fn os_error(path: &str, err: &std::io::Error) -> PyErr {
+fn os_error(path: Bound<'_, PyAny>, err: &std::io::Error) -> PyErr {
     let errno = err.raw_os_error().unwrap_or(0);
     // Drop std's " (os error N)" suffix: Python prints "[Errno N] message: 'path'" itself.
     let text = err.to_string();
@@ -45,7 +101,7 @@ fn os_error(path: &str, err: &std::io::Error) -> PyErr {
         .split_once(" (os error ")
         .map_or(text.as_str(), |(m, _)| m)
         .to_string();
-    let args = (errno, msg, path.to_string());
+    let args = (errno, msg, path.unbind());
     match err.kind() {
         std::io::ErrorKind::NotFound => PyFileNotFoundError::new_err(args),
         std::io::ErrorKind::IsADirectory => PyIsADirectoryError::new_err(args),
@@ -54,15 +110,21 @@ fn os_error(path: &str, err: &std::io::Error) -> PyErr {
     }
 }
 
-/// Map a core error about `source` (a path, or `<bytes>`) to its Python exception.
-pub fn to_pyerr(py: Python<'_>, source: &str, err: Error) -> PyErr {
+/// Map a core error about `source` (a path, `<bytes>`, a function) to its Python exception.
+pub fn to_pyerr<S: Subject + ?Sized>(py: Python<'_>, subject: &S, err: Error) -> PyErr {
+    let source = subject.source(py);
     match err {
-        Error::Io { path, err } => os_error(&path, &err),
+        Error::Io { path, err } => {
+            let name = subject
+                .filename(py)
+                .unwrap_or_else(|| PyString::new(py, &path).into_any());
+            os_error(name, &err)
+        }
         Error::UnsupportedFormat(reason) => pixfeed_error(
             py,
             &UNSUPPORTED_FORMAT,
             "UnsupportedFormatError",
-            source,
+            &source,
             format!("unsupported format: {reason}"),
             "format",
         ),
@@ -70,7 +132,7 @@ pub fn to_pyerr(py: Python<'_>, source: &str, err: Error) -> PyErr {
             py,
             &TOO_LARGE,
             "ImageTooLargeError",
-            source,
+            &source,
             e.to_string(),
             "too_large",
         ),
@@ -88,15 +150,16 @@ pub fn to_pyerr(py: Python<'_>, source: &str, err: Error) -> PyErr {
                 py,
                 &DECODE_ERROR,
                 "DecodeError",
-                source,
+                &source,
                 format!("{format} {kind_name}: {reason}"),
                 kind_name,
             )
         }
         Error::InvalidArgument { arg, reason } => PyValueError::new_err(format!("{arg}: {reason}")),
         Error::Internal(msg) => PyRuntimeError::new_err(format!(
-            "{source}: internal error in pixfeed (please report): {msg}"
+            "{}: internal error in pixfeed (please report): {msg}",
+            subject.shown()
         )),
-        other => PyRuntimeError::new_err(format!("{source}: {other}")),
+        other => PyRuntimeError::new_err(format!("{}: {other}", subject.shown())),
     }
 }

@@ -52,6 +52,17 @@ fn get_num_threads() -> usize {
     pixfeed_core::pool::num_threads()
 }
 
+/// `PIXFEED_NUM_THREADS` as the pool reads it: None when unset, empty or `auto`; an int in
+/// `1..=MAX_THREADS`; or the text itself when the pool ignores it (out of range, not a number).
+#[pyfunction]
+fn env_num_threads(py: Python<'_>) -> PyResult<Py<PyAny>> {
+    Ok(match pixfeed_core::pool::env_threads() {
+        Ok(None) => py.None(),
+        Ok(Some(n)) => n.into_pyobject(py)?.into_any().unbind(),
+        Err(text) => text.into_pyobject(py)?.into_any().unbind(),
+    })
+}
+
 /// Build facts for `pixfeed info`.
 #[pyfunction]
 fn build_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
@@ -63,6 +74,7 @@ fn build_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     }
     d.set_item("codecs", codecs)?;
     d.set_item("simd", pixfeed_core::info::simd_level())?;
+    d.set_item("jpeg_decoder", pixfeed_core::info::jpeg_decoder_build())?;
     d.set_item("max_pixels", pixfeed_core::decode::DEFAULT_MAX_PIXELS)?;
     d.set_item("debug_build", cfg!(debug_assertions))?;
     Ok(d)
@@ -72,12 +84,14 @@ fn build_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     keep_freed_memory();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("MAX_THREADS", pixfeed_core::pool::MAX_THREADS)?;
     m.add_function(wrap_pyfunction!(decode::decode, m)?)?;
     m.add_function(wrap_pyfunction!(decode::decode_batch, m)?)?;
     m.add_function(wrap_pyfunction!(decode::probe, m)?)?;
     m.add_function(wrap_pyfunction!(decode::encode, m)?)?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(env_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     m.add_function(wrap_pyfunction!(ops::flip, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::pipeline_batch, m)?)?;

@@ -19,7 +19,7 @@ use crate::errors::to_pyerr;
 type SpecTuple = (
     ((u32, u32), String, (f64, f64), (f64, f64), u32, f64),
     (Vec<f64>, Vec<f64>, String, String, String, String),
-    (bool, bool, u64, bool),
+    (bool, bool, u64, bool, bool),
     // strict
     (bool,),
 );
@@ -43,7 +43,7 @@ fn parse_spec(t: SpecTuple) -> PyResult<PipelineSpec> {
     let (
         (size, crop, scale, ratio, shorter, flip),
         (mean, std, dtype, layout, mode, interp),
-        (aa, exif, maxp, fast),
+        (aa, exif, maxp, fast, exact),
         (strict,),
     ) = t;
     let crop = match crop.as_str() {
@@ -77,6 +77,7 @@ fn parse_spec(t: SpecTuple) -> PyResult<PipelineSpec> {
         apply_exif: exif,
         max_pixels: maxp,
         fast_decode: fast,
+        exact,
         strict,
         dtype,
         layout,
@@ -145,7 +146,7 @@ pub fn pipeline_params(
 /// `crop_paths`: per-item relative crops resized to `window x window` uint8 into `out`
 /// (validated by Python). Returns one exception (or None) per source.
 #[pyfunction]
-#[pyo3(signature = (sources, x, y, scale, window, max_img_percent, center, interpolation, antialias, mode, threads, out, strict=true))]
+#[pyo3(signature = (sources, x, y, scale, window, max_img_percent, center, interpolation, antialias, mode, threads, out, exact=false, strict=true))]
 #[allow(clippy::too_many_arguments)]
 pub fn crop_paths<'py>(
     py: Python<'py>,
@@ -161,6 +162,7 @@ pub fn crop_paths<'py>(
     mode: &str,
     threads: Option<usize>,
     out: &Bound<'py, PyAny>,
+    exact: bool,
     strict: bool,
 ) -> PyResult<Bound<'py, PyList>> {
     let owned: Vec<OwnedSource> = sources
@@ -186,6 +188,7 @@ pub fn crop_paths<'py>(
         interp: parse_interp(interpolation)?,
         antialias,
         max_pixels: pixfeed_core::decode::DEFAULT_MAX_PIXELS,
+        exact,
         strict,
     };
     let mut out = ArrayOut::extract(out)?;

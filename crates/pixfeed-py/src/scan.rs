@@ -32,7 +32,7 @@ pub fn scan<'py>(
     };
     let out = py
         .detach(|| catch_panic(|| core_scan(&root, &opts, threads)))
-        .map_err(|e| to_pyerr(py, &root.to_string_lossy(), e))?;
+        .map_err(|e| to_pyerr(py, root.as_path(), e))?;
     let in_str_order = Cell::new(true);
     let paths = PyList::new(
         py,
@@ -44,12 +44,11 @@ pub fn scan<'py>(
     )?;
     let errors = PyList::empty(py);
     for (folder, err) in out.errors {
-        let name = folder.to_string_lossy().into_owned();
         let exc = to_pyerr(
             py,
-            &name,
+            folder.as_path(),
             pixfeed_core::Error::Io {
-                path: name.clone(),
+                path: folder.to_string_lossy().into_owned(),
                 err,
             },
         );

@@ -11,7 +11,7 @@ __all__ = ["main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from pixfeed.cli import crop, demo, filter, info, resize, scan
+    from pixfeed.cli import cache, crop, demo, filter, info, resize, scan
 
     parser = argparse.ArgumentParser(
         prog="pixfeed", description="Feed images to ML models as fast as the hardware allows."
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     resize.add_parser(sub)
     scan.add_parser(sub)
     filter.add_parser(sub)
+    cache.add_parser(sub)
     # `bench` drives the benchmarks/ tree of a source checkout; absent elsewhere.
     try:
         bench = importlib.import_module("pixfeed.cli.bench")
@@ -40,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     # The configuration (files and PIXFEED_* env) sets the default thread count of every
-    # command; `info` reports a broken configuration instead of failing on it.
+    # command; `info` reports a broken configuration in full, then exits 2 too.
     from pixfeed.config import load_config
 
     try:

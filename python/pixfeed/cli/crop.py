@@ -1,18 +1,23 @@
 """`pixfeed crop`: one window per file at (x, y, scale) from a CSV, into an .npy batch or a
-folder of images (SPEC section 4)."""
+folder of images.
+
+Existing files are never replaced unless ``--overwrite`` is given (the rules of
+:mod:`pixfeed.cli._files`); a refused run writes nothing and exits 2."""
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pixfeed.cli._files import format_of, unique_name
-from pixfeed.cli._output import Progress, print_json
+from pixfeed.cli import _files
+from pixfeed.cli._files import format_of
+from pixfeed.cli._output import Progress, print_json, thread_count
 
 
 def add_parser(sub: Any) -> None:
@@ -21,7 +26,10 @@ def add_parser(sub: Any) -> None:
         help="crop-and-resize windows from image files (x, y, scale from a CSV)",
         description=(
             "CSV columns: x, y, scale (header row required), plus an optional 'path' column; "
-            "without it, row i belongs to the i-th SRC."
+            "without it, row i belongs to the i-th SRC. A folder --out gets one image per "
+            "file under its name (a name taken by an earlier file gets -1, -2, ... and is "
+            "reported). An existing file, or an input, is never replaced unless --overwrite is "
+            "given; a refused run writes nothing (exit 2)."
         ),
     )
     p.add_argument("src", nargs="*", type=Path, help="image files (unless the CSV has 'path')")
@@ -34,13 +42,19 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--interpolation", default="bilinear")
     p.add_argument("--on-error", default="raise", choices=["raise", "skip"])
     p.add_argument("--batch", type=int, default=256, help="files per native call")
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--threads", type=thread_count, default=None)
     p.add_argument("--json", action="store_true", help="machine-readable summary")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing output files, the sources included (atomically)",
+    )
     p.set_defaults(run=run)
 
 
 def _read_csv(path: Path) -> tuple[list[float], list[float], list[float], list[str] | None]:
-    with open(path, newline="") as f:
+    # A path that is not UTF-8 comes back as its bytes on disk (surrogate escapes).
+    with open(path, newline="", encoding="utf-8", errors="surrogateescape") as f:
         rows = list(csv.DictReader(f))
     if not rows:
         raise SystemExit(f"pixfeed crop: {path}: no rows")
@@ -73,10 +87,23 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     to_npy = args.out.suffix.lower() == ".npy"
+    if not to_npy and args.out.exists() and not args.out.is_dir():
+        print(f"pixfeed crop: --out {args.out} is not a folder (nor an .npy file)", file=sys.stderr)
+        return 2
+    if to_npy:
+        targets: list[Path] = []
+        renamed: dict[str, str] = {}
+        pairs: list[tuple[Path | None, Path]] = [(None, args.out)]
+    else:
+        targets, renamed = _files.plan_names(sources, args.out)
+        pairs = list(zip(sources, targets, strict=True))
+    problems = _files.conflicts(pairs, [*sources, args.csv], overwrite=args.overwrite)
+    if problems:
+        print(f"pixfeed crop: {_files.describe(problems)}", file=sys.stderr)
+        return 2
     parts: list[np.ndarray] = []
     failed: dict[str, str] = {}
     progress = Progress(len(sources), "crop")
-    taken: set[str] = set()
     if not to_npy:
         args.out.mkdir(parents=True, exist_ok=True)
     written = 0
@@ -102,25 +129,51 @@ def run(args: argparse.Namespace) -> int:
             return 1
         for i, exc in res.errors.items():
             failed[str(chunk[i])] = str(exc)
-        ok = [s for i, s in enumerate(chunk) if i not in res.errors]
+        ok = [b + i for i in range(len(chunk)) if i not in res.errors]
         if to_npy:
             parts.append(np.asarray(res))
         else:
-            for src, img in zip(ok, res, strict=True):
-                dst = unique_name(args.out, src, taken)
-                dst.write_bytes(pixfeed.encode(np.asarray(img), format_of(dst)))  # type: ignore[arg-type]
+            for k, img in zip(ok, res, strict=True):
+                dst = targets[k]
+                data = pixfeed.encode(np.asarray(img), format_of(dst))  # type: ignore[arg-type]
+                try:
+                    _files.write_bytes(dst, data, overwrite=args.overwrite)
+                except FileExistsError:
+                    progress.close()
+                    print(
+                        f"pixfeed crop: {dst} appeared during the run; not replaced",
+                        file=sys.stderr,
+                    )
+                    return 1
         written += len(ok)
         progress.update(len(chunk))
     progress.close()
     if to_npy:
         batch = np.concatenate(parts) if parts else np.empty((0,), np.uint8)
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        np.save(args.out, batch)
-    summary = {"written": written, "skipped": len(failed), "failed": failed, "out": str(args.out)}
+        buf = io.BytesIO()
+        np.save(buf, batch)
+        try:
+            _files.write_bytes(args.out, buf.getvalue(), overwrite=args.overwrite)
+        except FileExistsError:
+            print(
+                f"pixfeed crop: {args.out} appeared during the run; not replaced", file=sys.stderr
+            )
+            return 1
+    renamed = {s: d for s, d in renamed.items() if s not in failed}
+    summary = {
+        "written": written,
+        "skipped": len(failed),
+        "failed": failed,
+        "renamed": renamed,
+        "out": str(args.out),
+    }
     if args.json:
         print_json(summary)
     else:
         print(f"{written} windows of {args.window}x{args.window} -> {args.out}")
-        for src, why in failed.items():
-            print(f"  skipped {src}: {why}", file=sys.stderr)
+        for name, why in failed.items():
+            print(f"  skipped {name}: {why}", file=sys.stderr)
+        for name, new in renamed.items():
+            print(f"  {name} -> {new} (its name was taken by an earlier file)", file=sys.stderr)
     return 0

@@ -145,9 +145,13 @@ def run(args: argparse.Namespace) -> int:
         "threads": threads,
         "sample_dir": str(Path(paths[0]).parent),
         "sample_made_seconds": round(made, 2),
+        # Each system's rate over its timed epochs (after one warm-up epoch).
         "images_per_second": {k: round(v, 1) for k, v in results.items()},
         "speedup_vs_baseline": {k: round(v / base, 2) for k, v in results.items()},
+        # The Loader's own counters over all its epochs, the warm-up included (its
+        # images_per_second: images over the time spent iterating).
         "loader_stats": loader.stats(),
+        "loader_stats_epochs": args.epochs + 1,
     }
     if args.json:
         print_json(report)

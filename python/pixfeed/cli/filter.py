@@ -1,23 +1,27 @@
 """`pixfeed filter DIR --model M.onnx`: batched YOLO detection over a folder, keeping the
-images whose detections satisfy a rule (SPEC section 6); exports JSON, TXT, CSV and an HTML
-report; a persistent result cache makes re-runs infer only new or changed images.
+images whose detections satisfy a rule; exports JSON, TXT, CSV and an HTML report; a
+persistent result cache makes re-runs infer only new or changed images.
 
 Output: without --json to stdout, the matched paths are printed one per line (like
-``grep -l``) and a summary goes to stderr. Exit status: 0 on success (bad images are
-reported, not fatal), 2 for usage errors, 1 when the model (or onnxruntime) is unusable.
+``grep -l``; with ``-0`` each ends in a NUL byte instead, like ``find -print0``) and a summary
+goes to stderr. Exit status: 0 on success (bad images are reported, not fatal), 2 for usage
+errors (an unusable --cache, outputs that would replace files included), 1 when the model (or
+onnxruntime) is unusable.
 """
 
 from __future__ import annotations
 
 import argparse
+import filecmp
 import os
-import shutil
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
-from pixfeed.cli._files import unique_name
-from pixfeed.cli._output import Progress, print_json
+from pixfeed.cli import _files
+from pixfeed.cli._output import Progress, print_json, thread_count
+from pixfeed.config import BACKENDS
 
 EPILOG = """\
 examples:
@@ -26,8 +30,27 @@ examples:
   pixfeed filter photos/ --model yolo11n.onnx --json            # JSON on stdout
 
 results are cached (default: ~/.cache/pixfeed/filter.sqlite; see --cache) by file path, size,
-mtime, model hash, imgsz, conf, iou and max-det: a re-run infers only new or changed images, and
-changing --classes or --count never re-infers.
+mtime, ctime, inode, model hash, imgsz, conf, iou and max-det: a re-run infers only new or
+changed images, and changing --classes or --count never re-infers. A damaged cache file is
+moved aside (<name>.corrupt-<time>) with a warning and a fresh one started. A --cache that is a
+folder or cannot be written is an error (exit 2); an unusable default cache only warns.
+
+file names: a path may contain a newline; use -0 so that stdout and --txt end each path with a
+NUL byte (xargs -0, sort -z). In the CSV, a text cell starting with = + - @ (a formula to a
+spreadsheet) gets a leading '.
+
+--labelme OUT / --yolo OUT write one label file per matched image (boxes of --classes within
+--conf..--conf-max) under OUT, at the image's path relative to DIR (OUT may be DIR itself:
+x.json beside x.jpg), under the same rules as --copy-to.
+
+cache control: --cache-max-entries N (config cache_max_entries) prunes the least recently used
+rows; --clear-cache empties the cache first; cache = false in the config turns it off;
+`pixfeed cache info` / `pixfeed cache clear [--model M]` inspect and empty it.
+
+--copy-to never replaces an existing file unless --overwrite is given (a refused copy writes
+nothing, exit 2; an identical copy already there is left as it is), and a --copy-to folder
+inside DIR is left out of the scan. The exports (--txt, --csv, --json, --report) replace the
+file they name, but never an image of the run.
 """
 
 
@@ -48,6 +71,16 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if v < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _nonnegative(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
     return v
 
 
@@ -87,6 +120,13 @@ def add_parser(sub: Any) -> None:
         help="any | at_least:N | exactly:N | at_most:N (default: any)",
     )
     sel.add_argument("--conf", type=_unit, default=0.25, help="confidence threshold (0.25)")
+    sel.add_argument(
+        "--conf-max",
+        type=_unit,
+        default=None,
+        help="count only detections scoring at most this (a confidence range with --conf); "
+        "applied after the cache",
+    )
     sel.add_argument("--iou", type=_unit, default=0.45, help="NMS IoU threshold (0.45)")
     sel.add_argument("--max-det", type=_positive, default=300, help="detections per image (300)")
     run_g = p.add_argument_group("running")
@@ -105,16 +145,17 @@ def add_parser(sub: Any) -> None:
     )
     run_g.add_argument(
         "--threads",
-        type=_positive,
+        type=thread_count,
         default=None,
         help="thread budget: on the CPU, N streams each decode and infer their own batches "
         "(config threads; all cores)",
     )
     run_g.add_argument(
         "--backend",
-        choices=["auto", "cpu", "cuda"],
+        choices=list(BACKENDS),
         default=None,
-        help="execution provider (config backend, auto: CUDA when present)",
+        help="ONNX Runtime execution provider (config backend; auto: CUDA, DirectML, "
+        "OpenVINO, else CPU, the first installed; `pixfeed info` lists them)",
     )
     run_g.add_argument(
         "--cache",
@@ -129,6 +170,19 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="filter what the decoder recovers from corrupt images (default: they are errors)",
     )
+    run_g.add_argument(
+        "--cache-max-entries",
+        type=_nonnegative,
+        default=None,
+        metavar="N",
+        help="keep at most N cache rows, least recently used pruned (config "
+        "cache_max_entries; 0: no limit)",
+    )
+    run_g.add_argument(
+        "--clear-cache",
+        action="store_true",
+        help="empty the result cache file before the run (every model's rows)",
+    )
     out = p.add_argument_group("output")
     out.add_argument(
         "--json",
@@ -142,7 +196,38 @@ def add_parser(sub: Any) -> None:
     out.add_argument("--csv", type=Path, help="one row per detection (and per image without)")
     out.add_argument("--report", type=Path, help="HTML report with thumbnails of the matches")
     out.add_argument(
-        "--copy-to", type=Path, metavar="DIR", help="copy the matched files there (subfolders kept)"
+        "--labelme",
+        type=Path,
+        metavar="DIR",
+        help="one LabelMe JSON per matched image (rectangles of --classes, with scores)",
+    )
+    out.add_argument(
+        "--labelme-embed",
+        action="store_true",
+        help="put the image's bytes (base64) in each LabelMe file's imageData",
+    )
+    out.add_argument(
+        "--yolo",
+        type=Path,
+        metavar="DIR",
+        help="YOLO txt labels per matched image (class cx cy w h, normalized) and classes.txt",
+    )
+    out.add_argument(
+        "--copy-to",
+        type=Path,
+        metavar="DIR",
+        help="copy the matched files there (subfolders kept; the folder is never scanned)",
+    )
+    out.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="--copy-to may replace existing files (atomically); never the sources",
+    )
+    out.add_argument(
+        "--null",
+        "-0",
+        action="store_true",
+        help="end each path on stdout and in --txt with a NUL byte instead of a newline",
     )
     p.set_defaults(run=run)
 
@@ -152,21 +237,50 @@ def _fail(code: int, message: str) -> int:
     return code
 
 
-def _copy_matches(paths: list[str], root: Path, dest: Path) -> int:
-    dest.mkdir(parents=True, exist_ok=True)
+def _copy_targets(paths: list[str], root: Path, dest: Path) -> list[Path]:
+    """Where each matched file goes: its path relative to ``root`` under ``dest``."""
     taken: set[str] = set()
+    targets = []
     for p in paths:
         rel = os.path.relpath(p, root)
         if rel.startswith(".."):
-            target = unique_name(dest, Path(p), taken)
+            targets.append(_files.unique_name(dest, Path(p), taken))
         else:
-            target = dest / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(p, target)
-    return len(paths)
+            targets.append(dest / rel)
+    return targets
+
+
+def _same_content(src: str, dst: Path) -> bool:
+    """An identical copy is already there (a re-run): nothing to copy or to refuse."""
+    try:
+        return dst.is_file() and filecmp.cmp(src, dst, shallow=False)
+    except OSError:
+        return False
+
+
+def _copy_matches(pairs: list[tuple[str, Path]], overwrite: bool) -> int:
+    for src, target in pairs:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _files.copy_file(src, target, overwrite=overwrite)
+    return len(pairs)
+
+
+def _label_files(result: Any, args: argparse.Namespace) -> list[tuple[Path, bytes]]:
+    """The --labelme / --yolo files that differ from what is on disk (a re-run writes
+    nothing new)."""
+    from pixfeed import _filter_labels as fl
+
+    files: list[tuple[Path, bytes]] = []
+    if args.labelme is not None:
+        made = fl.labelme_files(result, args.labelme, root=args.dir, embed=args.labelme_embed)
+        files += [(d, b) for d, b, _ in made]
+    if args.yolo is not None:
+        files += [(d, b) for d, b, _ in fl.yolo_files(result, args.yolo, root=args.dir)]
+    return [(d, b) for d, b in files if not fl.unchanged(d, b)]
 
 
 def run(args: argparse.Namespace) -> int:
+    from pixfeed._filter_cache import CacheError
     from pixfeed.config import load_config
     from pixfeed.errors import ModelError
     from pixfeed.filter import filter_images
@@ -179,12 +293,26 @@ def run(args: argparse.Namespace) -> int:
         return _fail(2, f"--names: no such file: {args.names}")
     if not args.model.is_file():
         return _fail(1, f"model not found: {args.model}")
+    if args.copy_to is not None and os.path.realpath(args.copy_to) == os.path.realpath(args.dir):
+        return _fail(2, f"--copy-to {args.copy_to}: the copies would land on DIR's own files")
     try:
         config = load_config(
-            {"threads": args.threads, "batch_size": args.batch_size, "backend": args.backend}
+            {
+                "threads": args.threads,
+                "batch_size": args.batch_size,
+                "backend": args.backend,
+                "cache_max_entries": args.cache_max_entries,
+            }
         )
     except ValueError as e:
         return _fail(2, f"configuration: {e}")
+    if args.clear_cache and not args.no_cache:
+        from pixfeed._filter_cache import clear_cache
+
+        try:
+            clear_cache(args.cache)
+        except (OSError, ValueError) as e:
+            return _fail(2, f"--clear-cache: {e}")
 
     json_stdout = args.json == "-"
     progress = Progress(0, "filter")
@@ -193,23 +321,30 @@ def run(args: argparse.Namespace) -> int:
         progress.total = total
         progress.update(done - progress.done)
 
+    caught: list[warnings.WarningMessage] = []
     try:
-        result = filter_images(
-            args.dir,
-            args.model,
-            classes=args.classes,
-            count=args.count,
-            conf=args.conf,
-            iou=args.iou,
-            max_det=args.max_det,
-            imgsz=args.imgsz,
-            names=args.names,
-            recursive=args.recursive,
-            cache=False if args.no_cache else (args.cache if args.cache is not None else True),
-            on_progress=on_progress,
-            config=config,
-            strict=not args.lenient,
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = filter_images(
+                args.dir,
+                args.model,
+                classes=args.classes,
+                count=args.count,
+                conf=args.conf,
+                conf_max=args.conf_max,
+                iou=args.iou,
+                max_det=args.max_det,
+                imgsz=args.imgsz,
+                names=args.names,
+                recursive=args.recursive,
+                exclude=[args.copy_to] if args.copy_to is not None else [],
+                cache=False if args.no_cache else (args.cache if args.cache is not None else True),
+                on_progress=on_progress,
+                config=config,
+                strict=not args.lenient,
+            )
+    except CacheError as e:  # a folder, an unwritable file
+        return _fail(2, f"--cache: {e} (give another file, or --no-cache)")
     except ModelError as e:
         return _fail(1, f"invalid model: {e}")
     except ImportError as e:
@@ -220,17 +355,47 @@ def run(args: argparse.Namespace) -> int:
         return _fail(1, str(e))
     finally:
         progress.close()
+        for w in caught:
+            text = str(w.message).removeprefix("pixfeed filter: ")
+            print(f"pixfeed filter: warning: {text}", file=sys.stderr)
+
+    # No output may replace an image of the run; --copy-to replaces nothing unless asked.
+    inputs = [Path(r.path) for r in result.images]
+    exports = [p for p in (args.txt, args.csv, args.report) if p is not None]
+    if args.json not in (None, "-"):
+        exports.append(Path(args.json))
+    problems = _files.conflicts([(None, p) for p in exports], inputs, overwrite=True)
+    matched = result.matched_paths
+    to_copy: list[tuple[str, Path]] = []
+    if args.copy_to is not None:
+        targets = _copy_targets(matched, args.dir, args.copy_to)
+        to_copy = [(s, d) for s, d in zip(matched, targets, strict=True) if not _same_content(s, d)]
+    problems += _files.conflicts(
+        [(Path(s), d) for s, d in to_copy], inputs, overwrite=args.overwrite
+    )
+    try:
+        labels = _label_files(result, args)
+    except OSError as e:  # --labelme-embed: an image gone since the run
+        return _fail(1, f"cannot read an image for --labelme-embed: {e}")
+    problems += _files.conflicts([(None, d) for d, _ in labels], inputs, overwrite=args.overwrite)
+    if problems:
+        return _fail(2, _files.describe(problems))
 
     try:
         if args.json not in (None, "-"):
             result.write_json(args.json)
         if args.txt:
-            result.write_txt(args.txt)
+            result.write_txt(args.txt, null=args.null)
         if args.csv:
             result.write_csv(args.csv)
         if args.report:
             result.write_report(args.report)
-        copied = _copy_matches(result.matched_paths, args.dir, args.copy_to) if args.copy_to else 0
+        copied = _copy_matches(to_copy, args.overwrite)
+        from pixfeed._filter_labels import write_files
+
+        write_files(labels, overwrite=args.overwrite)
+    except FileExistsError as e:
+        return _fail(1, f"{e.filename} appeared during the run; not replaced")
     except OSError as e:
         return _fail(1, f"cannot write the output: {e}")
 
@@ -238,8 +403,18 @@ def run(args: argparse.Namespace) -> int:
     if json_stdout:
         print_json(result.to_dict())
     else:
-        for path in result.matched_paths:
-            print(path)
+        # As bytes: a name that is not valid UTF-8 is printed as it is on disk.
+        end = b"\0" if args.null else b"\n"
+        sys.stdout.flush()
+        for path in matched:
+            sys.stdout.buffer.write(os.fsencode(path) + end)
+        sys.stdout.buffer.flush()
+        if not args.null and any("\n" in p or "\r" in p for p in matched):
+            print(
+                "pixfeed filter: warning: some matched paths contain a line break; "
+                "use -0 for NUL-separated output",
+                file=sys.stderr,
+            )
     errors = f"{c['errors']} error" + ("" if c["errors"] == 1 else "s")
     summary = (
         f"{c['matched']} of {c['total']} images matched ({errors}; "

@@ -37,6 +37,25 @@ def config_facts() -> dict[str, Any]:
     return facts
 
 
+def onnxruntime_facts() -> dict[str, Any]:
+    """The installed onnxruntime: version, execution providers and the ``backend`` values
+    they serve (what ``auto`` picks first); None values when it is not installed."""
+    from pixfeed.detector import AUTO_ORDER, available_backends
+
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return {"version": None, "providers": [], "backends": [], "auto": None}
+    backends = available_backends(ort)
+    auto = next((b for b in AUTO_ORDER if b in backends), "cpu")
+    return {
+        "version": ort.__version__,
+        "providers": list(ort.get_available_providers()),
+        "backends": backends,
+        "auto": auto,
+    }
+
+
 def collect() -> dict[str, Any]:
     import pixfeed
     from pixfeed import _core
@@ -46,28 +65,40 @@ def collect() -> dict[str, Any]:
         "version": pixfeed.__version__,
         "codecs": build["codecs"],
         "simd": build["simd"],
+        "jpeg_decoder": build["jpeg_decoder"],
         "threads": pixfeed.get_num_threads(),
         "max_pixels": build["max_pixels"],
         "debug_build": build["debug_build"],
         "python": platform.python_version(),
         "platform": platform.platform(),
         "config": config_facts(),
+        "onnxruntime": onnxruntime_facts(),
     }
 
 
 def run(args: argparse.Namespace) -> int:
     facts = collect()
+    # A configuration error is reported (below) and ends in status 2, as in every command.
+    status = 2 if "error" in facts["config"] else 0
     if args.json:
         print_json(facts)
-        return 0
+        return status
     print(f"pixfeed {facts['version']}{' (debug build)' if facts['debug_build'] else ''}")
     print(f"  python    {facts['python']} on {facts['platform']}")
     print(f"  simd      {facts['simd']}")
+    print(f"  jpeg      MCU decoder built for {facts['jpeg_decoder']}")
     print(f"  threads   {facts['threads']}")
     print(f"  max_pixels {facts['max_pixels']:,}")
     print("  codecs")
     for name, lib in facts["codecs"].items():
         print(f"    {name:<5} {lib}")
+    ort = facts["onnxruntime"]
+    if ort["version"] is None:
+        print("  onnxruntime not installed (pixfeed filter needs it: pip install onnxruntime)")
+    else:
+        print(f"  onnxruntime {ort['version']}")
+        print(f"    providers {', '.join(ort['providers'])}")
+        print(f"    backends  {', '.join(ort['backends'])} (auto: {ort['auto']})")
     cfg = facts["config"]
     user = cfg["user_file"]
     print("  config")
@@ -85,5 +116,5 @@ def run(args: argparse.Namespace) -> int:
                 if value is True or value is False
                 else value
             )
-            print(f"    {key:<12} {shown!s:<8} ({entry['source']})")
-    return 0
+            print(f"    {key:<17} {shown!s:<8} ({entry['source']})")
+    return status

@@ -1,5 +1,8 @@
 """`pixfeed resize SRC... --size WxH --out DIR`: decode, resize, encode back in the same
-format, in parallel native batches, with progress."""
+format, in parallel native batches, with progress.
+
+Existing files are never replaced unless ``--overwrite`` is given (see
+:mod:`pixfeed.cli._files` for the rules); a refused run writes nothing and exits 2."""
 
 from __future__ import annotations
 
@@ -10,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from pixfeed.cli._files import format_of, unique_name
-from pixfeed.cli._output import Progress, print_json
+from pixfeed.cli import _files
+from pixfeed.cli._files import format_of
+from pixfeed.cli._output import Progress, print_json, thread_count
 
 
 def _size(text: str) -> int | tuple[int, int]:
@@ -26,7 +30,15 @@ def _size(text: str) -> int | tuple[int, int]:
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("resize", help="resize image files into a folder (same formats)")
+    p = sub.add_parser(
+        "resize",
+        help="resize image files into a folder (same formats)",
+        description=(
+            "Each SRC is written to --out under its own file name (a name taken by an earlier "
+            "SRC gets -1, -2, ... and is reported). An existing file there, or a SRC itself, is "
+            "never replaced unless --overwrite is given; a refused run writes nothing (exit 2)."
+        ),
+    )
     p.add_argument("src", nargs="+", type=Path, help="image files")
     p.add_argument("--size", type=_size, required=True, help="WxH, or N for the shorter side")
     p.add_argument("--out", type=Path, required=True, help="output directory")
@@ -35,17 +47,31 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--quality", type=int, default=90, help="JPEG quality")
     p.add_argument("--on-error", default="raise", choices=["raise", "skip"])
     p.add_argument("--batch", type=int, default=64, help="files per native call")
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--threads", type=thread_count, default=None)
     p.add_argument("--json", action="store_true", help="machine-readable summary")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing files in --out, the sources included (atomically)",
+    )
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import pixfeed
 
+    if args.out.exists() and not args.out.is_dir():
+        print(f"pixfeed resize: --out {args.out} is not a folder", file=sys.stderr)
+        return 2
+    targets, renamed = _files.plan_names(args.src, args.out)
+    problems = _files.conflicts(
+        zip(args.src, targets, strict=True), args.src, overwrite=args.overwrite
+    )
+    if problems:
+        print(f"pixfeed resize: {_files.describe(problems)}", file=sys.stderr)
+        return 2
     args.out.mkdir(parents=True, exist_ok=True)
     progress = Progress(len(args.src), "resize")
-    taken: set[str] = set()
     failed: dict[str, str] = {}
     written = 0
     for b in range(0, len(args.src), args.batch):
@@ -59,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"pixfeed resize: {exc}", file=sys.stderr)
                 return 1
             failed[str(chunk[i])] = str(exc)
-        ok = [(s, img) for s, img in zip(chunk, decoded, strict=True) if img is not None]
+        ok = [(b + i, img) for i, img in enumerate(decoded) if img is not None]
         # 16-bit images are written as 8-bit (v >> 8), like every 8-bit mode of decode.
         arrays = [img if img.dtype == np.uint8 else (img >> 8).astype(np.uint8) for _, img in ok]
         if arrays:
@@ -70,18 +96,35 @@ def run(args: argparse.Namespace) -> int:
                 antialias=not args.no_antialias,
                 threads=args.threads,
             )
-            for (src, _), img in zip(ok, resized, strict=True):
-                dst = unique_name(args.out, src, taken)
+            for (k, _), img in zip(ok, resized, strict=True):
+                dst = targets[k]
                 data = pixfeed.encode(np.asarray(img), format_of(dst), quality=args.quality)  # type: ignore[arg-type]
-                dst.write_bytes(data)
+                try:
+                    _files.write_bytes(dst, data, overwrite=args.overwrite)
+                except FileExistsError:
+                    progress.close()
+                    print(
+                        f"pixfeed resize: {dst} appeared during the run; not replaced",
+                        file=sys.stderr,
+                    )
+                    return 1
                 written += 1
         progress.update(len(chunk))
     progress.close()
-    summary = {"written": written, "skipped": len(failed), "failed": failed, "out": str(args.out)}
+    renamed = {s: d for s, d in renamed.items() if s not in failed}
+    summary = {
+        "written": written,
+        "skipped": len(failed),
+        "failed": failed,
+        "renamed": renamed,
+        "out": str(args.out),
+    }
     if args.json:
         print_json(summary)
     else:
         print(f"{written} images -> {args.out}")
-        for src, why in failed.items():
-            print(f"  skipped {src}: {why}", file=sys.stderr)
+        for name, why in failed.items():
+            print(f"  skipped {name}: {why}", file=sys.stderr)
+        for name, new in renamed.items():
+            print(f"  {name} -> {new} (its name was taken by an earlier source)", file=sys.stderr)
     return 0

@@ -1,11 +1,22 @@
 """`VantixLoader` with vantixloader's signature, on pixfeed's loader.
 
-Same output as Vantix: float32 NCHW tensors of the whole image resized (squashed) to
-``width x height`` with antialiased bilinear, scaled to [0, 1], randomly flipped when
-``augment``. Differences, all deliberate: a file that fails to decode raises (naming it)
-instead of becoming a batch of zeros; shuffling is seeded ((seed, epoch), `set_epoch`) rather
-than global numpy state; under DDP every rank gets the same number of batches
-(DistributedSampler semantics) instead of ``indices[rank::world]``.
+Pixels as Vantix computes them: each file decoded at full size (JPEG: accurate IDCT, fancy
+upsampling) without applying its EXIF orientation, the whole image resized (squashed) to
+``width x height`` with antialiased bilinear (Pillow's arithmetic, pixfeed's exact mode),
+scaled to [0, 1] as float32 NCHW tensors, randomly flipped horizontally when ``augment``.
+For a given file and flip, a sample equals ``PIL.Image.open(path).convert("RGB").resize(
+(width, height), BILINEAR)`` divided by 255.
+
+Deliberate differences from Vantix:
+
+- a file that fails to decode raises (naming it) instead of becoming a batch of zeros;
+- shuffling and the flips are seeded ((seed, epoch, sample index), `set_epoch`) instead of
+  drawn from global random state, so which samples are flipped differs from a Vantix run;
+- under DDP every rank gets the same number of batches (DistributedSampler semantics)
+  instead of ``indices[rank::world]``;
+- images with an alpha channel or a palette are converted to RGB as Pillow's
+  ``convert("RGB")`` does (alpha dropped), 16-bit PNGs are reduced to 8 bits (``v >> 8``);
+- the decompression-bomb guard: images above 178,956,970 pixels raise.
 """
 
 from __future__ import annotations
@@ -54,6 +65,8 @@ class VantixLoader(IterableDataset[Any]):
             std=1.0,
             dtype="float32",
             layout="NCHW",
+            apply_exif=False,
+            exact=True,
         )
 
     def set_epoch(self, epoch: int) -> None:

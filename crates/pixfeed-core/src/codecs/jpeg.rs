@@ -88,6 +88,17 @@ extern "C" {
         msg_len: usize,
     ) -> c_int;
     fn pf_jpeg_turbo_version() -> *const c_char;
+    fn pf_huff_variant() -> *const c_char;
+}
+
+/// Which build of the MCU decoder (csrc/jpeg_huff.c) this CPU runs: `"x86-64-v3"` (AVX2,
+/// BMI2, ... all present) or `"baseline"` (any x86-64 CPU; other architectures). Chosen once
+/// per process from the CPU's features; `PIXFEED_JPEG_HUFF=baseline` forces the baseline.
+pub fn huff_decoder_variant() -> &'static str {
+    // SAFETY: pf_huff_variant takes no arguments and returns a pointer to a NUL-terminated
+    // string literal (static storage, never freed or mutated).
+    let variant = unsafe { CStr::from_ptr(pf_huff_variant()) };
+    variant.to_str().unwrap_or("unknown")
 }
 
 /// Version of the libjpeg-turbo compiled in (its `LIBJPEG_TURBO_VERSION`, e.g. `"3.1.0"`).

@@ -111,7 +111,7 @@ pub fn box_iou_into<T: Real>(
     }
     use rayon::prelude::*;
     let rows_per_task = ((1 << 14) / m).max(1);
-    crate::pool::install(threads, || {
+    crate::pool::install_for(n.div_ceil(rows_per_task), threads, || {
         out.par_chunks_mut(rows_per_task * m)
             .enumerate()
             .for_each(|(t, chunk)| {

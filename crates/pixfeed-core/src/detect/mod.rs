@@ -1,4 +1,4 @@
-//! Geometry for detection and labeling (SPEC section 6): boxes (IoU, format conversion),
+//! Geometry for detection and labeling (docs/toolkit.md): boxes (IoU, format conversion),
 //! non-maximum suppression, polygons (area, exact IoU, point tests, simplification), the
 //! YOLO letterbox pre-transform and YOLO output post-processing.
 //!

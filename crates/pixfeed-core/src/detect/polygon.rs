@@ -362,7 +362,7 @@ fn par_map<T: Send>(
     if n < 64 || work < 4096 || threads == Some(1) {
         return Ok((0..n).map(f).collect());
     }
-    crate::pool::install(threads, || {
+    crate::pool::install_for(n.div_ceil(16), threads, || {
         (0..n).into_par_iter().with_min_len(16).map(f).collect()
     })
 }
@@ -930,7 +930,7 @@ pub fn polygon_iou(a: &PolySet<'_>, b: &PolySet<'_>, threads: Option<usize>) -> 
             return Ok((0..n).map(|k| pair(k, &mut sc)).collect());
         }
         use rayon::prelude::*;
-        crate::pool::install(threads, || {
+        crate::pool::install_for(n.div_ceil(32), threads, || {
             (0..n)
                 .into_par_iter()
                 .with_min_len(32)

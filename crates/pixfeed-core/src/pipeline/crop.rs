@@ -1,4 +1,4 @@
-//! `crop_paths` (SPEC section 4): one window per source, uint8 HWC straight into the caller's
+//! `crop_paths` (docs/crop-from-files.md): one window per source, uint8 HWC straight into the caller's
 //! batch. The crop box comes from the header (parallel_image_crop's geometry, see
 //! [`plan::relative_box`]); only that box is decoded (JPEG: ROI + the smallest DCT scale
 //! that still covers the window; BMP: its rows; PNG: rows down to its last one), then resized
@@ -18,6 +18,7 @@ use crate::codecs::Mode;
 use crate::decode::{decode_region, probe, DecodeOptions};
 use crate::error::catch_panic;
 use crate::image::Rect;
+use crate::kernels::resize::Filter;
 use crate::source::{with_ranges, Source};
 use crate::{pool, Error, Result};
 
@@ -36,6 +37,9 @@ pub struct CropSpec {
     pub max_pixels: u64,
     /// See `RawRequest::strict`.
     pub strict: bool,
+    /// Full-scale accurate decode and `pixfeed.resize`'s kernels (Pillow's arithmetic):
+    /// the same bytes as Pillow's crop then resize (see `exact_window` in the parent module).
+    pub exact: bool,
 }
 
 impl CropSpec {
@@ -89,6 +93,23 @@ pub fn crop_one(spec: &CropSpec, data: &[u8], rel: RelativeCrop, slot: &mut [u8]
     // An integer box inside the image (relative_box floors sizes and truncates corners).
     let b = plan::relative_box(iw, ih, rel, spec.max_img_percent, spec.center);
     let roi = Rect::new(b.x as u32, b.y as u32, b.w as u32, b.h as u32);
+    if spec.exact {
+        let (w, h) = (tw as usize, th as usize);
+        let filter = Filter::new(super::kernel_interp(spec.interp), spec.antialias);
+        return super::exact_window(
+            data,
+            spec.mode,
+            true,
+            spec.max_pixels,
+            spec.strict,
+            (iw, ih),
+            roi,
+            (w, h),
+            (0, 0, w, h),
+            filter,
+            slot,
+        );
+    }
     let full = roi.x == 0 && roi.y == 0 && roi.width == iw && roi.height == ih;
     let opts = DecodeOptions {
         mode: spec.mode,
@@ -143,8 +164,10 @@ pub fn crop_one(spec: &CropSpec, data: &[u8], rel: RelativeCrop, slot: &mut [u8]
                 .map_err(|e| Error::Internal(format!("resize source: {e}")))?;
         let mut dst_img = fir::images::Image::from_slice_u8(tw, th, slot, pixel_type(c))
             .map_err(|e| Error::Internal(format!("resize destination: {e}")))?;
+        // Channels resized independently (no premultiplied alpha), as `pixfeed.resize`.
         let options = fir::ResizeOptions::new()
             .resize_alg(resize_alg(spec.interp, spec.antialias))
+            .use_alpha(false)
             .crop(bx, by, bw, bh);
         resizer
             .resize(&src_img, &mut dst_img, &options)

@@ -1,4 +1,4 @@
-//! The loader's fused per-image pass (SPEC section 5): plan the crop from the header ->
+//! The loader's fused per-image pass (docs/loader.md): plan the crop from the header ->
 //! decode only that region at the smallest sufficient DCT scale -> resize the crop to the
 //! output size -> flip -> normalize into the batch slot. One image never leaves its thread.
 
@@ -14,7 +14,8 @@ use fast_image_resize as fir;
 use crate::codecs::Mode;
 use crate::decode::{decode_region, probe, DecodeOptions};
 use crate::error::catch_panic;
-use crate::image::Rect;
+use crate::image::{ImageView, ImageViewMut, Rect};
+use crate::kernels::resize::{self, pillow, Filter, Interpolation};
 use crate::rng::SampleRng;
 use crate::source::{with_bytes, Source};
 use crate::{pool, Error, Result};
@@ -69,6 +70,9 @@ pub struct PipelineSpec {
     pub fast_decode: bool,
     /// See `RawRequest::strict`: a corrupt-data warning fails the item.
     pub strict: bool,
+    /// Exact mode (see `run_exact`): full-scale accurate decode and Pillow's resize, equal
+    /// to torchvision on PIL images; `fast_decode` is then ignored.
+    pub exact: bool,
     pub dtype: OutDtype,
     pub layout: OutLayout,
     pub lut: Lut,
@@ -198,6 +202,9 @@ pub fn run_one(
     crate::codecs::check_pixels(iw, ih, spec.max_pixels)?;
     let sample = sample_params(spec, iw, ih, seed, epoch, key, rel);
     let (crop_box, flip) = (sample.crop, sample.flip);
+    if spec.exact {
+        return run_exact(spec, data, (iw, ih), crop_box, flip, slot);
+    }
     let margin = match spec.crop {
         CropKind::Center { .. } => {
             let factor = (crop_box.w / f64::from(tw))
@@ -292,8 +299,11 @@ pub fn run_one(
         .map_err(|e| Error::Internal(format!("resize source: {e}")))?;
         let mut dst_img = fir::images::Image::from_slice_u8(tw, th, buf, pixel_type(c))
             .map_err(|e| Error::Internal(format!("resize destination: {e}")))?;
+        // Channels are resized independently, as `pixfeed.resize` does (no premultiplied
+        // alpha): one rule on every path.
         let options = fir::ResizeOptions::new()
             .resize_alg(resize_alg(spec.interp, spec.antialias))
+            .use_alpha(false)
             .crop(bx, by, bw, bh);
         resizer
             .resize(&src_img, &mut dst_img, &options)
@@ -308,6 +318,164 @@ pub fn run_one(
             spec.layout,
             slot,
         );
+        Ok(())
+    })
+}
+
+fn kernel_interp(i: Interp) -> Interpolation {
+    match i {
+        Interp::Nearest => Interpolation::Nearest,
+        Interp::Bilinear => Interpolation::Bilinear,
+        Interp::Bicubic => Interpolation::Bicubic,
+        Interp::Lanczos => Interpolation::Lanczos,
+        Interp::Area => Interpolation::Area,
+    }
+}
+
+/// Resize the integer rectangle `rect` of the oriented image (`iw x ih`) to `dst` and keep
+/// the window `win` of that result, into `out` (`win.2 * win.3 * channels` bytes): decode
+/// the rectangle (or, for a window, only the part its filter taps read) at full scale with
+/// the accurate IDCT and fancy upsampling, then resize exactly as `pixfeed.resize` (Pillow's
+/// arithmetic for the antialiased filters). The same bytes as cropping and resizing
+/// `pixfeed.decode`'s full image.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn exact_window(
+    data: &[u8],
+    mode: crate::codecs::Mode,
+    apply_exif: bool,
+    max_pixels: u64,
+    strict: bool,
+    (iw, ih): (u32, u32),
+    rect: Rect,
+    dst: (usize, usize),
+    win: pillow::Area,
+    filter: Filter,
+    out: &mut [u8],
+) -> Result<()> {
+    let whole = win == (0, 0, dst.0, dst.1);
+    let conv = filter.antialias && filter.interpolation != Interpolation::Nearest;
+    let (rw, rh) = (rect.width as usize, rect.height as usize);
+    // The part of `rect` to decode (relative to it) and, for a window, its plan.
+    let (part, plan) = if !whole && conv {
+        let (plan, part) =
+            pillow::Plan::window((rw, rh), dst, win, resize::pil_filter(filter.interpolation));
+        (part, Some(plan))
+    } else {
+        ((0, 0, rw, rh), None)
+    };
+    let roi = Rect::new(
+        rect.x + part.0 as u32,
+        rect.y + part.1 as u32,
+        part.2 as u32,
+        part.3 as u32,
+    );
+    let full = roi.x == 0 && roi.y == 0 && roi.width == iw && roi.height == ih;
+    let opts = DecodeOptions {
+        mode,
+        apply_exif,
+        reduce_to: None,
+        roi: if full { None } else { Some(roi) },
+        max_pixels,
+        fast: false,
+        strict,
+    };
+    let region = decode_region(data, &opts)?;
+    let img = &region.image;
+    let c = img.channels;
+    let src = img
+        .as_u8()
+        .ok_or_else(|| Error::invalid("mode", "exact mode needs 8-bit output"))?;
+    if region.scale != 1.0 || region.view_width != part.2 || img.height != part.3 {
+        return Err(Error::Internal(format!(
+            "exact decode returned {}x{} at scale {} for a {}x{} region",
+            region.view_width, img.height, region.scale, part.2, part.3
+        )));
+    }
+    let view = ImageView::new(&src[region.view_x * c..], part.2, part.3, c, img.width * c)?;
+    if let Some(plan) = plan {
+        pillow::resize_rows(view, &plan, 0..win.3, out);
+    } else if whole {
+        resize::resize_into(view, ImageViewMut::new(out, dst.0, dst.1, c)?, filter)?;
+    } else {
+        let mut tmp = vec![0u8; dst.0 * dst.1 * c];
+        resize::resize_into(view, ImageViewMut::new(&mut tmp, dst.0, dst.1, c)?, filter)?;
+        let row = win.2 * c;
+        for (y, o) in out.chunks_exact_mut(row).enumerate() {
+            let at = ((win.1 + y) * dst.0 + win.0) * c;
+            o.copy_from_slice(&tmp[at..at + row]);
+        }
+    }
+    Ok(())
+}
+
+/// Exact mode's pass: torchvision's transforms on a PIL image, byte for byte. A random
+/// resized (or relative) crop is `crop` then `resize` of the integer box; the centre
+/// variant resizes the whole image's shorter side to `shorter` (torchvision's `Resize(int)`
+/// size rule) and keeps the centred window (`CenterCrop`'s offsets, rounded half to even),
+/// computing only that window's pixels; `Resize` is the whole image to `size`.
+fn run_exact(
+    spec: &PipelineSpec,
+    data: &[u8],
+    (iw, ih): (u32, u32),
+    crop_box: BoxF,
+    flip: bool,
+    slot: &mut [u8],
+) -> Result<()> {
+    let (tw, th) = (spec.size.0 as usize, spec.size.1 as usize);
+    let whole = Rect::new(0, 0, iw, ih);
+    let (rect, dst, win) = match spec.crop {
+        CropKind::Center { shorter } => {
+            let (rw, rh) = resize::shorter_side_size(iw as usize, ih as usize, shorter as usize);
+            if tw > rw || th > rh {
+                return Err(Error::invalid(
+                    "size",
+                    format!("a {tw}x{th} centre crop does not fit in the {rw}x{rh} resize"),
+                ));
+            }
+            let left = ((rw - tw) as f64 / 2.0).round_ties_even() as usize;
+            let top = ((rh - th) as f64 / 2.0).round_ties_even() as usize;
+            (whole, (rw, rh), (left, top, tw, th))
+        }
+        CropKind::None => {
+            if (iw as usize, ih as usize) != (tw, th) {
+                return Err(Error::invalid(
+                    "crop",
+                    format!("crop='none' needs every image to be {tw}x{th}, this one is {iw}x{ih}"),
+                ));
+            }
+            (whole, (tw, th), (0, 0, tw, th))
+        }
+        _ => {
+            // Integer boxes (RandomResizedCrop and the relative crop draw whole pixels).
+            let b = crop_box;
+            let rect = Rect::new(b.x as u32, b.y as u32, b.w as u32, b.h as u32);
+            if !rect.fits_in(iw, ih) {
+                return Err(Error::Internal(format!("crop box {b:?} outside {iw}x{ih}")));
+            }
+            (rect, (tw, th), (0, 0, tw, th))
+        }
+    };
+    let filter = Filter::new(kernel_interp(spec.interp), spec.antialias);
+    SCRATCH.with(|cell| -> Result<()> {
+        let mut guard = cell.borrow_mut();
+        let (_, buf) = &mut *guard;
+        let c = spec.channels();
+        buf.clear();
+        buf.resize(tw * th * c, 0);
+        exact_window(
+            data,
+            spec.mode,
+            spec.apply_exif,
+            spec.max_pixels,
+            spec.strict,
+            (iw, ih),
+            rect,
+            dst,
+            win,
+            filter,
+            buf,
+        )?;
+        write::write_item(buf, tw, th, c, flip, &spec.lut, spec.layout, slot);
         Ok(())
     })
 }
@@ -351,4 +519,108 @@ pub fn run_batch(
         })
     };
     pool::map_slots(out, item, threads, one)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codecs::{encode::encode, Format};
+    use crate::decode::decode;
+    use crate::image::Image;
+
+    fn spec(crop: CropKind, size: (u32, u32)) -> PipelineSpec {
+        PipelineSpec {
+            size,
+            crop,
+            flip: 0.5,
+            mode: Mode::Rgb,
+            interp: Interp::Bilinear,
+            antialias: true,
+            apply_exif: true,
+            max_pixels: crate::decode::DEFAULT_MAX_PIXELS,
+            fast_decode: true,
+            exact: true,
+            strict: true,
+            dtype: OutDtype::U8,
+            layout: OutLayout::Nhwc,
+            lut: Lut::Identity,
+        }
+    }
+
+    /// The whole decoded image resized to `dst`, then the window `win` cut out (and flipped):
+    /// what exact mode must produce without computing the rest.
+    fn reference(full: &Image, dst: (usize, usize), win: pillow::Area, flip: bool) -> Vec<u8> {
+        let src = ImageView::contiguous(full.as_u8().unwrap(), full.width, full.height, 3).unwrap();
+        let mut out = vec![0u8; dst.0 * dst.1 * 3];
+        let filter = Filter::new(Interpolation::Bilinear, true);
+        resize::resize_into(
+            src,
+            ImageViewMut::new(&mut out, dst.0, dst.1, 3).unwrap(),
+            filter,
+        )
+        .unwrap();
+        let mut r = Vec::new();
+        for y in win.1..win.1 + win.3 {
+            let row = &out[(y * dst.0 + win.0) * 3..(y * dst.0 + win.0 + win.2) * 3];
+            let mut px: Vec<[u8; 3]> = row.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect();
+            if flip {
+                px.reverse();
+            }
+            r.extend(px.into_iter().flatten());
+        }
+        r
+    }
+
+    #[test]
+    fn exact_mode_equals_resize_of_the_full_decode() {
+        let (w, h) = (203u32, 157u32);
+        let px: Vec<u8> = (0..w * h * 3)
+            .map(|i| ((i * 37 + (i / 607) * 11) % 251) as u8)
+            .collect();
+        let jpeg = encode(&px, w, h, 3, Format::Jpeg, 90).unwrap();
+        let full = decode(&jpeg, &DecodeOptions::default()).unwrap();
+        // Centre: Resize(61) of the whole image (61 x 78 -> here 78 x 61), CenterCrop 40x30.
+        let s = spec(CropKind::Center { shorter: 61 }, (40, 30));
+        let (rw, rh) = resize::shorter_side_size(w as usize, h as usize, 61);
+        let half = |v: usize| (v as f64 / 2.0).round_ties_even() as usize;
+        let win = (half(rw - 40), half(rh - 30), 40, 30);
+        for key in 0..6 {
+            let mut slot = vec![0u8; s.item_bytes()];
+            run_one(&s, &jpeg, key, 1, 0, None, &mut slot).unwrap();
+            let flip = sample_params(&s, w, h, 1, 0, key, None).flip;
+            assert_eq!(
+                slot,
+                reference(&full, (rw, rh), win, flip),
+                "centre, key {key}"
+            );
+        }
+        // Random resized crop: the integer box cropped, then resized.
+        let s = spec(
+            CropKind::RandomResized {
+                scale: (0.05, 1.0),
+                ratio: (0.75, 4.0 / 3.0),
+            },
+            (33, 47),
+        );
+        for key in 0..12 {
+            let mut slot = vec![0u8; s.item_bytes()];
+            run_one(&s, &jpeg, key, 2, 3, None, &mut slot).unwrap();
+            let p = sample_params(&s, w, h, 2, 3, key, None);
+            let b = p.crop;
+            let (bx, by, bw, bh) = (b.x as usize, b.y as usize, b.w as usize, b.h as usize);
+            let data = full.as_u8().unwrap();
+            let mut crop = Vec::new();
+            for y in by..by + bh {
+                crop.extend_from_slice(
+                    &data[(y * w as usize + bx) * 3..(y * w as usize + bx + bw) * 3],
+                );
+            }
+            let crop = Image::new_u8(bw, bh, 3, crop);
+            assert_eq!(
+                slot,
+                reference(&crop, (33, 47), (0, 0, 33, 47), p.flip),
+                "rrc, key {key}"
+            );
+        }
+    }
 }

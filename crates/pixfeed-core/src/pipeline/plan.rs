@@ -88,7 +88,7 @@ pub struct RelativeCrop {
     pub scale: f64,
 }
 
-/// parallel_image_crop's geometry (SPEC section 4): `s = min(scale, max_img_percent)`, crop
+/// parallel_image_crop's geometry (docs/crop-from-files.md): `s = min(scale, max_img_percent)`, crop
 /// size `(max(floor(W*s), 2), max(floor(H*s), 2))` (at most the image), the corner
 /// `(trunc(x*W), trunc(y*H))` — or the centre with `center`, the corner then being centre
 /// minus half the size, floored — clamped so that the crop lies inside the image.

@@ -1,5 +1,5 @@
 //! Resize: five interpolations, each in two flavours that match a reference library to within
-//! one level on uint8 (SPEC section 3):
+//! one level on uint8 (docs/array-ops.md):
 //!
 //! | interpolation | `antialias=true` (Pillow)        | `antialias=false` (`cv2.resize`)      |
 //! |---------------|----------------------------------|---------------------------------------|
@@ -129,7 +129,7 @@ pub fn crop_view<'a>(src: ImageView<'a>, r: Rect) -> Result<ImageView<'a>> {
     ImageView::new(&src.data[start..end], w, h, src.channels, src.row_stride)
 }
 
-fn pil_filter(i: Interpolation) -> pillow::PilFilter {
+pub(crate) fn pil_filter(i: Interpolation) -> pillow::PilFilter {
     match i {
         Interpolation::Bilinear => pillow::PilFilter::Bilinear,
         Interpolation::Bicubic => pillow::PilFilter::Bicubic,
@@ -219,7 +219,7 @@ pub fn resize_into_par(
     );
     let row_len = dst.width * dst.channels;
     let height = dst.height;
-    crate::pool::install(threads, || {
+    crate::pool::install_for(height, threads, || {
         use rayon::prelude::*;
         let bands = (rayon::current_num_threads() * 4).clamp(1, height);
         let band_rows = height.div_ceil(bands);

@@ -112,16 +112,28 @@ struct Coeffs {
 impl Coeffs {
     /// `precompute_coeffs` + `normalize_coeffs_8bpc` over the whole source range.
     fn new(in_size: usize, out_size: usize, filter: PilFilter) -> Coeffs {
+        Coeffs::window(in_size, out_size, filter, 0..out_size)
+    }
+
+    /// The coefficients of outputs `range` only (output `range.start` becomes index 0), each
+    /// exactly as in the full `in_size -> out_size` resize.
+    fn window(
+        in_size: usize,
+        out_size: usize,
+        filter: PilFilter,
+        range: std::ops::Range<usize>,
+    ) -> Coeffs {
         let (func, support) = filter.function();
         // Pillow passes the box as floats; `in1 - in0` is exact below 2**24.
         let scale = f64::from(in_size as f32) / out_size as f64;
         let filterscale = scale.max(1.0);
         let support = support * filterscale;
         let ksize = support.ceil() as usize * 2 + 1;
-        let mut bounds = Vec::with_capacity(out_size);
-        let mut kk = vec![0i32; out_size * ksize];
+        let (first, n_out) = (range.start, range.len());
+        let mut bounds = Vec::with_capacity(n_out);
+        let mut kk = vec![0i32; n_out * ksize];
         let mut k = vec![0f64; ksize];
-        for xx in 0..out_size {
+        for xx in range {
             let center = (xx as f64 + 0.5) * scale;
             let ss = 1.0 / filterscale;
             // C's `(int)` truncates toward zero; then clamp to the image.
@@ -137,7 +149,7 @@ impl Coeffs {
             for (x, &kx) in k.iter().enumerate().take(n) {
                 let v = if ww != 0.0 { kx / ww } else { kx };
                 let scaled = v * f64::from(1u32 << PRECISION_BITS);
-                kk[xx * ksize + x] = if v < 0.0 {
+                kk[(xx - first) * ksize + x] = if v < 0.0 {
                     (-0.5 + scaled) as i32
                 } else {
                     (0.5 + scaled) as i32
@@ -146,8 +158,8 @@ impl Coeffs {
             bounds.push((xmin as usize, n));
         }
         let per = ksize.div_ceil(4);
-        let mut quads = vec![[[0i16; 16]; 2]; out_size * per];
-        for xx in 0..out_size {
+        let mut quads = vec![[[0i16; 16]; 2]; n_out * per];
+        for xx in 0..n_out {
             for (t, &w) in kk[xx * ksize..(xx + 1) * ksize].iter().enumerate() {
                 let (hi, lo) = ((w >> 11) as i16, (w & 0x7FF) as i16);
                 let q = &mut quads[xx * per + t / 4];
@@ -172,6 +184,13 @@ impl Coeffs {
     fn taps(&self, i: usize) -> (usize, &[i32]) {
         let (start, n) = self.bounds[i];
         (start, &self.kk[i * self.ksize..i * self.ksize + n])
+    }
+
+    /// Make the taps relative to a source that starts at index `origin` (<= every tap).
+    fn shift(&mut self, origin: usize) {
+        for b in &mut self.bounds {
+            b.0 -= origin;
+        }
     }
 
     /// Source rows `first..last` read by outputs `range`.
@@ -200,6 +219,44 @@ impl Plan {
             vertical_first: vertical_first(sw, sh, dw, dh),
             dst_width: dw,
         }
+    }
+}
+
+/// A rectangle `(x, y, width, height)` in pixels.
+pub type Area = (usize, usize, usize, usize);
+
+impl Plan {
+    /// The output window `win` of `Image.resize((dw, dh))` on a `sw x sh` image, without the
+    /// rest of the output: every window pixel equals the full resize's (the same taps, weights
+    /// and pass order; Pillow's passes treat each row and column independently). Returns the
+    /// plan and the source rectangle it reads; [`resize_rows`] then takes that rectangle as
+    /// its source and output rows `0..win.3`.
+    pub fn window(
+        (sw, sh): (usize, usize),
+        (dw, dh): (usize, usize),
+        win: Area,
+        filter: PilFilter,
+    ) -> (Plan, Area) {
+        let (wx, wy, ww, wh) = win;
+        let axis = |s: usize, d: usize, w0: usize, n: usize| {
+            if s == d {
+                // No pass on this axis: the window's own pixels.
+                return (None, w0, n);
+            }
+            let mut c = Coeffs::window(s, d, filter, w0..w0 + n);
+            let (first, last) = c.span(0..n);
+            c.shift(first);
+            (Some(c), first, last - first)
+        };
+        let (h, x0, xn) = axis(sw, dw, wx, ww);
+        let (v, y0, yn) = axis(sh, dh, wy, wh);
+        let plan = Plan {
+            h,
+            v,
+            vertical_first: vertical_first(sw, sh, dw, dh),
+            dst_width: ww,
+        };
+        (plan, (x0, y0, xn, yn))
     }
 }
 
@@ -461,6 +518,50 @@ mod tests {
                     let (_, k) = c.taps(x);
                     let total: i64 = k.iter().map(|&w| i64::from(w)).sum();
                     assert!((total - (1 << PRECISION_BITS)).abs() <= k.len() as i64);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn windows_equal_whole() {
+        let (sw, sh) = (53, 47);
+        for (dw, dh) in [
+            (31, 29),
+            (80, 70),
+            (53, 20),
+            (20, 47),
+            (53, 47),
+            (19, 40),
+            (40, 11),
+        ] {
+            for c in [1, 3, 4] {
+                let src: Vec<u8> = (0..sw * sh * c).map(|i| (i * 7919 % 256) as u8).collect();
+                let v = ImageView::contiguous(&src, sw, sh, c).unwrap();
+                for f in [
+                    PilFilter::Box,
+                    PilFilter::Bilinear,
+                    PilFilter::Bicubic,
+                    PilFilter::Lanczos,
+                ] {
+                    let plan = Plan::new(sw, sh, dw, dh, f);
+                    let mut whole = vec![0u8; dw * dh * c];
+                    resize_rows(v, &plan, 0..dh, &mut whole);
+                    for win in [(0, 0, dw, dh), (3, 5, dw - 7, dh - 6), (dw - 4, 1, 4, 3)] {
+                        let (wp, (x0, y0, xn, yn)) = Plan::window((sw, sh), (dw, dh), win, f);
+                        let sub =
+                            ImageView::new(&src[(y0 * sw + x0) * c..], xn, yn, c, sw * c).unwrap();
+                        let mut got = vec![0u8; win.2 * win.3 * c];
+                        resize_rows(sub, &wp, 0..win.3, &mut got);
+                        for y in 0..win.3 {
+                            let a = ((win.1 + y) * dw + win.0) * c;
+                            assert_eq!(
+                                &got[y * win.2 * c..(y + 1) * win.2 * c],
+                                &whole[a..a + win.2 * c],
+                                "{dw}x{dh} {win:?} {f:?} c={c} row {y}"
+                            );
+                        }
+                    }
                 }
             }
         }
