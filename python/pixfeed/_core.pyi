@@ -58,6 +58,7 @@ def decode(
     reduce_to: tuple[int, int] | None,
     roi: tuple[int, int, int, int] | None,
     max_pixels: int,
+    strict: bool = True,
 ) -> _Array: ...
 def decode_batch(
     sources: list[_Source],
@@ -67,6 +68,7 @@ def decode_batch(
     rois: list[tuple[int, int, int, int] | None] | None,
     threads: int | None,
     max_pixels: int,
+    strict: bool = True,
 ) -> list[_Array | BaseException]: ...
 def probe(source: _Source) -> tuple[str, int, int, int, int, int, bool]: ...
 def set_num_threads(n: int) -> None: ...
@@ -83,7 +85,7 @@ def flip(
 def recycled_empty(nbytes: int) -> npt.NDArray[np.uint8]: ...
 def recycled_pool_bytes() -> int: ...
 def pipeline_batch(
-    spec: tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]],
+    spec: tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], tuple[bool]],
     sources: list[_Source],
     keys: list[int],
     seed: int,
@@ -92,7 +94,7 @@ def pipeline_batch(
     threads: int | None,
 ) -> list[BaseException | None]: ...
 def pipeline_params(
-    spec: tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]],
+    spec: tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], tuple[bool]],
     width: int,
     height: int,
     seed: int,
@@ -113,6 +115,7 @@ def crop_paths(
     threads: int | None,
     out: npt.NDArray[np.uint8],
     exact: bool = False,
+    strict: bool = True,
 ) -> list[BaseException | None]: ...
 def crop(
     images: list[npt.NDArray[np.uint8]],

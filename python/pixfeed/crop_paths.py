@@ -73,6 +73,7 @@ def crop_paths(
     on_error: Literal["raise", "skip"] = "raise",
     out: npt.NDArray[np.uint8] | None = None,
     exact: bool = False,
+    strict: bool = True,
 ) -> CropBatch:
     """Crop each file at (x, y) with the given scale and resize it to a square window.
 
@@ -83,6 +84,8 @@ def crop_paths(
     ``resize`` (antialiased filters) of the decoded image; the default reduces JPEGs by DCT
     scaling first (faster, not bit-exact). Channels are resized independently (no
     premultiplied alpha) in both modes, as `pixfeed.resize` does.
+    ``strict`` (default True): corrupt data in what the crop decodes fails that file with
+    ``DecodeError`` (kind ``"corrupt"``); False keeps what the decoder recovered.
     """
     if isinstance(sources, (str, bytes)) or not isinstance(sources, Sequence):
         raise TypeError("sources: expected a sequence of paths or bytes")
@@ -125,6 +128,7 @@ def crop_paths(
         _args.threads(threads),
         buf.reshape(n, -1) if n else buf.reshape(0, 0),
         bool(exact),
+        bool(strict),
     )
     errors = {i: e for i, e in enumerate(results) if e is not None}
     if errors and on_error == "raise":

@@ -48,6 +48,7 @@ def decode(
     reduce_to: tuple[int, int] | None = None,
     roi: tuple[int, int, int, int] | None = None,
     max_pixels: int | None = MAX_PIXELS,
+    strict: bool = True,
 ) -> Array:
     """Decode one JPEG, PNG, BMP or WebP image into an (H, W[, C]) array.
 
@@ -55,7 +56,9 @@ def decode(
     still >= (w, h) (JPEG: M/8 DCT scaling); ``roi=(x, y, w, h)`` returns exactly that region
     while decoding as little as the format allows. Both are in the EXIF-oriented image's
     coordinates. ``max_pixels`` (None: no limit) is checked from the header before any
-    allocation.
+    allocation. ``strict`` (default True) raises `DecodeError` (kind ``"corrupt"``, with the
+    codec's message) on any corrupt-data warning of the codec; ``strict=False`` returns the
+    pixels the decoder recovered, as Pillow does. Data that ends early raises either way.
     """
     return _core.decode(
         _args.source(source),
@@ -64,6 +67,7 @@ def decode(
         None if reduce_to is None else _args.size(reduce_to, "reduce_to"),
         None if roi is None else _args.box(roi, "roi"),
         _args.max_pixels(max_pixels),
+        bool(strict),
     )
 
 
@@ -92,6 +96,7 @@ def decode_batch(
     threads: int | None = None,
     on_error: OnError = "raise",
     max_pixels: int | None = MAX_PIXELS,
+    strict: bool = True,
 ) -> DecodedBatch:
     """Decode many images in parallel native threads (GIL released); results in input order.
 
@@ -99,7 +104,7 @@ def decode_batch(
     per source (None entries decode whole). ``on_error``: ``"raise"`` raises the first failure
     (in input order) after all finished, ``"skip"`` drops failed items, ``"none"`` puts None in
     their place. Either way the result's
-    ``errors`` maps each failed input index to its exception.
+    ``errors`` maps each failed input index to its exception. ``strict`` as in `decode`.
     """
     if on_error not in ("raise", "skip", "none"):
         raise ValueError(f"on_error: expected 'raise', 'skip' or 'none', got {on_error!r}")
@@ -135,6 +140,7 @@ def decode_batch(
         boxes,
         _args.threads(threads),
         _args.max_pixels(max_pixels),
+        bool(strict),
     )
     errors = {i: r for i, r in enumerate(results) if isinstance(r, BaseException)}
     if errors and on_error == "raise":

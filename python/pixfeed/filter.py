@@ -427,8 +427,9 @@ def _prepare(
     positions: list[int],
     threads: int | None,
     buffer: npt.NDArray[Any],
+    strict: bool = True,
 ) -> _Prepared:
-    decoded = decode_batch(paths, mode="RGB", threads=threads, on_error="none")
+    decoded = decode_batch(paths, mode="RGB", threads=threads, on_error="none", strict=strict)
     errors = {positions[i]: _reason(e) for i, e in decoded.errors.items()}
     ok = [(positions[i], img) for i, img in enumerate(decoded) if img is not None]
     images = [img for _, img in ok]
@@ -442,6 +443,7 @@ class _Settings:
     conf: float
     iou: float
     max_det: int
+    strict: bool = True
 
 
 def _detections(
@@ -509,6 +511,7 @@ def _prefetched(
     positions: list[int],
     batch_size: int,
     threads: int | None,
+    strict: bool = True,
 ) -> Generator[_Prepared, None, None]:
     """Batches prepared on a background thread, one ahead of the consumer. Closing the
     iterator (a break, an exception, Ctrl-C in the consumer) stops the thread."""
@@ -534,7 +537,12 @@ def _prefetched(
                     buffers.append(np.empty(shape, detector.input_dtype))
                 end = start + batch_size
                 item = _prepare(
-                    detector, paths[start:end], positions[start:end], threads, buffers[k % 3]
+                    detector,
+                    paths[start:end],
+                    positions[start:end],
+                    threads,
+                    buffers[k % 3],
+                    strict,
                 )
                 if not put(item):
                     return
@@ -606,7 +614,9 @@ def _streamed(
                 for first in range(start, end, step):
                     last = min(first + step, end)
                     out = buffer[: last - first]
-                    part = _prepare(detector, paths[first:last], positions[first:last], 1, out)
+                    part = _prepare(
+                        detector, paths[first:last], positions[first:last], 1, out, settings.strict
+                    )
                     if part.indices:
                         raw = detector.run_chunks(part.tensor, step)
                         part.detections = _postprocess(detector, raw, part, settings)
@@ -688,6 +698,7 @@ def filter_images(
     cache_max_entries: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     config: Config | None = None,
+    strict: bool = True,
 ) -> FilterResult:
     """Detect objects in images with a YOLO ONNX model and keep the images whose detections
     satisfy ``count`` over the ``classes`` selected.
@@ -724,6 +735,8 @@ def filter_images(
         on_progress: called as ``on_progress(done, total)`` as images finish (cached,
             inferred or failed), e.g. to drive a progress bar.
         config: the configuration to take defaults from (default: :func:`load_config`).
+        strict: True (default): an image with corrupt data (any decoder warning) is an
+            error result; False: its recovered pixels are filtered, as Pillow decodes them.
 
     Returns a :class:`FilterResult`, images in path order.
     """
@@ -763,11 +776,13 @@ def filter_images(
         )
     selected = _class_ids(classes, detector)
     streams = inference_streams(detector, nthreads)
-    post = _Settings(float(conf), float(iou), max_det)
+    post = _Settings(float(conf), float(iou), max_det, bool(strict))
     paths, unreadable = _sources(source, recursive, exclude)
 
     w, h = detector.input_size
     settings_key = f"imgsz={w}x{h};conf={float(conf)!r};iou={float(iou)!r};max_det={max_det}"
+    if not post.strict:
+        settings_key += ";lenient"  # a lenient result may exist where strict fails
     if cache is True and not cfg.cache:
         cache = False
     max_entries = cache_max_entries if cache_max_entries is not None else cfg.cache_max_entries
@@ -810,7 +825,7 @@ def filter_images(
             batches = _streamed(detector, todo_paths, todo, nbatch, streams, post)
         else:
             io = cfg.io_threads if cfg.io_threads is not None else nthreads
-            batches = _prefetched(detector, todo_paths, todo, nbatch, io)
+            batches = _prefetched(detector, todo_paths, todo, nbatch, io, post.strict)
         try:
             for batch in batches:
                 for pos, reason in batch.errors.items():

@@ -47,6 +47,7 @@ def load_images(
     threads: int | None = None,
     progress: bool | None = False,
     on_error: Literal["raise", "skip", "none"] = "raise",
+    strict: bool = True,
 ) -> DecodedBatch:
     """Decode ``sources`` (paths or encoded bytes) in parallel; arrays in input order.
 
@@ -56,7 +57,8 @@ def load_images(
     that holds it), ``"skip"`` drops failed items,
     ``"none"`` puts None in their place. The result is a `DecodedBatch`: a list whose
     ``errors`` maps each failed input index to its exception (``DecodeError`` has
-    ``.source``, ``OSError`` has ``.filename``) and ``skipped`` counts them.
+    ``.source``, ``OSError`` has ``.filename``) and ``skipped`` counts them. ``strict`` as
+    in `decode` (default True: corrupt data is a ``DecodeError``).
     """
     if on_error not in ("raise", "skip", "none"):
         raise ValueError(f"on_error: expected 'raise', 'skip' or 'none', got {on_error!r}")
@@ -68,7 +70,7 @@ def load_images(
         raise TypeError(f"sources: expected a sequence of sources, got {type(sources).__name__}")
     bar = Progress(len(sources), "load_images", show)
     if not bar.enabled:
-        return decode_batch(sources, mode=mode, threads=n_threads, on_error=on_error)
+        return decode_batch(sources, mode=mode, threads=n_threads, on_error=on_error, strict=strict)
 
     chunk = _IMAGES_PER_THREAD_PER_CHUNK * (n_threads or get_num_threads())
     items: list[Any] = []
@@ -76,7 +78,11 @@ def load_images(
     try:
         for start in range(0, len(sources), chunk):
             part = decode_batch(
-                sources[start : start + chunk], mode=mode, threads=n_threads, on_error="none"
+                sources[start : start + chunk],
+                mode=mode,
+                threads=n_threads,
+                on_error="none",
+                strict=strict,
             )
             if part.errors and on_error == "raise":
                 raise part.errors[min(part.errors)]

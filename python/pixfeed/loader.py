@@ -8,6 +8,7 @@ epoch, ``break`` (the iterator is dropped), an exception in the consumer, Ctrl-C
 
 from __future__ import annotations
 
+import copy
 import os
 import queue
 import threading
@@ -86,6 +87,9 @@ class Loader:
     on the same or another number of ranks. A pipeline whose ``size`` is a `pixfeed.Buckets`
     makes every batch from one aspect-ratio bucket. ``errors()`` lists the samples that
     failed to load (with ``on_error="skip"`` or ``"substitute"`` the run goes on).
+    ``strict``: None (default) keeps the pipeline's setting (strict unless it says
+    otherwise): a file with corrupt data is a ``DecodeError`` (kind ``"corrupt"``) that
+    ``on_error`` then handles; False decodes what the decoder recovered.
     """
 
     def __init__(
@@ -106,6 +110,7 @@ class Loader:
         pin_memory: bool = False,
         output: Literal["numpy", "torch"] = "numpy",
         progress: bool = False,
+        strict: bool | None = None,
     ) -> None:
         if isinstance(sources, (str, bytes)):
             raise TypeError("sources: expected a sequence of paths or bytes, got a single source")
@@ -116,6 +121,10 @@ class Loader:
         self.pipeline = pipeline if pipeline is not None else Pipeline()
         if not isinstance(self.pipeline, Pipeline):
             raise TypeError(f"pipeline: expected a pixfeed.Pipeline, got {type(pipeline).__name__}")
+        if strict is not None and bool(strict) != self.pipeline.strict:
+            # The caller's pipeline object stays as it was.
+            self.pipeline = copy.copy(self.pipeline)
+            self.pipeline.strict = bool(strict)
         self.batch_size = _args.positive_int(batch_size, "batch_size")
         self.shuffle = bool(shuffle)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):

@@ -81,6 +81,10 @@ class Pipeline:
     ``Resize(size)``; ``RandomHorizontalFlip``) with an antialiased interpolation in RGB or L;
     float output is ``(v / 255 - mean) / std`` correctly rounded to float32 (within 2e-6 of
     torchvision's float32 ``ToDtype(scale=True)`` + ``Normalize``). See `check_parity`.
+
+    ``strict`` (default True): a file with corrupt data (any codec warning) fails its item
+    with ``DecodeError`` (kind ``"corrupt"``); False returns the pixels the decoder
+    recovered, as Pillow does.
     """
 
     def __init__(
@@ -103,6 +107,7 @@ class Pipeline:
         fast_decode: bool = True,
         exact: bool = False,
         memory_format: Literal["contiguous", "channels_last"] = "contiguous",
+        strict: bool = True,
     ) -> None:
         #: The aspect-ratio buckets when ``size`` is a `Buckets` (``self.size`` is then the
         #: first bucket's; a `Loader` makes each batch at its bucket's size).
@@ -166,6 +171,7 @@ class Pipeline:
         self.max_pixels = _args.max_pixels(max_pixels)
         self.fast_decode = bool(fast_decode)
         self.exact = bool(exact)
+        self.strict = bool(strict)
 
     def __repr__(self) -> str:
         size = self.size if self.buckets is None else self.buckets
@@ -222,6 +228,7 @@ class Pipeline:
             (self.size, self.crop, self.scale, self.ratio, self.resize_shorter, self.flip),
             (self.mean, self.std, self.dtype, self._native_layout, self.mode, self.interpolation),
             (self.antialias, self.apply_exif, self.max_pixels, self.fast_decode, self.exact),
+            (self.strict,),
         )
 
     def _run(

@@ -13,7 +13,9 @@
  * back only on success. Anything unusual (a marker in the data, a code longer
  * than 16 bits, a short buffer, restart intervals) hands the MCU, unchanged
  * state and zeroed blocks, to libjpeg's decode_mcu, so errors, warnings and
- * the end-of-data behaviour are libjpeg's own.
+ * the end-of-data behaviour are libjpeg's own. A code that matches no table
+ * (corrupt data) is one of those: libjpeg then decodes the MCU on its checking
+ * path, which reports it (see the fallback).
  *
  * The two structs below mirror libjpeg-turbo 3.1's jpegint.h and jdhuff.c
  * (private: the version is pinned by Cargo.lock's turbojpeg-sys 1.2.0); the
@@ -33,6 +35,9 @@
 #define pf_huff_install PF_HUFF_NAME
 #endif
 int pf_huff_install(j_decompress_ptr cinfo);
+/* jpeg_shim.c's source manager: hand libjpeg at most a few bytes at a time (on)
+ * or all the rest (off); returns the previous setting. */
+int pf_src_chunked(j_decompress_ptr cinfo, int on);
 
 /* ---- mirrors of libjpeg-turbo 3.1 internals ---- */
 struct jpeg_entropy_decoder {
@@ -374,10 +379,21 @@ static boolean pf_decode_mcu(j_decompress_ptr cinfo, JBLOCKROW *MCU_data)
   return TRUE;
 
 fallback:
-  /* Nothing was committed; libjpeg expects zeroed blocks. */
+  /* Nothing was committed; libjpeg expects zeroed blocks. libjpeg's decoder
+   * takes its fast path when 512 bytes a block are buffered, and that path
+   * decodes a code that matches no table (corrupt data) as 0 without a word;
+   * its checking path warns (JWRN_HUFF_BAD_CODE), with the same samples. So
+   * the MCU goes to libjpeg with the buffer handed out in small pieces, which
+   * makes it take the checking path: the verdict is that of libjpeg's checking
+   * decoder, and this stays off the hot path (a fallback is rare). */
   if (MCU_data)
     memset(MCU_data[0], 0, (size_t)cinfo->blocks_in_MCU * sizeof(JBLOCK));
-  return st->orig(cinfo, MCU_data);
+  {
+    int was = pf_src_chunked(cinfo, 1);
+    boolean ok = st->orig(cinfo, MCU_data);
+    pf_src_chunked(cinfo, was);
+    return ok;
+  }
 }
 
 /* Install the decoder on a started single-scan baseline/extended Huffman

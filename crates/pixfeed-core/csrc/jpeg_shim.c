@@ -7,9 +7,21 @@
  * libjpeg's pools (the crop row buffer is JPOOL_IMAGE); the output buffer
  * belongs to the caller.
  *
- * Warnings that mean the pixels are made up (premature end of data, bad
- * Huffman/arithmetic codes, resync) turn into errors; the others are ignored as
- * Pillow ignores them.
+ * Warnings: libjpeg's corrupt-data warnings (bad Huffman/arithmetic codes,
+ * premature end of a data segment, lost restart markers, extraneous bytes before
+ * a marker, invalid scan parameters) are errors in strict mode and ignored in
+ * lenient mode (as Pillow ignores them); data that ran out before the requested
+ * rows is an error in both. Header oddities (unknown JFIF revision, Adobe
+ * transform, ICC chunks) are ignored in both.
+ *
+ * The source manager is our own: it hands libjpeg the whole buffer (as
+ * jpeg_mem_src does) or, where the checking path must run, at most PF_CHUNK
+ * bytes at a time: libjpeg's Huffman decoder only takes its fast path, which
+ * silently decodes a code that matches no table as 0, when 512 bytes per block
+ * of the MCU are in the buffer; its slow path reports such codes
+ * (JWRN_HUFF_BAD_CODE). jpeg_huff.c switches to chunks for every MCU it hands
+ * to libjpeg; strict decodes of sequential multi-scan files and reference
+ * decodes use chunks throughout.
  */
 #include <limits.h>
 #include <setjmp.h>
@@ -23,6 +35,109 @@
 
 /* jpeg_huff.c: our MCU decoder for single-scan Huffman files. */
 int pf_huff_install(j_decompress_ptr cinfo);
+int pf_src_chunked(j_decompress_ptr cinfo, int on);
+
+/* ---- source manager ---- */
+
+/* Below libjpeg's 512 bytes per block of an MCU: its Huffman decoder then takes
+ * the checking path. */
+#define PF_CHUNK 64
+
+typedef struct pf_source_mgr {
+  struct jpeg_source_mgr pub;
+  const JOCTET *pos; /* first byte not yet handed to libjpeg */
+  const JOCTET *end;
+  int chunked;
+  int eof; /* the fake EOI was handed out */
+} pf_source_mgr;
+
+static const JOCTET pf_fake_eoi[2] = {0xFF, JPEG_EOI};
+
+static void pf_src_init(j_decompress_ptr cinfo)
+{
+  (void)cinfo;
+}
+
+static void pf_src_term(j_decompress_ptr cinfo)
+{
+  (void)cinfo;
+}
+
+/* Hand out the next piece (all of the rest, or PF_CHUNK bytes); at the end, a
+ * fake EOI marker with libjpeg's warning, as jpeg_mem_src does. libjpeg calls
+ * this only when it has consumed everything handed out before. */
+static boolean pf_src_fill(j_decompress_ptr cinfo)
+{
+  pf_source_mgr *s = (pf_source_mgr *)cinfo->src;
+  size_t left = (size_t)(s->end - s->pos);
+  if (left > 0) {
+    size_t n = s->chunked && left > PF_CHUNK ? PF_CHUNK : left;
+    s->pub.next_input_byte = s->pos;
+    s->pub.bytes_in_buffer = n;
+    s->pos += n;
+    return TRUE;
+  }
+  WARNMS(cinfo, JWRN_JPEG_EOF);
+  s->eof = 1;
+  s->pub.next_input_byte = pf_fake_eoi;
+  s->pub.bytes_in_buffer = 2;
+  return TRUE;
+}
+
+static void pf_src_skip(j_decompress_ptr cinfo, long num_bytes)
+{
+  struct jpeg_source_mgr *src = cinfo->src;
+  if (num_bytes <= 0)
+    return;
+  while (num_bytes > (long)src->bytes_in_buffer) {
+    num_bytes -= (long)src->bytes_in_buffer;
+    src->bytes_in_buffer = 0;
+    (void)(*src->fill_input_buffer)(cinfo);
+  }
+  src->next_input_byte += (size_t)num_bytes;
+  src->bytes_in_buffer -= (size_t)num_bytes;
+}
+
+static void pf_src_set(j_decompress_ptr cinfo, pf_source_mgr *s,
+                       const uint8_t *data, size_t len, int chunked)
+{
+  s->pub.init_source = pf_src_init;
+  s->pub.fill_input_buffer = pf_src_fill;
+  s->pub.skip_input_data = pf_src_skip;
+  s->pub.resync_to_restart = jpeg_resync_to_restart;
+  s->pub.term_source = pf_src_term;
+  s->pub.next_input_byte = NULL;
+  s->pub.bytes_in_buffer = 0;
+  s->pos = data;
+  s->end = data + len;
+  s->chunked = chunked;
+  s->eof = 0;
+  cinfo->src = &s->pub;
+}
+
+/* Switch between chunks and the whole rest, keeping libjpeg's position. Called
+ * between MCUs, where cinfo->src describes exactly the unconsumed bytes handed
+ * out; those are contiguous with s->pos unless the fake EOI was handed out. */
+int pf_src_chunked(j_decompress_ptr cinfo, int on)
+{
+  pf_source_mgr *s = (pf_source_mgr *)cinfo->src;
+  int was = s->chunked;
+  if (was == on)
+    return was;
+  s->chunked = on;
+  if (s->eof || s->pub.next_input_byte == NULL)
+    return was;
+  if (on) {
+    if (s->pub.bytes_in_buffer > PF_CHUNK) {
+      s->pos = s->pub.next_input_byte + PF_CHUNK;
+      s->pub.bytes_in_buffer = PF_CHUNK;
+    }
+  } else {
+    s->pub.bytes_in_buffer += (size_t)(s->end - s->pos);
+    s->pos = s->end;
+  }
+  return was;
+}
 
 #define PF_STR2(x) #x
 #define PF_STR(x) PF_STR2(x)
@@ -69,14 +184,15 @@ static void pf_emit_message(j_common_ptr cinfo, int msg_level)
   case JWRN_ARITH_BAD_CODE:
   case JWRN_MUST_RESYNC:
   case JWRN_NOT_SEQUENTIAL:
+  case JWRN_EXTRANEOUS_DATA:
+  case JWRN_BOGUS_PROGRESSION:
     if (!err->data_warned) {
       err->data_warned = 1;
       (*err->pub.format_message)(cinfo, err->data_msg);
     }
     break;
   default:
-    /* Extraneous bytes, JFIF/Adobe oddities, bogus progression, ICC: ignored
-     * as Pillow does. */
+    /* JFIF/Adobe oddities, ICC chunks: header matters, not the samples. */
     break;
   }
 }
@@ -124,14 +240,15 @@ static int pf_classify_fatal(const pf_error_mgr *err, char *msg, size_t msg_len)
  * reader reads ahead), but its samples are only fake if the decoder then
  * needed bits it did not have, which it reports as JWRN_HIT_MARKER. */
 static int pf_classify_warnings(const pf_error_mgr *err, int fake_eof_matters,
-                                char *msg, size_t msg_len)
+                                int strict, char *msg, size_t msg_len)
 {
   if (err->data_warned) {
     if (err->eof_warned) {
       snprintf(msg, msg_len, "Premature end of JPEG file (%s)", err->data_msg);
       return PF_TRUNCATED;
     }
-    return pf_fail(msg, msg_len, PF_CORRUPT, err->data_msg);
+    if (strict)
+      return pf_fail(msg, msg_len, PF_CORRUPT, err->data_msg);
   }
   if (err->eof_warned && fake_eof_matters)
     return pf_fail(msg, msg_len, PF_TRUNCATED, "Premature end of JPEG file");
@@ -196,6 +313,7 @@ int pf_jpeg_decode(const uint8_t *data, size_t len, const pf_jpeg_params *p,
 {
   struct jpeg_decompress_struct cinfo;
   pf_error_mgr err;
+  pf_source_mgr src;
   J_COLOR_SPACE space;
   int channels, invert, lossless, fake_eof_matters, rc;
   size_t stride, need;
@@ -255,7 +373,7 @@ int pf_jpeg_decode(const uint8_t *data, size_t len, const pf_jpeg_params *p,
     return pf_classify_fatal(&err, msg, msg_len);
   }
   jpeg_create_decompress(&cinfo);
-  jpeg_mem_src(&cinfo, data, (unsigned long)len);
+  pf_src_set(&cinfo, &src, data, len, p->reference != 0);
   jpeg_read_header(&cinfo, TRUE);
 
   if (cinfo.data_precision != 8) {
@@ -291,9 +409,14 @@ int pf_jpeg_decode(const uint8_t *data, size_t len, const pf_jpeg_params *p,
     return pf_fail(msg, msg_len, PF_BAD_PARAMS, "output size mismatch");
   }
 
+  /* Sequential multi-scan files are entropy-decoded inside jpeg_start_decompress,
+   * by libjpeg alone: in strict mode through its checking path. */
+  if (p->strict && jpeg_has_multiple_scans(&cinfo) && !cinfo.progressive_mode)
+    pf_src_chunked(&cinfo, 1);
   jpeg_start_decompress(&cinfo);
-  if (!lossless && !fake_eof_matters)
-    pf_huff_install(&cinfo);
+  if (!lossless && !fake_eof_matters && !p->reference &&
+      !pf_huff_install(&cinfo) && p->strict)
+    pf_src_chunked(&cinfo, 1);
   if (cinfo.output_width != p->scaled_width ||
       cinfo.output_height != p->scaled_height ||
       cinfo.output_components != channels) {
@@ -367,7 +490,7 @@ int pf_jpeg_decode(const uint8_t *data, size_t len, const pf_jpeg_params *p,
         jpeg_destroy_decompress(&cinfo);
         return pf_fail(msg, msg_len, PF_CORRUPT, "decoder produced no rows");
       }
-      rc = pf_classify_warnings(&err, fake_eof_matters, msg, msg_len);
+      rc = pf_classify_warnings(&err, fake_eof_matters, (int)p->strict, msg, msg_len);
       jpeg_abort_decompress(&cinfo);
       jpeg_destroy_decompress(&cinfo);
       return rc;
@@ -408,8 +531,13 @@ int pf_jpeg_decode(const uint8_t *data, size_t len, const pf_jpeg_params *p,
     }
   }
 
-  rc = pf_classify_warnings(&err, fake_eof_matters, msg, msg_len);
-  /* Stop here: rows below the region are never decoded, and no EOI is needed. */
+  /* Strict, whole image: read on to EOI, so that garbage after the last row
+   * (extraneous bytes, a second scan) is seen. Lenient, or a region: stop here,
+   * rows below the region are never decoded and no EOI is needed. */
+  if (p->strict && p->x == 0 && p->y == 0 && p->w == cinfo.output_width &&
+      p->h == cinfo.output_height && cinfo.output_scanline == cinfo.output_height)
+    jpeg_finish_decompress(&cinfo);
+  rc = pf_classify_warnings(&err, fake_eof_matters, (int)p->strict, msg, msg_len);
   jpeg_abort_decompress(&cinfo);
   jpeg_destroy_decompress(&cinfo);
   return rc;

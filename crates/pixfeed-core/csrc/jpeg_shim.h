@@ -40,6 +40,16 @@ typedef struct pf_jpeg_params {
   /* Nonzero: trade exactness for speed (JDCT_IFAST, merged instead of fancy upsampling),
    * for callers that resample the result anyway. */
   uint32_t fast;
+  /* Nonzero: every corrupt-data warning of libjpeg is an error (PF_CORRUPT, or
+   * PF_TRUNCATED when the data also ran out), and a decode of the whole image reads on
+   * to the EOI marker so that garbage after the last row is seen. Zero: such warnings
+   * are ignored (the samples are what libjpeg recovered, as Pillow returns them). */
+  uint32_t strict;
+  /* Nonzero: a reference decode for tests: libjpeg's own entropy decoder only (not
+   * jpeg_huff.c's), fed through a source that hands it at most 64 bytes at a time, so
+   * that libjpeg always takes its checking ("slow") path, which warns on every bad
+   * Huffman code. */
+  uint32_t reference;
 } pf_jpeg_params;
 
 /* Where the columns of a band decode landed (see pf_jpeg_decode's band argument). */

@@ -21,6 +21,8 @@ pub struct DecodeOptions {
     pub max_pixels: u64,
     /// See [`RawRequest::fast`]: not Pillow-exact; for pipelines that resize afterwards.
     pub fast: bool,
+    /// See [`RawRequest::strict`] (default true).
+    pub strict: bool,
 }
 
 impl Default for DecodeOptions {
@@ -32,6 +34,7 @@ impl Default for DecodeOptions {
             roi: None,
             max_pixels: DEFAULT_MAX_PIXELS,
             fast: false,
+            strict: true,
         }
     }
 }
@@ -116,6 +119,7 @@ fn plan(raw: &RawInfo, opts: &DecodeOptions) -> Result<(RawRequest, u8)> {
             min_size,
             max_pixels: opts.max_pixels,
             fast: opts.fast,
+            strict: opts.strict,
         },
         orientation,
     ))
@@ -213,12 +217,25 @@ pub fn decode_region(data: &[u8], opts: &DecodeOptions) -> Result<Region> {
     })
 }
 
-/// Decode a path or bytes.
+/// Decode a path or bytes. A region of a large uncompressed BMP file reads only its rows.
 pub fn decode_source(src: Source<'_>, opts: &DecodeOptions) -> Result<Image> {
-    source::with_bytes(src, |data| decode(data, opts))
+    source::with_ranges(
+        src,
+        |head| bmp_rows(head, opts.roi),
+        |data| decode(data, opts),
+    )
+}
+
+/// The file offsets of `roi`'s rows when `head` starts an uncompressed BMP (no EXIF: the
+/// region is in stored coordinates).
+pub(crate) fn bmp_rows(head: &[u8], roi: Option<Rect>) -> Option<Vec<std::ops::Range<u64>>> {
+    if codecs::sniff::sniff(head)? != Format::Bmp {
+        return None;
+    }
+    codecs::bmp::region_ranges(head, roi?)
 }
 
 /// Probe a path or bytes.
 pub fn probe_source(src: Source<'_>) -> Result<ImageInfo> {
-    source::with_bytes(src, probe)
+    source::with_prefix(src, probe)
 }

@@ -27,6 +27,7 @@ fn req(roi: Option<Rect>) -> RawRequest {
         min_size: None,
         max_pixels: MAX_PIXELS,
         fast: false,
+        strict: false,
     }
 }
 
@@ -588,12 +589,38 @@ fn rle_pillow_state_machine() {
     let d = bmp::decode(&b.write(), &req(None)).unwrap();
     assert_eq!(d.image.as_u8().unwrap(), &want[..]);
 
-    // End of bitmap before the last pixel: the rest is index 0 (Pillow raises).
+    // End of bitmap before the last pixel: lenient, the rest is index 0; strict (as Pillow)
+    // raises.
     b.raw = Some(vec![8, 7, 0, 1]);
     let d = bmp::decode(&b.write(), &req(None)).unwrap();
     let px = d.image.as_u8().unwrap();
     assert_eq!(&px[3 * 24..], &[7, 0, 1].repeat(8)[..]);
     assert_eq!(&px[..3 * 24], &[0, 0, 1].repeat(24)[..]);
+    let strict = RawRequest {
+        strict: true,
+        ..req(None)
+    };
+    let e = bmp::decode(&b.write(), &strict).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Decode {
+                kind: DecodeErrorKind::Corrupt,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    for roi in [Rect::new(0, 3, 8, 1), Rect::new(2, 0, 1, 1)] {
+        assert!(bmp::decode(
+            &b.write(),
+            &RawRequest {
+                roi: Some(roi),
+                ..strict
+            }
+        )
+        .is_err());
+    }
     // Running out of bytes is truncation.
     b.raw = Some(vec![8, 7, 0]);
     let e = bmp::decode(&b.write(), &req(None)).unwrap_err();

@@ -27,6 +27,7 @@ fn req(mode: Mode, roi: Option<Rect>) -> RawRequest {
         min_size: None,
         max_pixels: MAX_PIXELS,
         fast: false,
+        strict: false,
     }
 }
 

@@ -28,6 +28,7 @@ fn req(roi: Option<Rect>) -> RawRequest {
         min_size: None,
         max_pixels: MAX_PIXELS,
         fast: false,
+        strict: false,
     }
 }
 

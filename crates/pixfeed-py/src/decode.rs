@@ -93,6 +93,7 @@ fn options(
     apply_exif: bool,
     reduce_to: Option<(u32, u32)>,
     max_pixels: u64,
+    strict: bool,
 ) -> PyResult<DecodeOptions> {
     Ok(DecodeOptions {
         mode: parse_mode(mode)?,
@@ -101,6 +102,7 @@ fn options(
         roi: None,
         max_pixels,
         fast: false,
+        strict,
     })
 }
 
@@ -112,7 +114,8 @@ fn rect(r: PyBox) -> Rect {
 }
 
 #[pyfunction]
-#[pyo3(signature = (source, mode, apply_exif, reduce_to, roi, max_pixels))]
+#[pyo3(signature = (source, mode, apply_exif, reduce_to, roi, max_pixels, strict=true))]
+#[allow(clippy::too_many_arguments)]
 pub fn decode(
     py: Python<'_>,
     source: &Bound<'_, PyAny>,
@@ -121,9 +124,10 @@ pub fn decode(
     reduce_to: Option<(u32, u32)>,
     roi: Option<PyBox>,
     max_pixels: u64,
+    strict: bool,
 ) -> PyResult<Py<PyAny>> {
     let src = OwnedSource::extract(source)?;
-    let mut opts = options(mode, apply_exif, reduce_to, max_pixels)?;
+    let mut opts = options(mode, apply_exif, reduce_to, max_pixels, strict)?;
     opts.roi = roi.map(rect);
     let result = py.detach(|| catch_panic(|| pixfeed_core::decode_source(src.as_source(), &opts)));
     match result {
@@ -136,7 +140,7 @@ pub fn decode(
 /// (Python broadcasts). Returns a list with an array or an exception instance per source
 /// (the Python layer applies `on_error`).
 #[pyfunction]
-#[pyo3(signature = (sources, mode, apply_exif, reduce_to, rois, threads, max_pixels))]
+#[pyo3(signature = (sources, mode, apply_exif, reduce_to, rois, threads, max_pixels, strict=true))]
 #[allow(clippy::too_many_arguments)]
 pub fn decode_batch<'py>(
     py: Python<'py>,
@@ -147,6 +151,7 @@ pub fn decode_batch<'py>(
     rois: Option<Vec<Option<PyBox>>>,
     threads: Option<usize>,
     max_pixels: u64,
+    strict: bool,
 ) -> PyResult<Bound<'py, PyList>> {
     let owned: Vec<OwnedSource> = sources
         .iter()
@@ -163,7 +168,7 @@ pub fn decode_batch<'py>(
             )));
         }
     }
-    let base = options(mode, apply_exif, None, max_pixels)?;
+    let base = options(mode, apply_exif, None, max_pixels, strict)?;
     let opts: Vec<DecodeOptions> = (0..n)
         .map(|i| DecodeOptions {
             reduce_to: reduce_to.as_ref().and_then(|v| v[i]),

@@ -20,6 +20,8 @@ type SpecTuple = (
     ((u32, u32), String, (f64, f64), (f64, f64), u32, f64),
     (Vec<f64>, Vec<f64>, String, String, String, String),
     (bool, bool, u64, bool, bool),
+    // strict
+    (bool,),
 );
 
 fn bad(arg: &str, v: &str) -> PyErr {
@@ -42,6 +44,7 @@ fn parse_spec(t: SpecTuple) -> PyResult<PipelineSpec> {
         (size, crop, scale, ratio, shorter, flip),
         (mean, std, dtype, layout, mode, interp),
         (aa, exif, maxp, fast, exact),
+        (strict,),
     ) = t;
     let crop = match crop.as_str() {
         "random_resized" => CropKind::RandomResized { scale, ratio },
@@ -75,6 +78,7 @@ fn parse_spec(t: SpecTuple) -> PyResult<PipelineSpec> {
         max_pixels: maxp,
         fast_decode: fast,
         exact,
+        strict,
         dtype,
         layout,
         lut: Lut::Identity,
@@ -142,7 +146,7 @@ pub fn pipeline_params(
 /// `crop_paths`: per-item relative crops resized to `window x window` uint8 into `out`
 /// (validated by Python). Returns one exception (or None) per source.
 #[pyfunction]
-#[pyo3(signature = (sources, x, y, scale, window, max_img_percent, center, interpolation, antialias, mode, threads, out, exact=false))]
+#[pyo3(signature = (sources, x, y, scale, window, max_img_percent, center, interpolation, antialias, mode, threads, out, exact=false, strict=true))]
 #[allow(clippy::too_many_arguments)]
 pub fn crop_paths<'py>(
     py: Python<'py>,
@@ -159,6 +163,7 @@ pub fn crop_paths<'py>(
     threads: Option<usize>,
     out: &Bound<'py, PyAny>,
     exact: bool,
+    strict: bool,
 ) -> PyResult<Bound<'py, PyList>> {
     let owned: Vec<OwnedSource> = sources
         .iter()
@@ -184,6 +189,7 @@ pub fn crop_paths<'py>(
         antialias,
         max_pixels: pixfeed_core::decode::DEFAULT_MAX_PIXELS,
         exact,
+        strict,
     };
     let mut out = ArrayOut::extract(out)?;
     let buf = out.bytes();

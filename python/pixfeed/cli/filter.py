@@ -166,6 +166,11 @@ def add_parser(sub: Any) -> None:
     )
     run_g.add_argument("--no-cache", action="store_true", help="neither read nor write a cache")
     run_g.add_argument(
+        "--lenient",
+        action="store_true",
+        help="filter what the decoder recovers from corrupt images (default: they are errors)",
+    )
+    run_g.add_argument(
         "--cache-max-entries",
         type=_nonnegative,
         default=None,
@@ -336,6 +341,7 @@ def run(args: argparse.Namespace) -> int:
                 cache=False if args.no_cache else (args.cache if args.cache is not None else True),
                 on_progress=on_progress,
                 config=config,
+                strict=not args.lenient,
             )
     except CacheError as e:  # a folder, an unwritable file
         return _fail(2, f"--cache: {e} (give another file, or --no-cache)")

@@ -25,8 +25,9 @@
 //! - a gray palette whose shape Pillow misreads (an 8-bit file with a black/white 2-entry
 //!   palette, a 4-bit file with a gray ramp palette) decodes through the palette;
 //! - palettes with more than 256 entries use their first 256 (Pillow raises);
-//! - an RLE stream whose end-of-bitmap marker comes before the last pixel leaves the rest as
-//!   index 0 (Pillow raises "not enough image data"); running out of bytes is `truncated`.
+//! - lenient only: an RLE stream whose end-of-bitmap marker comes before the last pixel
+//!   leaves the rest as index 0 (strict, as Pillow, raises); running out of bytes is
+//!   `truncated` in both modes.
 //!
 //! ROI: uncompressed files are random access, so only the requested rows (and, within them,
 //! only the requested columns' bytes) are read. RLE streams are sequential: they are decoded
@@ -296,6 +297,42 @@ fn parse(data: &[u8]) -> Result<Header> {
     })
 }
 
+/// The bytes a decode of `roi` reads beyond the headers and palette (which `head`, the start
+/// of the file, holds), as ranges of file offsets: the region's columns of each of its rows
+/// (whole rows, as one range, when the region is wide). `None` when the whole file is needed
+/// (RLE streams are sequential) or `head` is not a BMP header. Lets a file reader fetch only
+/// what the decode touches.
+pub fn region_ranges(head: &[u8], roi: Rect) -> Option<Vec<std::ops::Range<u64>>> {
+    let h = parse(head).ok()?;
+    if h.compression != Compression::Raw || !roi.fits_in(h.width, h.height) || roi.height == 0 {
+        return None;
+    }
+    let bits = h.pixels.bits();
+    let row_bytes = (u64::from(h.width) * bits).div_ceil(8);
+    let (y0, y1) = (
+        u64::from(roi.y),
+        u64::from(roi.y) + u64::from(roi.height) - 1,
+    );
+    let (first, last) = if h.top_down {
+        (y0, y1)
+    } else {
+        let bottom = u64::from(h.height) - 1;
+        (bottom - y1, bottom - y0)
+    };
+    let row = |r: u64| h.data_offset.checked_add(r.checked_mul(h.stride)?);
+    // The bytes holding the region's columns within a row.
+    let c0 = u64::from(roi.x) * bits / 8;
+    let c1 = (u64::from(roi.x) + u64::from(roi.width)) * bits;
+    let c1 = c1.div_ceil(8).min(row_bytes);
+    if (c1 - c0) * 2 >= row_bytes {
+        let whole = row(first)?..row(last)?.checked_add(row_bytes)?;
+        return Some(std::iter::once(whole).collect());
+    }
+    (first..=last)
+        .map(|r| Some(row(r)?.checked_add(c0)?..row(r)?.checked_add(c1)?))
+        .collect()
+}
+
 /// The `BI_BITFIELDS` layouts Pillow accepts.
 fn bitfields(bits: u16, r: u32, g: u32, b: u32, a: u32) -> Result<Pixels> {
     let pos = |m: u32| (m.trailing_zeros() / 8) as u8;
@@ -414,7 +451,7 @@ pub fn decode(data: &[u8], req: &RawRequest) -> Result<Decoded> {
             }
         }
         Compression::Rle8 | Compression::Rle4 => {
-            let indices = decode_rle(data, &h)?;
+            let indices = decode_rle(data, &h, req.strict)?;
             let w = h.width as usize;
             let eight = Header {
                 pixels: Pixels::Indexed { bits: 8 },
@@ -561,7 +598,7 @@ fn convert_row(h: &Header, src: &[u8], roi: Rect, dst: &mut [u8]) {
 
 /// Decode an RLE8/RLE4 stream into one palette index per pixel, in stored row order (the
 /// first `width` indices are the first stored row), exactly as Pillow's `BmpRleDecoder`.
-fn decode_rle(data: &[u8], h: &Header) -> Result<Vec<u8>> {
+fn decode_rle(data: &[u8], h: &Header, strict: bool) -> Result<Vec<u8>> {
     let rle4 = h.compression == Compression::Rle4;
     let w = h.width as usize;
     let total = w
@@ -606,7 +643,14 @@ fn decode_rle(data: &[u8], h: &Header) -> Result<Vec<u8>> {
                     out.resize(len.div_ceil(w) * w, 0);
                     x = 0;
                 }
-                1 => break, // End of bitmap: the rest is index 0.
+                // End of bitmap: the rest is index 0 (lenient); strict, as Pillow, raises.
+                1 if strict => {
+                    return Err(Error::corrupt(
+                        FMT,
+                        "RLE end-of-bitmap marker before the last pixel",
+                    ))
+                }
+                1 => break,
                 2 => {
                     let (Some(&right), Some(&up)) = (data.get(pos), data.get(pos + 1)) else {
                         return Err(ran_out());

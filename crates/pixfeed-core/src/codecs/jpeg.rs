@@ -6,14 +6,16 @@
 //! returned as [`Layout::Cmyk`] with every sample inverted, as Pillow reads them (it always
 //! assumes Adobe's inverted convention, rawmode `CMYK;I`).
 //!
-//! Errors: the data ending early is `truncated`; data that libjpeg can only "decode" by
-//! making samples up (bad Huffman codes, lost restart markers, premature end of a data
-//! segment) is `corrupt` (or `truncated` when the data also ran out); valid files using
-//! features libjpeg-turbo does not decode (12-bit, hierarchical, unusual sampling, ...) are
-//! `unsupported`. Only the rows needed for the request are decoded, so a defect below the
-//! requested region of a sequential file goes unnoticed, and a sequential file that lacks
-//! only its final EOI marker decodes. A progressive file must reach its EOI marker (all its
-//! scans are read before the first row is produced), as in Pillow.
+//! Errors: the data ending early is `truncated`; with `RawRequest::strict`, every corrupt-data
+//! warning of libjpeg (bad Huffman codes, lost restart markers, premature end of a data
+//! segment, extraneous bytes before a marker) is `corrupt` (or `truncated` when the data also
+//! ran out), and a whole-image decode reads on to the EOI marker; lenient decodes return
+//! libjpeg's recovered samples, as Pillow does. Valid files using features libjpeg-turbo does
+//! not decode (12-bit, hierarchical, unusual sampling, ...) are `unsupported`. Only the rows
+//! needed for the request are decoded, so a defect below the requested region of a
+//! sequential file goes unnoticed, and a sequential file that lacks only its final EOI marker
+//! decodes. A progressive file must reach its EOI marker (all its scans are read before the
+//! first row is produced), as in Pillow.
 
 use std::ffi::{c_char, c_int, CStr};
 
@@ -42,6 +44,17 @@ struct PfJpegParams {
     h: u32,
     color: u32,
     fast: u32,
+    strict: u32,
+    reference: u32,
+}
+
+/// How libjpeg runs: the fast IDCT and upsampling, strict warnings, reference decoder.
+#[derive(Debug, Clone, Copy, Default)]
+struct Flags {
+    fast: bool,
+    strict: bool,
+    /// libjpeg's own entropy decoder, always on its checking path (tests).
+    reference: bool,
 }
 
 /// Mirror of `pf_jpeg_band`: the columns a band decode produced.
@@ -397,15 +410,27 @@ fn decode_impl(data: &[u8], req: &RawRequest, band: bool) -> Result<(Decoded, u3
     } else {
         choose_scale(hdr.width, hdr.height, region, req.min_size)
     };
-    if m == 1 && hdr.components == 1 && matches!(req.mode, Mode::L | Mode::Unchanged) {
+    let flags = Flags {
+        fast: req.fast,
+        strict: req.strict,
+        reference: false,
+    };
+    // Strict decodes of the whole image read on to the EOI marker (libjpeg checks what
+    // follows the last row); the DC-only path stops at the last block row.
+    let whole = region == Rect::new(0, 0, hdr.width, hdr.height);
+    if m == 1
+        && hdr.components == 1
+        && matches!(req.mode, Mode::L | Mode::Unchanged)
+        && !(req.strict && whole)
+    {
         if let Some(d) = decode_gray_dc(data, &hdr, region) {
             return Ok((d, 0, m));
         }
     }
-    if let Some(d) = decode_spliced(data, &hdr, req.mode, region, m, req.fast, band) {
+    if let Some(d) = decode_spliced(data, &hdr, req.mode, region, m, flags, band) {
         return d.map(|(d, left)| (d, left, m));
     }
-    let (decoded, left) = decode_at(data, &hdr, req.mode, region, m, req.fast, band)?;
+    let (decoded, left) = decode_at(data, &hdr, req.mode, region, m, flags, band)?;
     Ok((decoded, left, m))
 }
 
@@ -438,7 +463,7 @@ fn decode_spliced(
     mode: Mode,
     region: Rect,
     m: u32,
-    fast: bool,
+    flags: Flags,
     band: bool,
 ) -> Option<Result<(Decoded, u32)>> {
     if !matches!(hdr.sof, 0xC0 | 0xC1) || hdr.precision != 8 {
@@ -453,7 +478,7 @@ fn decode_spliced(
     }
     let st = skip::Stream::parse(data)?;
     if narrow_worth_it {
-        if let Some(d) = decode_narrowed(data, &st, mode, r, m, fast, band) {
+        if let Some(d) = decode_narrowed(data, &st, mode, r, m, flags, band) {
             return Some(d);
         }
     }
@@ -474,7 +499,7 @@ fn decode_spliced(
         ..*hdr
     };
     let r2 = Rect::new(r.x, r.y - (skip - 1) * rows_out, r.width, r.height);
-    Some(decode_scaled(&spliced, &hdr2, mode, r2, m, fast, band))
+    Some(decode_scaled(&spliced, &hdr2, mode, r2, m, flags, band))
 }
 
 /// Decode the scaled region `r` from a file holding only the MCU rows and columns it needs
@@ -490,7 +515,7 @@ fn decode_narrowed(
     mode: Mode,
     r: Rect,
     m: u32,
-    fast: bool,
+    flags: Flags,
     band: bool,
 ) -> Option<Result<(Decoded, u32)>> {
     let (units, unit_h, unit_mcus, mcu_w) = st.units();
@@ -512,7 +537,7 @@ fn decode_narrowed(
     let x0 = c0 as u32 * mw - if c0 > 0 { mw } else { 0 };
     let y0 = (u0 as u32 - top) * uh;
     let r2 = Rect::new(r.x - x0, r.y - y0, r.width, r.height);
-    Some(decode_scaled(&narrow, &hdr2, mode, r2, m, fast, band))
+    Some(decode_scaled(&narrow, &hdr2, mode, r2, m, flags, band))
 }
 
 fn decode_at(
@@ -521,11 +546,11 @@ fn decode_at(
     mode: Mode,
     region: Rect,
     m: u32,
-    fast: bool,
+    flags: Flags,
     band: bool,
 ) -> Result<(Decoded, u32)> {
     let r = scale_region(hdr.width, hdr.height, region, m);
-    decode_scaled(data, hdr, mode, r, m, fast, band)
+    decode_scaled(data, hdr, mode, r, m, flags, band)
 }
 
 /// Decode the rectangle `r` of the image scaled to `m/8`.
@@ -535,7 +560,7 @@ fn decode_scaled(
     mode: Mode,
     r: Rect,
     m: u32,
-    fast: bool,
+    flags: Flags,
     band: bool,
 ) -> Result<(Decoded, u32)> {
     if hdr.hierarchical() {
@@ -583,7 +608,9 @@ fn decode_scaled(
         w: r.width,
         h: r.height,
         color,
-        fast: u32::from(fast),
+        fast: u32::from(flags.fast),
+        strict: u32::from(flags.strict),
+        reference: u32::from(flags.reference),
     };
     let mut buf: Vec<u8> = Vec::with_capacity(cap);
     let mut band_out = PfJpegBand::default();
@@ -650,6 +677,21 @@ fn decode_scaled(
         },
         r.x - out_x,
     ))
+}
+
+/// Test reference: the whole image at full scale in `mode`'s colour, decoded by libjpeg's
+/// own entropy decoder (not pixfeed's MCU decoder), which is fed the data a few bytes at a
+/// time so that it always runs its checking path, with `strict` as for [`decode`].
+#[doc(hidden)]
+pub fn decode_reference(data: &[u8], mode: Mode, strict: bool) -> Result<Decoded> {
+    let hdr = parse_header(data)?;
+    let flags = Flags {
+        fast: false,
+        strict,
+        reference: true,
+    };
+    let r = Rect::new(0, 0, hdr.width, hdr.height);
+    decode_scaled(data, &hdr, mode, r, 8, flags, false).map(|(d, _)| d)
 }
 
 mod skip;

@@ -107,6 +107,11 @@ pub struct RawRequest {
     /// Trade exactness for speed where a codec can (JPEG: the fast integer IDCT and merged
     /// instead of fancy chroma upsampling), for callers that resample the result anyway.
     pub fast: bool,
+    /// Strict: any corrupt-data warning of the codec (libjpeg's bad codes, extraneous bytes,
+    /// premature end of a data segment; a PNG CRC or Adler-32 mismatch; a BMP RLE stream
+    /// that ends before the last pixel) is an error. Lenient: the codec's recovered pixels
+    /// are returned, as Pillow returns them. Data that ends early raises in both.
+    pub strict: bool,
 }
 
 /// A decoded buffer and how to read it.

@@ -25,9 +25,10 @@
 //!
 //! Interlaced (Adam7) images are decoded whole, then cropped. Non-interlaced images are read
 //! row by row: rows above the ROI are unfiltered (they must be) but not converted, reading
-//! stops after the ROI's last row, and only the ROI's columns are converted. CRCs and the
-//! zlib Adler-32 are not verified (Pillow does not verify IDAT CRCs either); corruption shows
-//! as an inflate/filter error or as wrong pixels.
+//! stops after the ROI's last row, and only the ROI's columns are converted. Strict decodes
+//! (`RawRequest::strict`) verify chunk CRCs and the zlib Adler-32, and whole-image ones read
+//! on to IEND; lenient ones verify neither (Pillow does not verify IDAT CRCs either), so
+//! corruption there shows as an inflate/filter error or as wrong pixels.
 
 use std::io::Cursor;
 
@@ -488,7 +489,9 @@ pub fn decode(data: &[u8], req: &RawRequest) -> Result<Decoded> {
     decoder.set_transformations(png::Transformations::IDENTITY);
     decoder.set_ignore_text_chunk(true);
     decoder.set_ignore_iccp_chunk(true);
-    decoder.ignore_checksums(true);
+    // Strict: chunk CRCs and the zlib Adler-32 are verified (lenient: as Pillow, which does
+    // not verify IDAT's).
+    decoder.ignore_checksums(!req.strict);
     let mut reader = decoder.read_info().map_err(map_err)?;
     {
         let info = reader.info();
@@ -541,6 +544,18 @@ pub fn decode(data: &[u8], req: &RawRequest) -> Result<Decoded> {
         }
         Image::new_u8(rw, rh, ch, out)
     };
+    drop(rows);
+    // Strict, whole image: read on to IEND (the rest of the zlib stream, its Adler-32 and
+    // the CRCs of the chunks after the image data). A file missing only IEND keeps its
+    // pixels, as a JPEG missing only EOI does.
+    if req.strict && (rw, rh) == (s.width as usize, s.height as usize) {
+        match reader.finish() {
+            Ok(()) => {}
+            Err(png::DecodingError::IoError(e))
+                if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+            Err(e) => return Err(map_err(e)),
+        }
+    }
     Ok(Decoded {
         image,
         layout: plan.layout,

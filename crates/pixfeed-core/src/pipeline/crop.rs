@@ -19,7 +19,7 @@ use crate::decode::{decode_region, probe, DecodeOptions};
 use crate::error::catch_panic;
 use crate::image::Rect;
 use crate::kernels::resize::Filter;
-use crate::source::{with_bytes, Source};
+use crate::source::{with_ranges, Source};
 use crate::{pool, Error, Result};
 
 /// What every item of a `crop_paths` batch shares.
@@ -35,6 +35,8 @@ pub struct CropSpec {
     pub interp: Interp,
     pub antialias: bool,
     pub max_pixels: u64,
+    /// See `RawRequest::strict`.
+    pub strict: bool,
     /// Full-scale accurate decode and `pixfeed.resize`'s kernels (Pillow's arithmetic):
     /// the same bytes as Pillow's crop then resize (see `exact_window` in the parent module).
     pub exact: bool,
@@ -56,6 +58,23 @@ impl CropSpec {
 
 thread_local! {
     static RESIZER: RefCell<fir::Resizer> = RefCell::new(fir::Resizer::new());
+}
+
+/// The file offsets of the rows [`crop_one`] reads when `head` starts an uncompressed BMP
+/// (the same box, from the header's size).
+fn bmp_rows(spec: &CropSpec, head: &[u8], rel: RelativeCrop) -> Option<Vec<std::ops::Range<u64>>> {
+    let info = probe(head)
+        .ok()
+        .filter(|i| i.format == crate::codecs::Format::Bmp)?;
+    let b = plan::relative_box(
+        info.width,
+        info.height,
+        rel,
+        spec.max_img_percent,
+        spec.center,
+    );
+    let roi = Rect::new(b.x as u32, b.y as u32, b.w as u32, b.h as u32);
+    crate::decode::bmp_rows(head, Some(roi))
 }
 
 /// Crop one encoded image into `slot` (`window * window * channels` bytes).
@@ -82,6 +101,7 @@ pub fn crop_one(spec: &CropSpec, data: &[u8], rel: RelativeCrop, slot: &mut [u8]
             spec.mode,
             true,
             spec.max_pixels,
+            spec.strict,
             (iw, ih),
             roi,
             (w, h),
@@ -100,6 +120,7 @@ pub fn crop_one(spec: &CropSpec, data: &[u8], rel: RelativeCrop, slot: &mut [u8]
         roi: if full { None } else { Some(roi) },
         max_pixels: spec.max_pixels,
         fast: false,
+        strict: spec.strict,
     };
     let region = decode_region(data, &opts)?;
     let img = &region.image;
@@ -184,7 +205,13 @@ pub fn crop_batch(
             .collect());
     }
     let one = |i: usize, slot: &mut [u8]| {
-        catch_panic(|| with_bytes(sources[i], |data| crop_one(spec, data, rel[i], slot)))
+        catch_panic(|| {
+            with_ranges(
+                sources[i],
+                |head| bmp_rows(spec, head, rel[i]),
+                |data| crop_one(spec, data, rel[i], slot),
+            )
+        })
     };
     pool::map_slots(out, item, threads, one)
 }

@@ -68,6 +68,8 @@ pub struct PipelineSpec {
     /// Decode JPEG with the fast IDCT and merged upsampling (see `RawRequest::fast`): the
     /// crop is resampled afterwards, which hides the difference.
     pub fast_decode: bool,
+    /// See `RawRequest::strict`: a corrupt-data warning fails the item.
+    pub strict: bool,
     /// Exact mode (see `run_exact`): full-scale accurate decode and Pillow's resize, equal
     /// to torchvision on PIL images; `fast_decode` is then ignored.
     pub exact: bool,
@@ -235,6 +237,7 @@ pub fn run_one(
         roi: if full { None } else { Some(roi) },
         max_pixels: spec.max_pixels,
         fast: spec.fast_decode,
+        strict: spec.strict,
     };
     let region = decode_region(data, &opts)?;
     let img = &region.image;
@@ -341,6 +344,7 @@ pub(crate) fn exact_window(
     mode: crate::codecs::Mode,
     apply_exif: bool,
     max_pixels: u64,
+    strict: bool,
     (iw, ih): (u32, u32),
     rect: Rect,
     dst: (usize, usize),
@@ -373,6 +377,7 @@ pub(crate) fn exact_window(
         roi: if full { None } else { Some(roi) },
         max_pixels,
         fast: false,
+        strict,
     };
     let region = decode_region(data, &opts)?;
     let img = &region.image;
@@ -462,6 +467,7 @@ fn run_exact(
             spec.mode,
             spec.apply_exif,
             spec.max_pixels,
+            spec.strict,
             (iw, ih),
             rect,
             dst,
@@ -534,6 +540,7 @@ mod tests {
             max_pixels: crate::decode::DEFAULT_MAX_PIXELS,
             fast_decode: true,
             exact: true,
+            strict: true,
             dtype: OutDtype::U8,
             layout: OutLayout::Nhwc,
             lut: Lut::Identity,

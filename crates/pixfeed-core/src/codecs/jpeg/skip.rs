@@ -361,13 +361,13 @@ impl Stream {
                     let comps = (0..nf)
                         .map(|i| {
                             let b = &body[6 + 3 * i..9 + 3 * i];
-                            (b[0], b[1] >> 4, b[1] & 15, b[2] & 3)
+                            (b[0], b[1] >> 4, b[1] & 15, b[2])
                         })
                         .collect::<Vec<_>>();
-                    if comps
-                        .iter()
-                        .any(|&(_, hs, vs, _)| !(1..=4).contains(&hs) || !(1..=4).contains(&vs))
-                    {
+                    // Table ids past 3 are libjpeg errors: leave them to libjpeg.
+                    if comps.iter().any(|&(_, hs, vs, tq)| {
+                        !(1..=4).contains(&hs) || !(1..=4).contains(&vs) || tq > 3
+                    }) {
                         return None;
                     }
                     frame = Some((pos + 3, w, h, comps));
@@ -377,7 +377,10 @@ impl Stream {
                 0xDB => {
                     let mut p = 0;
                     while p < body.len() {
-                        let (pq, tq) = (body[p] >> 4, usize::from(body[p] & 3));
+                        let (pq, tq) = (body[p] >> 4, usize::from(body[p] & 15));
+                        if tq > 3 {
+                            return None;
+                        }
                         let n = if pq == 0 { 64 } else { 128 };
                         let q = body.get(p + 1..p + 1 + n)?;
                         quant0[tq] = Some(if pq == 0 {
@@ -422,16 +425,17 @@ impl Stream {
                     for i in 0..ns {
                         let id = body[1 + 2 * i];
                         let t = body[2 + 2 * i];
+                        let (td, ta) = (usize::from(t >> 4), usize::from(t & 15));
+                        if td > 3 || ta > 3 {
+                            return None; // libjpeg: "Huffman table 0x.. was not defined"
+                        }
                         let fi = comps.iter().position(|c| c.0 == id)?;
                         if order.contains(&fi) {
                             return None;
                         }
                         order.push(fi);
-                        dc.push(tables(specs[usize::from(t >> 4) & 3].as_ref()?, false)?);
-                        ac.push(tables(
-                            specs[4 + (usize::from(t & 15) & 3)].as_ref()?,
-                            true,
-                        )?);
+                        dc.push(tables(specs[td].as_ref()?, false)?);
+                        ac.push(tables(specs[4 + ta].as_ref()?, true)?);
                     }
                     let hmax = comps.iter().map(|c| u32::from(c.1)).max()?;
                     let vmax = comps.iter().map(|c| u32::from(c.2)).max()?;

@@ -228,6 +228,12 @@ fn psnr(a: &[u8], b: &[u8]) -> f64 {
     }
 }
 
+const STRICT: Flags = Flags {
+    fast: false,
+    strict: true,
+    reference: false,
+};
+
 fn req(mode: Mode) -> RawRequest {
     RawRequest {
         mode,
@@ -235,6 +241,7 @@ fn req(mode: Mode) -> RawRequest {
         min_size: None,
         max_pixels: 178_956_970,
         fast: false,
+        strict: true,
     }
 }
 
@@ -246,13 +253,13 @@ fn pixels(d: &Decoded) -> &[u8] {
 fn decode_m(data: &[u8], mode: Mode, region: Option<Rect>, m: u32) -> Result<Decoded> {
     let hdr = parse_header(data)?;
     let region = region_or_full(region, hdr.width, hdr.height);
-    decode_at(data, &hdr, mode, region, m, false, false).map(|(d, _)| d)
+    decode_at(data, &hdr, mode, region, m, STRICT, false).map(|(d, _)| d)
 }
 
 /// Band decode at an explicit scale: the image and the region's first column in it.
 fn decode_band_m(data: &[u8], mode: Mode, region: Rect, m: u32) -> Result<(Decoded, u32)> {
     let hdr = parse_header(data)?;
-    decode_at(data, &hdr, mode, region, m, false, true)
+    decode_at(data, &hdr, mode, region, m, STRICT, true)
 }
 
 /// Crop `r` out of a packed image of width `w`.
@@ -1027,7 +1034,7 @@ fn narrowed_streams_decode_to_the_original_region() {
                 let region = random_rect(&mut rng, w, h);
                 let r = scale_region(w, h, region, m);
                 let band = i % 2 == 1;
-                let Some(got) = decode_narrowed(&jpg, &st, mode, r, m, false, band) else {
+                let Some(got) = decode_narrowed(&jpg, &st, mode, r, m, STRICT, band) else {
                     continue;
                 };
                 let (got, left) = got.unwrap_or_else(|e| panic!("{enc:?} M={m} {r:?}: {e}"));
@@ -1119,5 +1126,241 @@ fn mcu_decoder_equals_libjpeg() {
                 }
             }
         }
+    }
+}
+
+/// A decode's outcome, comparable: the pixels (their size and hash), or the error's kind and
+/// message. The count in libjpeg's "N extraneous bytes before marker" depends on how far the
+/// bit reader had read ahead (ours reads further than libjpeg's slow path), so it is left out.
+type Outcome = std::result::Result<(usize, u64), (Option<DecodeErrorKind>, String)>;
+
+fn outcome(r: Result<Decoded>) -> Outcome {
+    use std::hash::{Hash, Hasher};
+    match r {
+        Ok(d) => {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            pixels(&d).hash(&mut h);
+            Ok((pixels(&d).len(), h.finish()))
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            let msg = match (msg.find("data: "), msg.find(" extraneous bytes")) {
+                (Some(a), Some(b)) if a + 6 <= b => format!("{}N{}", &msg[..a + 6], &msg[b..]),
+                _ => msg,
+            };
+            Err((kind(&e), msg))
+        }
+    }
+}
+
+/// `jpg` with `bytes` inserted at the middle of its (first) scan's entropy-coded data.
+fn inject(jpg: &[u8], at: usize, bytes: &[u8]) -> Vec<u8> {
+    let mut v = jpg[..at].to_vec();
+    v.extend_from_slice(bytes);
+    v.extend_from_slice(&jpg[at..]);
+    v
+}
+
+/// A run of 48 one bits (stuffed 0xFF bytes) in the scan: some code starts inside it with 16
+/// ones after it, which no table has (encoders never emit the all-ones code), so the data
+/// is corrupt wherever the run lands. Strict raises libjpeg's own "bad Huffman code"; lenient
+/// decodes as libjpeg's own decoder does, pixel for pixel.
+#[test]
+fn bad_huffman_code_strict_and_lenient() {
+    let (w, h) = (256u32, 192u32);
+    for enc in [
+        Enc::default(),
+        Enc::default().gray(),
+        Enc::default().optimize(),
+    ] {
+        let jpg = encode(&texture(w, h, enc.components, 5), w, h, &enc);
+        let mode = mode_for(&enc);
+        let sos = sos_offsets(&jpg)[0];
+        // Early in the scan: thousands of bytes follow, where libjpeg's fast path would run.
+        let at = sos + 40;
+        let bad = inject(
+            &jpg,
+            at,
+            &[
+                0xFF, 0x00, 0xFF, 0x00, 0xFF, 0x00, 0xFF, 0x00, 0xFF, 0x00, 0xFF, 0x00,
+            ],
+        );
+        let e = decode(&bad, &req(mode)).unwrap_err();
+        assert_eq!(kind(&e), Some(DecodeErrorKind::Corrupt), "{enc:?}: {e}");
+        assert!(e.to_string().contains("bad Huffman code"), "{enc:?}: {e}");
+        let reference = decode_reference(&bad, mode, true).unwrap_err();
+        assert_eq!(e.to_string(), reference.to_string());
+        let mut lenient = req(mode);
+        lenient.strict = false;
+        let got = decode(&bad, &lenient).unwrap();
+        let want = decode_reference(&bad, mode, false).unwrap();
+        assert!(pixels(&got) == pixels(&want), "{enc:?}: lenient pixels");
+        assert!(pixels(&got) != pixels(&decode(&jpg, &req(mode)).unwrap()));
+    }
+}
+
+/// Garbage in the middle of the entropy-coded data: strict raises (a warning of libjpeg's:
+/// bad code, premature end of segment or extraneous bytes before the EOI marker), lenient
+/// returns what libjpeg recovers, as its own decoder does.
+#[test]
+fn injected_garbage_strict_and_lenient() {
+    let (w, h) = (256u32, 192u32);
+    let jpg = encode(&texture(w, h, 3, 9), w, h, &Enc::default());
+    let sos = sos_offsets(&jpg)[0];
+    let mut rng = Rng::new(99);
+    let mut raised = 0;
+    for _ in 0..40 {
+        let at = sos + 20 + rng.below((jpg.len() - sos - 40) as u32) as usize;
+        let mut junk = rng.bytes(200);
+        // No markers: garbage that only the entropy decoder and the EOI check can notice.
+        for b in junk.iter_mut() {
+            if *b == 0xFF {
+                *b = 0xFE;
+            }
+        }
+        let bad = inject(&jpg, at, &junk);
+        let strict = outcome(decode(&bad, &req(Mode::Rgb)));
+        assert_eq!(strict, outcome(decode_reference(&bad, Mode::Rgb, true)));
+        if let Err((k, _)) = &strict {
+            assert_eq!(*k, Some(DecodeErrorKind::Corrupt));
+            raised += 1;
+        }
+        let mut lenient = req(Mode::Rgb);
+        lenient.strict = false;
+        let got = outcome(decode(&bad, &lenient));
+        assert!(got.is_ok());
+        assert_eq!(got, outcome(decode_reference(&bad, Mode::Rgb, false)));
+    }
+    assert_eq!(
+        raised, 40,
+        "every garbage injection is a warning of libjpeg's"
+    );
+}
+
+/// The MCU decoder's verdict and pixels equal libjpeg-turbo's own checking decoder on a few
+/// thousand mutated files (bit flips, byte stores, marker bytes, inserted and deleted bytes,
+/// cuts), in strict and lenient mode, for every kind of file the MCU decoder handles and a
+/// few it declines (restart intervals, progressive).
+#[test]
+fn mutated_files_mcu_decoder_equals_libjpeg() {
+    let (w, h) = (160u32, 120u32);
+    let encs = [
+        Enc::default(),
+        Enc::default().samp(1, 1),
+        Enc::default().samp(2, 1),
+        Enc::default().gray(),
+        Enc::default().optimize().quality(75),
+        Enc::default().cmyk(),
+        Enc::default().restart(1),
+        Enc::default().progressive(),
+    ];
+    let bases: Vec<(Vec<u8>, Mode)> = encs
+        .iter()
+        .map(|e| {
+            (
+                encode(&texture(w, h, e.components, 3), w, h, e),
+                mode_for(e),
+            )
+        })
+        .collect();
+    let mut rng = Rng::new(2024);
+    let (mut n, mut strict_errors, mut bad_codes, mut lenient_ok) = (0, 0, 0, 0);
+    for i in 0..2400 {
+        let (base, mode) = &bases[i % bases.len()];
+        let sos = sos_offsets(base)[0];
+        let mut data = base.clone();
+        // Mostly the entropy-coded data (where the MCU decoder works), sometimes anywhere.
+        let lo = if rng.below(8) == 0 { 2 } else { sos + 16 };
+        for _ in 0..=rng.below(3) {
+            let pos = lo + rng.below((data.len() - lo - 2) as u32) as usize;
+            match rng.below(6) {
+                0 | 1 => data[pos] ^= 1 << rng.below(8),
+                2 => data[pos] = rng.next() as u8,
+                3 => data[pos] = 0xFF,
+                4 => {
+                    let len = 1 + rng.below(64) as usize;
+                    let junk = rng.bytes(len);
+                    data = inject(&data, pos, &junk);
+                }
+                _ => {
+                    let end = (pos + 1 + rng.below(64) as usize).min(data.len() - 2);
+                    data.drain(pos..end);
+                }
+            }
+        }
+        if rng.below(10) == 0 {
+            data.truncate(lo + rng.below((data.len() - lo) as u32) as usize);
+        }
+        let ours = outcome(decode(&data, &req(*mode)));
+        let theirs = outcome(decode_reference(&data, *mode, true));
+        assert_eq!(ours, theirs, "file {i} (strict)");
+        let mut lenient = req(*mode);
+        lenient.strict = false;
+        let ours_l = outcome(decode(&data, &lenient));
+        let theirs_l = outcome(decode_reference(&data, *mode, false));
+        assert_eq!(ours_l, theirs_l, "file {i} (lenient)");
+        n += 1;
+        if let Err((_, msg)) = &ours {
+            strict_errors += 1;
+            bad_codes += usize::from(msg.contains("bad Huffman code"));
+        }
+        lenient_ok += usize::from(ours_l.is_ok());
+    }
+    // The mutations reach every verdict: the comparison is not vacuous.
+    assert!(strict_errors > n / 4, "{strict_errors} of {n}");
+    assert!(bad_codes > 20, "{bad_codes} bad codes");
+    assert!(
+        lenient_ok > strict_errors / 4,
+        "{lenient_ok} lenient decodes"
+    );
+}
+
+/// A gray file whose scan names Huffman table 4 (ids run 0..=3) is refused by libjpeg, and by
+/// every path: the full decode, a region, and the 1/8-scale paths that parse the file
+/// themselves (the DC-only decode, narrow regions).
+#[test]
+fn huffman_table_id_past_3_is_refused_everywhere() {
+    let (w, h) = (256u32, 256u32);
+    let jpg = encode(&texture(w, h, 1, 4), w, h, &Enc::default().gray());
+    let sos = sos_offsets(&jpg)[0];
+    // FF DA, length, Ns = 1, Cs, Td/Ta.
+    assert_eq!(jpg[sos + 4], 1);
+    for sel in [0x40u8, 0x04, 0x44] {
+        let mut bad = jpg.clone();
+        bad[sos + 6] = sel;
+        for strict in [true, false] {
+            for (roi, min_size) in [
+                (None, None),
+                (None, Some((8, 8))),
+                (Some(Rect::new(8, 200, 16, 16)), None),
+                (Some(Rect::new(8, 200, 16, 16)), Some((2, 2))),
+                (Some(Rect::new(0, 0, 64, 64)), Some((8, 8))),
+            ] {
+                let rq = RawRequest {
+                    roi,
+                    min_size,
+                    strict,
+                    ..req(Mode::L)
+                };
+                let e = decode(&bad, &rq).unwrap_err();
+                assert_eq!(
+                    kind(&e),
+                    Some(DecodeErrorKind::Corrupt),
+                    "{sel:#x} {rq:?}: {e}"
+                );
+                assert!(e.to_string().contains("Huffman table"), "{e}");
+            }
+        }
+    }
+    // The quantization table id of the frame header too (SOF0: ..., Ci, HiVi, Tq).
+    let sof = jpg.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    let mut bad = jpg.clone();
+    bad[sof + 12] = 4;
+    for min_size in [None, Some((8, 8))] {
+        let rq = RawRequest {
+            min_size,
+            ..req(Mode::L)
+        };
+        assert!(decode(&bad, &rq).is_err(), "{rq:?}");
     }
 }
