@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 import time
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -146,3 +147,25 @@ def test_probe_is_cheap(fx: FixtureSet) -> None:
             pixfeed.decode(data)
         decode_t = (time.perf_counter() - t) / 5 * 200
         assert probe_t < decode_t / 10, (name, probe_t, decode_t)
+
+
+def test_probe_batch_equals_probe_per_source(fx: FixtureSet, tmp_path: Path) -> None:
+    """The native batch probe (behind `buckets.image_sizes`): the same header tuple as
+    `probe` for every source, in order, with a failure as that item's exception."""
+    from pixfeed import _core
+
+    good = [str(fx.path(n)) for n in names() if not n.startswith("unsupported")][:40]
+    sources: list[object] = [*good, str(tmp_path / "missing.jpg"), b"\xff\xd8\xff\xe0", *good[:3]]
+    for threads in (None, 1, 2):
+        got = _core.probe_batch(sources, threads)  # type: ignore[arg-type]
+        assert len(got) == len(sources)
+        for src, r in zip(sources, got, strict=True):
+            try:
+                want = _core.probe(src)  # type: ignore[arg-type]
+            except Exception as e:
+                assert type(r) is type(e), (src, r, e)
+                assert str(r) == str(e)
+            else:
+                assert r == want, src
+    assert isinstance(got[len(good)], FileNotFoundError)
+    assert isinstance(got[len(good) + 1], pixfeed.DecodeError)

@@ -13,7 +13,6 @@ import math
 import os
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -124,7 +123,6 @@ def image_sizes(
     do not read it again. A source whose header cannot be read gets ``(0, 0)`` and its
     exception in ``errors``."""
     from pixfeed import _core
-    from pixfeed.threads import get_num_threads
 
     srcs = [_args.source(s, f"sources[{i}]") for i, s in enumerate(sources)]
     out = np.zeros((len(srcs), 2), dtype=np.int64)
@@ -139,23 +137,16 @@ def image_sizes(
             else:
                 out[i] = hit
 
-    def one(i: int) -> None:
-        try:
-            _fmt, w, h, _c, _d, orientation, _p = _core.probe(srcs[i])
-        except Exception as e:
-            errors[i] = e
-            return
+    # One native call for every header (parallel on the pool, GIL released).
+    headers = _core.probe_batch([srcs[i] for i in todo], _args.threads(threads))
+    for i, header in zip(todo, headers, strict=True):
+        if isinstance(header, BaseException):
+            errors[i] = header
+            continue
+        _fmt, w, h, _c, _d, orientation, _p = header
         if not apply_exif and orientation in (5, 6, 7, 8):
             w, h = h, w
         out[i] = (w, h)
-
-    n_threads = _args.threads(threads) or get_num_threads()
-    if len(todo) > 1 and n_threads > 1:
-        with ThreadPoolExecutor(max_workers=n_threads) as pool:
-            list(pool.map(one, todo, chunksize=max(1, len(todo) // (4 * n_threads))))
-    else:
-        for i in todo:
-            one(i)
     with _cache_lock:
         if len(_cache) > _CACHE_LIMIT:
             _cache.clear()

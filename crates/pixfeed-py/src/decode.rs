@@ -215,6 +215,48 @@ pub fn probe(
     }
 }
 
+/// `probe` of many sources on the pool (GIL released): one header tuple, or the exception,
+/// per source, in order.
+#[pyfunction]
+#[pyo3(signature = (sources, threads))]
+pub fn probe_batch<'py>(
+    py: Python<'py>,
+    sources: &Bound<'py, PyList>,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyList>> {
+    let owned: Vec<OwnedSource> = sources
+        .iter()
+        .map(|s| OwnedSource::extract(&s))
+        .collect::<PyResult<_>>()?;
+    let n = owned.len();
+    let results = py
+        .detach(|| {
+            let srcs: Vec<Source<'_>> = owned.iter().map(OwnedSource::as_source).collect();
+            // A header read is small: count each as 32 KiB of work so that a batch of a few
+            // files still goes to the pool.
+            pixfeed_core::pool::map(n, n.saturating_mul(32 << 10), threads, |i| {
+                Ok(pixfeed_core::probe_source(srcs[i]))
+            })
+        })
+        .map_err(|e| to_pyerr(py, "probe_batch", e))?;
+    let list = PyList::empty(py);
+    for (src, r) in owned.iter().zip(results) {
+        match r {
+            Ok(i) => list.append((
+                i.format.name(),
+                i.width,
+                i.height,
+                i.channels,
+                i.bit_depth,
+                i.orientation,
+                i.progressive,
+            ))?,
+            Err(e) => list.append(to_pyerr(py, &src.name(), e).into_value(py))?,
+        }
+    }
+    Ok(list)
+}
+
 /// Encode one uint8 (H, W[, C]) image (1, 3 or 4 channels) as JPEG, PNG, BMP or WebP.
 #[pyfunction]
 #[pyo3(signature = (image, format, quality))]

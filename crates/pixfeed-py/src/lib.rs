@@ -88,6 +88,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode::decode, m)?)?;
     m.add_function(wrap_pyfunction!(decode::decode_batch, m)?)?;
     m.add_function(wrap_pyfunction!(decode::probe, m)?)?;
+    m.add_function(wrap_pyfunction!(decode::probe_batch, m)?)?;
     m.add_function(wrap_pyfunction!(decode::encode, m)?)?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
