@@ -321,8 +321,12 @@ def test_random_crop_bad_arguments() -> None:
         pixfeed.random_crop([a, a[:3]], [(4, 4), (4, 4)], seed=0)
     with pytest.raises(ValueError, match="sizes"):
         pixfeed.random_crop(a, (0, 5), seed=0)
-    with pytest.raises(ValueError, match="seed"):
-        pixfeed.random_crop(a, (2, 2), seed=-1)
+    # Seeds are taken mod 2**64 (one rule for every seed in pixfeed).
+    b = np.arange(50 * 3, dtype=np.uint8).reshape(5, 10, 3)
+    assert np.array_equal(
+        pixfeed.random_crop([b] * 8, (2, 2), seed=-1),
+        pixfeed.random_crop([b] * 8, (2, 2), seed=2**64 - 1),
+    )
     with pytest.raises(TypeError, match="seed"):
         pixfeed.random_crop(a, (2, 2), seed=1.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="sizes: expected one value or 2"):

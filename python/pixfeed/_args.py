@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,6 +43,20 @@ def positive_int(value: Any, name: str) -> int:
 
 
 U32_MAX = 2**32 - 1
+SEED_MODULUS = 2**64
+
+
+def seed(value: Any, name: str = "seed", *, none_draws: bool = False) -> int:
+    """The one seed rule: any int (Python or numpy, of any sign) is accepted and reduced mod
+    2**64, so ``-1`` and ``2**64 - 1`` are the same seed; bools and non-ints are a TypeError
+    naming ``name``. ``None`` draws a fresh 64-bit seed when ``none_draws``, else it is a
+    TypeError too."""
+    if value is None and none_draws:
+        return secrets.randbits(64)
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        expected = "an int or None" if none_draws else "an int"
+        raise TypeError(f"{name}: expected {expected}, got {type(value).__name__}")
+    return int(value.__index__()) % SEED_MODULUS
 
 
 def size(value: Any, name: str) -> tuple[int, int]:

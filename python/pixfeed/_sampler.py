@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pixfeed import _args
+
 __all__ = ["EpochPlan", "bucket_batches", "consumed", "plan_bucket_epoch", "plan_epoch"]
 
 
@@ -41,7 +43,7 @@ def epoch_order(n: int, seed: int, epoch: int, shuffle: bool) -> np.ndarray:
     """The epoch's global order: a permutation keyed by (seed, epoch) only."""
     if not shuffle:
         return np.arange(n, dtype=np.int64)
-    rng = np.random.Generator(np.random.PCG64([seed & (2**64 - 1), epoch, 0x5EED]))
+    rng = np.random.Generator(np.random.PCG64([_args.seed(seed), epoch, 0x5EED]))
     return rng.permutation(n).astype(np.int64)
 
 
@@ -101,7 +103,7 @@ def bucket_batches(
         stop = len(mine) - len(mine) % batch_size if drop_last else len(mine)
         batches.extend(mine[i : i + batch_size] for i in range(0, stop, batch_size))
     if shuffle:
-        rng = np.random.Generator(np.random.PCG64([seed & (2**64 - 1), epoch, 0xB0C7]))
+        rng = np.random.Generator(np.random.PCG64([_args.seed(seed), epoch, 0xB0C7]))
         batches = [batches[int(i)] for i in rng.permutation(len(batches))]
     return batches
 

@@ -127,9 +127,7 @@ class Loader:
             self.pipeline.strict = bool(strict)
         self.batch_size = _args.positive_int(batch_size, "batch_size")
         self.shuffle = bool(shuffle)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"seed: expected an int, got {type(seed).__name__}")
-        self.seed = int(seed)
+        self.seed = _args.seed(seed)
         self.drop_last = bool(drop_last)
         if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 0:
             raise ValueError(f"prefetch: expected an int >= 0, got {prefetch!r}")
@@ -300,7 +298,7 @@ class Loader:
             )
         if bool(state.get("bucketed", False)) != (self._bucket_of is not None):
             raise ValueError("state: saved by a loader with bucketing on/off the other way")
-        self.seed = int(state["seed"])
+        self.seed = _args.seed(state["seed"], "state['seed']")
         self.epoch = int(state["epoch"])
         self._explicit_epoch = bool(state.get("explicit_epoch", True))
         self._iterated = False
@@ -459,7 +457,7 @@ class Loader:
         """Fill `slot` with a decodable sample chosen deterministically from (seed, epoch,
         bad_index); returns its index."""
         n = len(self._sources)
-        rng = np.random.Generator(np.random.PCG64([self.seed & (2**64 - 1), epoch, bad_index, 7]))
+        rng = np.random.Generator(np.random.PCG64([self.seed, epoch, bad_index, 7]))
         tried = 0
         for cand in rng.permutation(n):
             c = int(cand)

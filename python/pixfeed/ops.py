@@ -4,7 +4,6 @@ Argument conventions are in `pixfeed._batch`."""
 from __future__ import annotations
 
 import math
-import secrets
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar
 
@@ -180,15 +179,6 @@ def _loose_box(value: Any, name: str) -> tuple[int, int, int, int]:
     return x, y, w, h
 
 
-def _seed(seed: Any) -> int:
-    if seed is None:
-        return secrets.randbits(64)
-    v = _int(seed, "seed")
-    if not 0 <= v < 2**64:
-        raise ValueError(f"seed: must be in [0, 2**64), got {v}")
-    return v
-
-
 # --------------------------------------------------------------------------------------------
 # Crops
 
@@ -291,11 +281,12 @@ def random_crop(
     at a top-left corner uniform over all positions inside the image.
 
     Image ``i`` of the call draws from the stream of ``(seed, epoch=0, index=i)``: for a seed
-    the boxes never depend on the thread count. ``seed=None`` draws a fresh seed. A crop larger
-    than its image is a ``ValueError``.
+    the boxes never depend on the thread count. ``seed=None`` draws a fresh seed; any other int
+    is taken mod 2**64 (``-1`` is ``2**64 - 1``). A crop larger than its image is a
+    ``ValueError``.
     """
     nthreads = _args.threads(threads)
-    s = _seed(seed)
+    s = _args.seed(seed, none_draws=True)
 
     def call(arrays: list[Any], kind: str, careful: bool) -> Any:
         parsed = _sizes(sizes, len(arrays), careful)
