@@ -396,7 +396,9 @@ def _workload(ds: DataSet, n: int, which: str) -> Workload:
     spinning = _session(ort, model, spinning=True)
     one_thread = _session(ort, model, spinning=False, threads=1)
     # As filter_images builds it from a path: one intra-op thread, one stream per core.
-    detector = pixfeed.YoloDetector(model, backend="cpu", threads=pixfeed.filter.INFERENCE_THREADS)
+    detector = pixfeed.YoloDetector(
+        model, backend="cpu", threads=pixfeed.detect.filter.INFERENCE_THREADS
+    )
     wl.notes.append(
         compare_results(
             pixfeed_detections(paths, detector, pixfeed, BATCH),

@@ -15,7 +15,7 @@ import pytest
 import pixfeed
 from _onnx_models import build_grid_detector
 from pixfeed.config import BACKENDS, load_config
-from pixfeed.detector import AUTO_ORDER, BACKEND_PROVIDERS, _providers, available_backends
+from pixfeed.detect.detector import AUTO_ORDER, BACKEND_PROVIDERS, _providers, available_backends
 from test_cli_filter import cli
 from test_filter import make_folder
 

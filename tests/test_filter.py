@@ -21,7 +21,7 @@ from _onnx_models import (
     cell_image,
 )
 from pixfeed.config import Config
-from pixfeed.detector import parse_names, yolo_layout
+from pixfeed.detect.detector import parse_names, yolo_layout
 
 CFG = Config(threads=2, batch_size=3)  # no config files or env in these tests
 
@@ -372,7 +372,7 @@ def test_parse_names() -> None:
 
 
 def test_streams_use_the_whole_budget(folder: Path, models: dict[str, Path]) -> None:
-    from pixfeed.filter import INFERENCE_THREADS, inference_streams, thread_budget
+    from pixfeed.detect.filter import INFERENCE_THREADS, inference_streams, thread_budget
 
     assert [thread_budget(n) for n in (0, 1, 2, 8)] == [1, 1, 2, 8]
     assert thread_budget(None) == max(1, len(os.sched_getaffinity(0)))
@@ -470,7 +470,7 @@ def test_cpu_chunk_tuning_keeps_outputs(models: dict[str, Path]) -> None:
 
 
 def test_chunk_tuner_keeps_the_fastest_per_image() -> None:
-    from pixfeed.detector import _ChunkTuner
+    from pixfeed.detect.detector import _ChunkTuner
 
     tuner = _ChunkTuner()
     per_image = {1: 3.0, 2: 1.0, 4: 2.0, 8: 4.0}  # seconds per image of each chunk size

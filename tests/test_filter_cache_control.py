@@ -16,14 +16,14 @@ import pytest
 
 import pixfeed
 from _onnx_models import build_grid_detector
-from pixfeed._filter_cache import (
+from pixfeed.config import ENV_VARS, Config
+from pixfeed.detect.cache import (
     CachedResult,
     FileKey,
     ResultCache,
     cache_info,
     clear_cache,
 )
-from pixfeed.config import ENV_VARS, Config
 from test_cli_filter import cli
 from test_filter import make_folder
 

@@ -18,8 +18,8 @@ from PIL import Image
 
 import pixfeed
 from _onnx_models import build_grid_detector, cell_image
-from pixfeed._filter_cache import CacheError
-from pixfeed.detector import MAX_METADATA_DEPTH, parse_names
+from pixfeed.detect.cache import CacheError
+from pixfeed.detect.detector import MAX_METADATA_DEPTH, parse_names
 from test_filter import CFG, make_folder
 
 
@@ -174,7 +174,7 @@ def test_a_database_read_only_to_sqlite(
     (folder / "a_red1.png").touch()  # one miss to store
     os.utime(folder / "a_red1.png", ns=(1, 10**18))
     before = cache.read_bytes()
-    import pixfeed._filter_cache as fc
+    import pixfeed.detect.cache as fc
 
     real = sqlite3.connect
     monkeypatch.setattr(

@@ -2,7 +2,7 @@
 folder of images.
 
 Existing files are never replaced unless ``--overwrite`` is given (the rules of
-:mod:`pixfeed.cli._files`); a refused run writes nothing and exits 2."""
+:mod:`pixfeed._files`); a refused run writes nothing and exits 2."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from pixfeed.cli import _files
-from pixfeed.cli._files import format_of
+from pixfeed import _files
+from pixfeed._files import format_of
 from pixfeed.cli._output import Progress, print_json, thread_count
 
 

@@ -2,7 +2,7 @@
 format, in parallel native batches, with progress.
 
 Existing files are never replaced unless ``--overwrite`` is given (see
-:mod:`pixfeed.cli._files` for the rules); a refused run writes nothing and exits 2."""
+:mod:`pixfeed._files` for the rules); a refused run writes nothing and exits 2."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from pixfeed.cli import _files
-from pixfeed.cli._files import format_of
+from pixfeed import _files
+from pixfeed._files import format_of
 from pixfeed.cli._output import Progress, print_json, thread_count
 
 

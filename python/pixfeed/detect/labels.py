@@ -32,11 +32,14 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from pixfeed.filter import FilterResult, ImageResult
+from pixfeed._files import conflicts, describe, write_bytes
+
+if TYPE_CHECKING:  # annotations only: pixfeed.detect.types imports this module
+    from pixfeed.detect.types import FilterResult, ImageResult
 
 #: The LabelMe file format version written.
 LABELME_VERSION = "5.5.0"
@@ -176,8 +179,6 @@ def write_files(files: list[tuple[Path, bytes]], *, overwrite: bool) -> int:
     """Write each file (folders made as needed); one already holding its bytes is left as it
     is. Another existing file is replaced only with ``overwrite`` (atomically), else
     ``FileExistsError``. Returns the number written."""
-    from pixfeed.cli._files import write_bytes
-
     n = 0
     for dst, data in files:
         if unchanged(dst, data):
@@ -191,9 +192,23 @@ def write_files(files: list[tuple[Path, bytes]], *, overwrite: bool) -> int:
 def check_inputs(files: list[tuple[Path, bytes]], inputs: list[str], *, overwrite: bool) -> None:
     """Refuse (``FileExistsError``, nothing written) a label file that would replace an input
     of the run, or, without ``overwrite``, any other existing file with other content."""
-    from pixfeed.cli._files import conflicts, describe
-
     pending = [(None, dst) for dst, data in files if not unchanged(dst, data)]
     problems = conflicts(pending, [Path(p) for p in inputs], overwrite=overwrite)
     if problems:
         raise FileExistsError(describe(problems))
+
+
+def pending(files: Sequence[tuple[Path, bytes, Any]]) -> list[tuple[Path, bytes]]:
+    """The ``(label file, bytes)`` of ``files`` whose content differs from what is on disk
+    (a re-run writes nothing new)."""
+    return [(d, b) for d, b, _ in files if not unchanged(d, b)]
+
+
+def write_new(
+    files: Sequence[tuple[Path, bytes, Any]], images: Sequence[ImageResult], *, overwrite: bool
+) -> int:
+    """Write the label files ``files`` (as made by `labelme_files` or `yolo_files`) after
+    `check_inputs` against the run's ``images``; returns the number written."""
+    pairs = [(d, b) for d, b, _ in files]
+    check_inputs(pairs, [r.path for r in images], overwrite=overwrite)
+    return write_files(pairs, overwrite=overwrite)

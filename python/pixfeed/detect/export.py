@@ -14,8 +14,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-if TYPE_CHECKING:
-    from pixfeed.filter import Detection, FilterResult, ImageResult
+from pixfeed.decode import decode_batch, encode
+from pixfeed.resize import resize
+
+if TYPE_CHECKING:  # annotations only: pixfeed.detect.types imports this module
+    from pixfeed.detect.types import Detection, FilterResult, ImageResult
 
 CSV_COLUMNS = (
     "path",
@@ -172,9 +175,6 @@ def _thumb_size(w: int, h: int, side: int) -> tuple[int, int]:
 
 def _thumbnails(matches: list[ImageResult], side: int) -> dict[str, str | None]:
     """path -> base64 JPEG with the detections drawn (None when the file no longer decodes)."""
-    from pixfeed.decode import decode_batch, encode
-    from pixfeed.resize import resize
-
     out: dict[str, str | None] = {}
     chunk = 32
     for start in range(0, len(matches), chunk):

@@ -19,8 +19,9 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from pixfeed import _args, _core, detect
+from pixfeed import _args, _core
 from pixfeed.config import BACKENDS
+from pixfeed.detect import geometry
 from pixfeed.errors import BackendError, ModelError
 
 __all__ = [
@@ -580,9 +581,11 @@ class YoloDetector:
         original image's pixels (``sizes`` are the originals' ``(width, height)``)."""
         if len(raw) == 0:
             return []
-        dets = detect.yolo_postprocess(raw, conf=conf, iou=iou, max_det=max_det, layout=self.layout)
+        dets = geometry.yolo_postprocess(
+            raw, conf=conf, iou=iou, max_det=max_det, layout=self.layout
+        )
         return [
-            np.asarray(detect.scale_boxes(d, b.scale, b.pad, size), np.float32)
+            np.asarray(geometry.scale_boxes(d, b.scale, b.pad, size), np.float32)
             for d, b, size in zip(dets, boxes, sizes, strict=True)
         ]
 

@@ -1,5 +1,6 @@
-"""File helpers shared by the commands that write files: output names, the overwrite rules
-and writes that never clobber a file by accident.
+"""File helpers shared by everything that writes files (the CLI commands, the label
+exports): output names, the overwrite rules and writes that never clobber a file by
+accident.
 
 The rules (the same in `resize`, `crop` and `filter --copy-to`):
 
@@ -15,6 +16,7 @@ Every output is checked before anything is written: a refused run writes nothing
 
 from __future__ import annotations
 
+import filecmp
 import os
 import shutil
 import tempfile
@@ -139,3 +141,36 @@ def copy_file(src: str | Path, dst: Path, *, overwrite: bool) -> None:
         with open(dst, "xb") as f:
             fill(f)
     shutil.copystat(src, dst)
+
+
+def mirror_targets(paths: Sequence[str], root: Path, dest: Path) -> list[Path]:
+    """Where each file goes when copied under ``dest``: its path relative to ``root``, or,
+    for a file outside ``root``, a unique name (:func:`unique_name`)."""
+    taken: set[str] = set()
+    targets = []
+    for p in paths:
+        rel = os.path.relpath(p, root)
+        if rel.startswith(".."):
+            targets.append(unique_name(dest, Path(p), taken))
+        else:
+            targets.append(dest / rel)
+    return targets
+
+
+def same_content(src: str, dst: Path) -> bool:
+    """An identical copy is already there (a re-run): nothing to copy or to refuse."""
+    try:
+        return dst.is_file() and filecmp.cmp(src, dst, shallow=False)
+    except OSError:
+        return False
+
+
+def copy_files(pairs: Iterable[tuple[str, Path]], *, overwrite: bool) -> int:
+    """Copy each ``(source, target)`` (folders made as needed) under the rules of
+    :func:`copy_file`; returns the number copied."""
+    n = 0
+    for src, target in pairs:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        copy_file(src, target, overwrite=overwrite)
+        n += 1
+    return n
