@@ -12,7 +12,7 @@ Elastic resume: with every rank at batch k, the samples consumed are exactly the
 run restarted on another number of ranks continues with ``offset`` = that count: the rest of
 the order is dealt out to the new ranks the same way.
 
-Bucketed epochs (`plan_bucket_epoch`): the epoch's order is grouped by bucket (keeping the
+Bucketed epochs (`plan_epoch` with ``buckets``): the epoch's order is grouped by bucket (keeping the
 order inside each bucket), cut into batches of one bucket each, the batches shuffled (seed,
 epoch) and dealt out to ranks round robin, wrap-padded to a multiple of ``world_size`` so
 every rank gets the same number of batches. The unit of ``offset`` is then a batch.
@@ -27,7 +27,7 @@ import numpy as np
 
 from pixfeed import _args
 
-__all__ = ["EpochPlan", "bucket_batches", "consumed", "plan_bucket_epoch", "plan_epoch"]
+__all__ = ["EpochPlan", "bucket_batches", "consumed", "plan_epoch"]
 
 
 @dataclass(frozen=True)
@@ -60,26 +60,36 @@ def plan_epoch(
     worker: int = 0,
     num_workers: int = 1,
     offset: int = 0,
+    buckets: np.ndarray | None = None,
 ) -> EpochPlan:
-    order = epoch_order(n, seed, epoch, shuffle)[offset:]
-    n = len(order)
-    if drop_last:
-        per_rank = n // world_size
-        total = per_rank * world_size
-        order = order[:total]
+    """One rank's (and worker's) batches of the epoch over ``n`` samples; with ``buckets``
+    (one bucket id per sample) a bucketed epoch, ``offset`` then counting batches (see the
+    module docstring)."""
+    if buckets is None:
+        units: np.ndarray | list[np.ndarray] = epoch_order(n, seed, epoch, shuffle)[offset:]
     else:
-        per_rank = math.ceil(n / world_size) if n else 0
-        total = per_rank * world_size
-        pad = total - n
-        if pad > 0:
-            # Wrap around as often as needed (n may be smaller than the padding).
-            order = np.concatenate([order, np.resize(order, pad)])
-    mine = order[rank:total:world_size]
+        units = bucket_batches(
+            buckets,
+            batch_size=batch_size,
+            seed=seed,
+            epoch=epoch,
+            shuffle=shuffle,
+            drop_last=drop_last,
+        )[offset:]
+    count = len(units)
     if drop_last:
-        n_batches = len(mine) // batch_size
+        per_rank = count // world_size
     else:
-        n_batches = math.ceil(len(mine) / batch_size)
-    batches = [mine[b * batch_size : (b + 1) * batch_size] for b in range(n_batches)]
+        per_rank = math.ceil(count / world_size) if count else 0
+    # Wrap-padded (or truncated) to a multiple of world_size, then dealt out round robin.
+    picks = (np.arange(per_rank * world_size, dtype=np.int64) % max(count, 1))[rank::world_size]
+    if buckets is None:
+        assert isinstance(units, np.ndarray)
+        mine = units[picks]
+        n_batches = len(mine) // batch_size if drop_last else math.ceil(len(mine) / batch_size)
+        batches = [mine[b * batch_size : (b + 1) * batch_size] for b in range(n_batches)]
+    else:
+        batches = [units[int(i)] for i in picks]
     if num_workers > 1:
         batches = batches[worker::num_workers]
     return EpochPlan(batches, per_rank)
@@ -106,41 +116,3 @@ def bucket_batches(
         rng = np.random.Generator(np.random.PCG64([_args.seed(seed), epoch, 0xB0C7]))
         batches = [batches[int(i)] for i in rng.permutation(len(batches))]
     return batches
-
-
-def plan_bucket_epoch(
-    buckets: np.ndarray,
-    *,
-    batch_size: int,
-    seed: int,
-    epoch: int,
-    shuffle: bool,
-    drop_last: bool,
-    rank: int = 0,
-    world_size: int = 1,
-    worker: int = 0,
-    num_workers: int = 1,
-    offset: int = 0,
-) -> EpochPlan:
-    """One rank's (and worker's) batches of a bucketed epoch (see the module docstring)."""
-    batches = bucket_batches(
-        buckets,
-        batch_size=batch_size,
-        seed=seed,
-        epoch=epoch,
-        shuffle=shuffle,
-        drop_last=drop_last,
-    )[offset:]
-    n = len(batches)
-    if drop_last:
-        per_rank = n // world_size
-        total = per_rank * world_size
-        batches = batches[:total]
-    else:
-        per_rank = math.ceil(n / world_size) if n else 0
-        total = per_rank * world_size
-        batches = batches + [batches[i % n] for i in range(total - n)]
-    mine = batches[rank:total:world_size]
-    if num_workers > 1:
-        mine = mine[worker::num_workers]
-    return EpochPlan(mine, per_rank)

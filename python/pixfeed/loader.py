@@ -17,19 +17,42 @@ import warnings
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
 import numpy.typing as npt
 
-from pixfeed import _args, _core, _env, _sampler
+from pixfeed import _args, _core, _env, _producer, _sampler
 from pixfeed.pipeline import Pipeline
 
-__all__ = ["LoadError", "Loader"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["LoadError", "Loader", "LoaderOptions"]
 
 OnError = Literal["raise", "skip", "substitute"]
+
+
+class LoaderOptions(TypedDict, total=False):
+    """The `Loader`'s keyword arguments, for APIs that pass them on (``**kwargs``)."""
+
+    pipeline: Pipeline | None
+    batch_size: int
+    shuffle: bool
+    seed: int
+    drop_last: bool
+    prefetch: int
+    threads: int | None
+    rank: int | None
+    world_size: int | None
+    on_error: OnError
+    pin_memory: bool
+    output: Literal["numpy", "torch"]
+    progress: bool
+    strict: bool | None
+
+
 _SUBSTITUTE_TRIES = 16
-_POLL = 0.05  # seconds between checks of the stop flag while blocked
 _MAX_ERRORS = 100_000  # errors() keeps this many
 
 
@@ -61,13 +84,26 @@ class _Stats:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class _Done:
-    """End-of-epoch marker on the queue."""
+def _pipeline(pipeline: Pipeline | None, strict: bool | None) -> Pipeline:
+    """The Loader's pipeline: ``pipeline`` (default ``Pipeline()``), copied when ``strict``
+    overrides its setting (the caller's object stays as it was)."""
+    pipe = pipeline if pipeline is not None else Pipeline()
+    if not isinstance(pipe, Pipeline):
+        raise TypeError(f"pipeline: expected a pixfeed.Pipeline, got {type(pipeline).__name__}")
+    if strict is not None and bool(strict) != pipe.strict:
+        pipe = copy.copy(pipe)
+        pipe.strict = bool(strict)
+    return pipe
 
 
-class _Failure:
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
+def _check_choices(prefetch: Any, on_error: Any, output: Any) -> None:
+    """The Loader's arguments with a fixed set of values (ValueError naming the argument)."""
+    if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 0:
+        raise ValueError(f"prefetch: expected an int >= 0, got {prefetch!r}")
+    if on_error not in ("raise", "skip", "substitute"):
+        raise ValueError(f"on_error: expected 'raise', 'skip' or 'substitute', got {on_error!r}")
+    if output not in ("numpy", "torch"):
+        raise ValueError(f"output: expected 'numpy' or 'torch', got {output!r}")
 
 
 def _source_name(src: str | bytes | bytearray) -> str:
@@ -118,29 +154,16 @@ class Loader:
         self._labels: np.ndarray | None = None
         if labels is not None:
             self._labels = _labels(labels, len(self._sources), output)
-        self.pipeline = pipeline if pipeline is not None else Pipeline()
-        if not isinstance(self.pipeline, Pipeline):
-            raise TypeError(f"pipeline: expected a pixfeed.Pipeline, got {type(pipeline).__name__}")
-        if strict is not None and bool(strict) != self.pipeline.strict:
-            # The caller's pipeline object stays as it was.
-            self.pipeline = copy.copy(self.pipeline)
-            self.pipeline.strict = bool(strict)
+        self.pipeline = _pipeline(pipeline, strict)
+        _check_choices(prefetch, on_error, output)
         self.batch_size = _args.positive_int(batch_size, "batch_size")
         self.shuffle = bool(shuffle)
         self.seed = _args.seed(seed)
         self.drop_last = bool(drop_last)
-        if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 0:
-            raise ValueError(f"prefetch: expected an int >= 0, got {prefetch!r}")
         self.prefetch = prefetch
         self.threads = _args.threads(threads)
         self.rank, self.world_size = _env.distributed(rank, world_size)
-        if on_error not in ("raise", "skip", "substitute"):
-            raise ValueError(
-                f"on_error: expected 'raise', 'skip' or 'substitute', got {on_error!r}"
-            )
         self.on_error = on_error
-        if output not in ("numpy", "torch"):
-            raise ValueError(f"output: expected 'numpy' or 'torch', got {output!r}")
         self.output = output
         self.pin_memory = bool(pin_memory)
         self.progress = bool(progress)
@@ -156,25 +179,31 @@ class Loader:
         self._bad: set[int] = set()
         #: The class names, for a loader made by `from_folder` (else None).
         self.classes: list[str] | None = None
-        self._bucket_of: np.ndarray | None = None
-        self._bucket_pipes: list[Pipeline] = []
-        if self.pipeline.buckets is not None:
-            from pixfeed.buckets import image_sizes
+        self._bucket_of, self._bucket_pipes = self._assign_buckets()
 
-            sizes, errors = image_sizes(
-                self._sources, apply_exif=self.pipeline.apply_exif, threads=self.threads
-            )
-            # An unreadable header goes to bucket 0; its decode fails (and is handled by
-            # on_error) when its batch is made.
-            sizes[list(errors)] = self.pipeline.buckets.sizes[0]
-            self._bucket_of = self.pipeline.buckets.assign(sizes)
-            self._bucket_pipes = [
-                self.pipeline.for_bucket(i) for i in range(len(self.pipeline.buckets))
-            ]
+    def _assign_buckets(self) -> tuple[np.ndarray | None, list[Pipeline]]:
+        """Each source's bucket (from its header) and each bucket's pipeline, for a bucketed
+        pipeline; else (None, [])."""
+        buckets = self.pipeline.buckets
+        if buckets is None:
+            return None, []
+        from pixfeed.buckets import image_sizes
+
+        sizes, errors = image_sizes(
+            self._sources, apply_exif=self.pipeline.apply_exif, threads=self.threads
+        )
+        # An unreadable header goes to bucket 0; its decode fails (and is handled by
+        # on_error) when its batch is made.
+        sizes[list(errors)] = buckets.sizes[0]
+        return buckets.assign(sizes), [self.pipeline.for_bucket(i) for i in range(len(buckets))]
 
     @classmethod
     def from_folder(
-        cls, root: str | os.PathLike[str], *, allow_empty: bool = False, **kwargs: Any
+        cls,
+        root: str | os.PathLike[str],
+        *,
+        allow_empty: bool = False,
+        **kwargs: Unpack[LoaderOptions],
     ) -> Loader:
         """A Loader over the class-per-folder tree under ``root`` (`pixfeed.image_folder`'s
         rules, those of torchvision's ImageFolder), labelled with class indices; the class
@@ -190,20 +219,6 @@ class Loader:
     def _plan(self, epoch: int) -> _sampler.EpochPlan:
         worker, num_workers = _env.dataloader_worker()
         offset = self._offset if epoch == self.epoch else 0
-        if self._bucket_of is not None:
-            return _sampler.plan_bucket_epoch(
-                self._bucket_of,
-                batch_size=self.batch_size,
-                seed=self.seed,
-                epoch=epoch,
-                shuffle=self.shuffle,
-                drop_last=self.drop_last,
-                rank=self.rank,
-                world_size=self.world_size,
-                worker=worker,
-                num_workers=num_workers,
-                offset=offset,
-            )
         return _sampler.plan_epoch(
             len(self._sources),
             batch_size=self.batch_size,
@@ -216,6 +231,7 @@ class Loader:
             worker=worker,
             num_workers=num_workers,
             offset=offset,
+            buckets=self._bucket_of,
         )
 
     def _units(self, epoch: int) -> int:
@@ -549,7 +565,7 @@ class _EpochIterator:
         self._next = start
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(loader.prefetch, 1))
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(loader.prefetch, 1))
         self._finished = False
         self._mark: float | None = None  # the end of the last counted span of iteration
         self._progress = None
@@ -558,9 +574,10 @@ class _EpochIterator:
 
             self._progress = Progress(len(self._batches) - start, "batches")
         if loader.prefetch > 0 and start < len(self._batches):
+            items = _produced(weakref.ref(loader), self._batches, epoch, start, self._stop)
             self._thread = threading.Thread(
-                target=_producer,
-                args=(weakref.ref(loader), self._batches, epoch, start, self._queue, self._stop),
+                target=_producer.run,
+                args=(self._queue, self._stop, items),
                 name="pixfeed-loader",
                 daemon=True,
             )
@@ -588,10 +605,10 @@ class _EpochIterator:
         except BaseException:
             self.close()
             raise
-        if isinstance(item, _Failure):
+        if isinstance(item, _producer.Failure):
             self.close()
             raise item.exc
-        if isinstance(item, _Done):  # pragma: no cover - guarded by the batch count above
+        if item is _producer.DONE:  # pragma: no cover - guarded by the batch count above
             self._finish()
             raise StopIteration
         images, labels = item
@@ -611,10 +628,11 @@ class _EpochIterator:
     def _get(self) -> Any:
         while True:
             try:
-                return self._queue.get(timeout=_POLL)
+                return self._queue.get(timeout=_producer.POLL)
             except queue.Empty:
                 if self._thread is not None and not self._thread.is_alive() and self._queue.empty():
-                    return _Failure(RuntimeError("pixfeed loader thread ended unexpectedly"))
+                    failure = RuntimeError("pixfeed loader thread ended unexpectedly")
+                    return _producer.Failure(failure)
 
     def _finish(self) -> None:
         self._finished = True
@@ -625,16 +643,7 @@ class _EpochIterator:
 
     def close(self) -> None:
         """Stop the producer and wait for it (it checks the flag between batches)."""
-        self._stop.set()
-        t = self._thread
-        if t is not None and t is not threading.current_thread():
-            # Unblock a producer waiting on a full queue.
-            while t.is_alive():
-                try:
-                    self._queue.get_nowait()
-                except queue.Empty:
-                    pass
-                t.join(timeout=_POLL)
+        _producer.stop_workers(self._queue, self._stop, [self._thread] if self._thread else [])
         self._thread = None
 
     def __del__(self) -> None:
@@ -644,16 +653,16 @@ class _EpochIterator:
             pass
 
 
-def _producer(
+def _produced(
     loader_ref: weakref.ref[Loader],
     batches: list[np.ndarray],
     epoch: int,
     start: int,
-    q: queue.Queue[Any],
     stop: threading.Event,
-) -> None:
-    """Producer thread: fills the queue in order until the epoch ends or `stop` is set.
-    Holds only a weak reference to the loader between batches so dropping it stops us."""
+) -> Iterator[object]:
+    """The producer thread's items (`_producer.run`): the epoch's batches in order, a
+    failure as a `_producer.Failure`. Holds only a weak reference to the loader between
+    batches so dropping it stops us."""
     for b in range(start, len(batches)):
         if stop.is_set():
             return
@@ -661,21 +670,8 @@ def _producer(
         if loader is None:
             return
         try:
-            item: Any = loader._produce(epoch, batches[b])
+            item: object = loader._produce(epoch, batches[b])
         except BaseException as e:  # delivered to the consumer, raised there
-            item = _Failure(e)
+            item = _producer.Failure(e)
         del loader
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=_POLL)
-                break
-            except queue.Full:
-                continue
-        if isinstance(item, _Failure):
-            return
-    while not stop.is_set():
-        try:
-            q.put(_Done(), timeout=_POLL)
-            return
-        except queue.Full:
-            continue
+        yield item
