@@ -17,7 +17,7 @@ import numpy as np
 
 from pixfeed import _files
 from pixfeed._files import format_of
-from pixfeed.cli._output import Progress, print_json, thread_count
+from pixfeed.cli._output import Progress, print_summary, thread_count, write_output
 
 
 def add_parser(sub: Any) -> None:
@@ -136,14 +136,7 @@ def run(args: argparse.Namespace) -> int:
             for k, img in zip(ok, res, strict=True):
                 dst = targets[k]
                 data = pixfeed.encode(np.asarray(img), format_of(dst))  # type: ignore[arg-type]
-                try:
-                    _files.write_bytes(dst, data, overwrite=args.overwrite)
-                except FileExistsError:
-                    progress.close()
-                    print(
-                        f"pixfeed crop: {dst} appeared during the run; not replaced",
-                        file=sys.stderr,
-                    )
+                if not write_output("crop", dst, data, overwrite=args.overwrite, progress=progress):
                     return 1
         written += len(ok)
         progress.update(len(chunk))
@@ -153,27 +146,8 @@ def run(args: argparse.Namespace) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         buf = io.BytesIO()
         np.save(buf, batch)
-        try:
-            _files.write_bytes(args.out, buf.getvalue(), overwrite=args.overwrite)
-        except FileExistsError:
-            print(
-                f"pixfeed crop: {args.out} appeared during the run; not replaced", file=sys.stderr
-            )
+        if not write_output("crop", args.out, buf.getvalue(), overwrite=args.overwrite):
             return 1
-    renamed = {s: d for s, d in renamed.items() if s not in failed}
-    summary = {
-        "written": written,
-        "skipped": len(failed),
-        "failed": failed,
-        "renamed": renamed,
-        "out": str(args.out),
-    }
-    if args.json:
-        print_json(summary)
-    else:
-        print(f"{written} windows of {args.window}x{args.window} -> {args.out}")
-        for name, why in failed.items():
-            print(f"  skipped {name}: {why}", file=sys.stderr)
-        for name, new in renamed.items():
-            print(f"  {name} -> {new} (its name was taken by an earlier file)", file=sys.stderr)
+    headline = f"{written} windows of {args.window}x{args.window} -> {args.out}"
+    print_summary(args, headline, written, failed, renamed, "file")
     return 0

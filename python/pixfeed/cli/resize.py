@@ -15,7 +15,7 @@ import numpy as np
 
 from pixfeed import _files
 from pixfeed._files import format_of
-from pixfeed.cli._output import Progress, print_json, thread_count
+from pixfeed.cli._output import Progress, print_summary, thread_count, write_output
 
 
 def _size(text: str) -> int | tuple[int, int]:
@@ -99,32 +99,12 @@ def run(args: argparse.Namespace) -> int:
             for (k, _), img in zip(ok, resized, strict=True):
                 dst = targets[k]
                 data = pixfeed.encode(np.asarray(img), format_of(dst), quality=args.quality)  # type: ignore[arg-type]
-                try:
-                    _files.write_bytes(dst, data, overwrite=args.overwrite)
-                except FileExistsError:
-                    progress.close()
-                    print(
-                        f"pixfeed resize: {dst} appeared during the run; not replaced",
-                        file=sys.stderr,
-                    )
+                if not write_output(
+                    "resize", dst, data, overwrite=args.overwrite, progress=progress
+                ):
                     return 1
                 written += 1
         progress.update(len(chunk))
     progress.close()
-    renamed = {s: d for s, d in renamed.items() if s not in failed}
-    summary = {
-        "written": written,
-        "skipped": len(failed),
-        "failed": failed,
-        "renamed": renamed,
-        "out": str(args.out),
-    }
-    if args.json:
-        print_json(summary)
-    else:
-        print(f"{written} images -> {args.out}")
-        for name, why in failed.items():
-            print(f"  skipped {name}: {why}", file=sys.stderr)
-        for name, new in renamed.items():
-            print(f"  {name} -> {new} (its name was taken by an earlier source)", file=sys.stderr)
+    print_summary(args, f"{written} images -> {args.out}", written, failed, renamed, "source")
     return 0
