@@ -15,7 +15,7 @@ Sets (all 8-bit RGB):
   crops, without the added noise for PNG, which real PNGs rarely carry).
 * ``png2048`` / ``bmp2048``: one 2048x2048 PNG / BMP (the mosaic).
 
-The crop suite's sets (issue 4) are made on first use by :func:`ensure_crop`, in their own
+The crop suite's sets are made on first use by :func:`ensure_crop`, in their own
 cache ``benchmarks/out/data/crop-<CROP_VERSION>/`` (so that the sets above, and caches of
 them made before, stay as they are):
 
@@ -27,7 +27,7 @@ them made before, stay as they are):
 * ``color512_jpeg`` / ``color512_png``: 32 different 512x512 RGB crops of the photos; JPEG
   q90 4:2:0 with noise sigma 8 (as ``imagenet``), PNG without noise.
 
-The loader suite (issue 5) asks for an epoch of 1000 files: :func:`ensure_loader` makes
+The loader suite asks for an epoch of 1000 files: :func:`ensure_loader` makes
 ``imagenet1000`` (the ``imagenet`` recipe, its own seed) in ``loader-<LOADER_VERSION>/``.
 """
 

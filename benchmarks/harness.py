@@ -75,7 +75,7 @@ class Case:
 
 @dataclass
 class Floor:
-    """The issue's target: pixfeed's throughput >= ``ratio`` x the best of ``against``.
+    """The target: pixfeed's throughput >= ``ratio`` x the best of ``against``.
 
     With ``max_seconds_per_image`` the target is absolute instead: pixfeed's median time per
     image (per item) at most that; the reported ratio is then budget / measured (>= 1 passes)
@@ -103,6 +103,85 @@ class Workload:
 
     def add(self, case: Case) -> None:
         self.cases.append(case)
+
+
+# --------------------------------------------------------------------------------------------
+# Workloads as data: a suite lists each workload's cases in a table of `Group`s (one per
+# system) of `Row`s; `add_cases` turns the table into `Case`s, looking each peer up once.
+
+#: A label or note: text, or made from the peer's module (e.g. to name its thread count).
+Text = str | Callable[[Any], str]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One case of a table: ``call(module)`` returns the timed function, made from the
+    group's peer module (None for a group without a peer); ``prepare(module)`` returns the
+    case's ``prepare``; ``bgr`` may depend on the module too. Other fields as `Case`."""
+
+    call: Callable[[Any], Callable[[], Any]]
+    label: Text = ""
+    note: Text = ""
+    prepare: Callable[[Any], Callable[[], None] | None] | None = None
+    bgr: bool | Callable[[Any], bool] = False
+    primary: bool = True
+    peer: bool = True
+    summarize: Callable[[Any], Any] | None = None
+
+
+@dataclass(frozen=True)
+class Group:
+    """The rows of one system. ``peer``: the name looked up in `peers` (None: always there,
+    e.g. numpy); a missing peer is reported under ``missing`` (default: the system).
+    ``check(module)`` may return why these inputs cannot run (reported as missing too)."""
+
+    system: str
+    rows: tuple[Row, ...]
+    peer: str | None = None
+    missing: str = ""
+    check: Callable[[Any], str | None] | None = None
+
+
+def _text(value: Any, module: Any) -> Any:
+    return value(module) if callable(value) else value
+
+
+def add_cases(wl: Workload, groups: Sequence[Group]) -> dict[str, list[str]]:
+    """Add the cases of ``groups`` to ``wl`` in order; returns, per system, the labels it
+    added (or the one it was reported missing under), for floors."""
+    from . import peers
+
+    labels: dict[str, list[str]] = {}
+    for g in groups:
+        module: Any = None
+        missing = g.missing or g.system
+        if g.peer is not None:
+            p = peers.get(g.peer)
+            if not p.ok:
+                wl.missing[missing] = p.error or "not installed"
+                labels.setdefault(g.system, []).append(missing)
+                continue
+            module = p.module
+        reason = g.check(module) if g.check is not None else None
+        if reason is not None:
+            wl.missing[missing] = reason
+            labels.setdefault(g.system, []).append(missing)
+            continue
+        for r in g.rows:
+            case = Case(
+                g.system,
+                r.call(module),
+                label=_text(r.label, module),
+                prepare=None if r.prepare is None else r.prepare(module),
+                note=_text(r.note, module),
+                bgr=_text(r.bgr, module),
+                primary=r.primary,
+                peer=r.peer,
+                summarize=r.summarize,
+            )
+            wl.add(case)
+            labels.setdefault(g.system, []).append(case.label)
+    return labels
 
 
 # --------------------------------------------------------------------------------------------

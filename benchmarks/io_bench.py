@@ -1,4 +1,4 @@
-"""The I/O suite (issue 6, part 2): ``pixfeed bench --suite io``.
+"""The I/O suite: ``python -m benchmarks --suite io``.
 
 Workloads:
 

@@ -176,8 +176,10 @@ _cache: dict[str, Peer] = {}
 
 
 def get(name: str) -> Peer:
+    """The peer ``name``: one of the common peers, or any other importable module (a suite's
+    own peers, named in its ``PEERS``)."""
     if name not in _cache:
-        _cache[name] = _LOADERS[name]()
+        _cache[name] = _LOADERS[name]() if name in _LOADERS else _load_plain(name)
     return _cache[name]
 
 

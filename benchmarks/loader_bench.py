@@ -1,4 +1,4 @@
-"""The loader suite (issue 5): one epoch of training batches, side by side.
+"""The loader suite: one epoch of training batches, side by side.
 
 Workload: 1000 ImageNet-like JPEGs (``data.ensure_loader``; files in the page cache),
 RandomResizedCrop 224 (or Resize 256 + CenterCrop 224) + horizontal flip + normalize to
@@ -495,7 +495,7 @@ def build(
 
 
 def _add_memory_note(wl: Workload, n: int) -> None:
-    """Issue 5's memory floor: peak RSS <= 0.5x the DataLoader baseline, each system in a
+    """The memory floor: peak RSS <= 0.5x the DataLoader baseline, each system in a
     fresh process (see loader_rss.py)."""
     from .loader_rss import measure
 

@@ -1,4 +1,4 @@
-"""The crop suite (issue 4): ``crop_paths`` against the peers, equal work, from files.
+"""The crop suite: ``crop_paths`` against the peers, equal work, from files.
 
 parallel_image_crop's job: a batch of 32 image files (in the page cache), one window per file
 at a per-file position and scale, both cores for every system. Two workloads per file set:
@@ -49,7 +49,7 @@ import numpy as np
 from . import data as data_mod
 from . import peers
 from .data import DataSet
-from .decode import _cv2_rgb_flag, _missing, _Pool
+from .decode_bench import _cv2_rgb_flag, _missing, _Pool
 from .harness import Case, Floor, Workload
 
 TITLE = "crop"
@@ -77,7 +77,7 @@ WINDOW_A = 256
 SCALE_B = 0.25
 SEED = 4
 
-# The issue's floors: pixfeed >= ratio x the best peer.
+# The floors: pixfeed >= ratio x the best peer.
 _FLOORS = {"jpeg": 2.0, "bmp": 1.5, "png": 1.2, "color-jpeg": 1.5, "color-png": 1.3}
 
 

@@ -1,4 +1,4 @@
-"""The filter suite (issue 6): `pixfeed.filter_images` against a per-image Pillow +
+"""The filter suite: `pixfeed.filter_images` against a per-image Pillow +
 onnxruntime loop with the same model and the same post-processing, on the ImageNet-like
 JPEGs (files in the page cache).
 
@@ -57,7 +57,7 @@ WORKLOADS: list[tuple[str, str]] = [
 ]
 INPUTS = (
     "200 ImageNet-like JPEGs (~500x375, q90) in the page cache; models built by "
-    "benchmarks/filter.py (YOLOv8 layout, 640x640 input, 400 anchors, 3 classes)."
+    "benchmarks/filter_bench.py (YOLOv8 layout, 640x640 input, 400 anchors, 3 classes)."
 )
 SIZE = 640
 CELL = 32

@@ -1,4 +1,4 @@
-"""The array-ops suite (issue 3): ``pixfeed bench --suite ops``.
+"""The array-ops suite: ``python -m benchmarks --suite ops``.
 
 pixfeed's batch array ops against numpy, OpenCV, Pillow and trainingsample on the same
 in-memory ``uint8`` arrays. No files: the inputs are synthetic, smooth photo-like RGB images
@@ -6,7 +6,7 @@ made with numpy's seeded ``default_rng`` (:func:`photo`: a gradient and a few br
 tinted per channel, plus Gaussian noise of sigma 3), so resampling differences are those of
 real photos, not of white noise. The same inputs with ``--quick`` (fewer, shorter repetitions).
 
-Workloads (the issue's floors; "best of" = the fastest of those peers in this run):
+Workloads (the floors; "best of" = the fastest of those peers in this run):
 
 * ``resize-one``: one bilinear resize 480x640x3 -> 256x256, ``antialias=False`` (one call =
   one resize). ``pixfeed.resize(img, (256, 256), antialias=False)`` vs ``cv2.resize(img,
@@ -59,15 +59,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import numpy as np
 
-from . import peers
 from .data import DataSet
-from .decode import _chunks, _missing
-from .harness import Case, Floor, Workload
+from .decode_bench import _chunks
+from .harness import Floor, Group, Row, Workload, add_cases
 
 TITLE = "ops"
 
@@ -268,51 +267,100 @@ def _pool_label() -> str:
     return f"cv2 ({THREADS}-thread pool)"
 
 
-def _add_cv2_resizes(
+def _cv2_resizes(
     wl: Workload,
-    cv2: Any,
     srcs: list[np.ndarray],
     size: tuple[int, int],
     fresh: Callable[[], tuple[Any, list[np.ndarray]]],
-    loop: Callable[[], Any],
+    loop: Callable[[Any], Any],
     *,
     loop_note: str,
     dst_label: str,
     dst_note: str,
     pool_note: str,
-) -> list[str]:
-    """The three cv2 peers of a many-image resize: ``loop`` (plain cv2.resize calls), a loop
-    with ``dst=`` into the arrays ``fresh()`` makes (it returns the outputs and one
-    destination per source), and the ``THREADS``-thread pool doing the same. Returns their
-    labels."""
-    c = _Cv2(wl, cv2)
-    pool = _ResizePool(wl, cv2)
-    cv_resize, linear = cv2.resize, cv2.INTER_LINEAR
+) -> Group:
+    """The three cv2 peers of a many-image resize: ``loop(cv2)`` (plain cv2.resize calls), a
+    loop with ``dst=`` into the arrays ``fresh()`` makes (it returns the outputs and one
+    destination per source), and the ``THREADS``-thread pool doing the same."""
 
-    def loop_dst() -> Any:
-        out, dsts = fresh()
-        for a, d in zip(srcs, dsts, strict=True):
-            cv_resize(a, size, dst=d, interpolation=linear)
-        return out
+    def loop_dst(cv2: Any) -> Callable[[], Any]:
+        cv_resize, linear = cv2.resize, cv2.INTER_LINEAR
 
-    def pooled() -> Any:
-        out, dsts = fresh()
-        pool.run(srcs, dsts, size)
-        return out
+        def run() -> Any:
+            out, dsts = fresh()
+            for a, d in zip(srcs, dsts, strict=True):
+                cv_resize(a, size, dst=d, interpolation=linear)
+            return out
 
-    default = f"default setNumThreads ({c.default_threads})"
-    cases = [
-        ("cv2 loop", loop, c.default, f"{loop_note}{default}"),
-        (dst_label, loop_dst, c.default, f"{dst_note}, {default}"),
-        (_pool_label(), pooled, c.single, pool_note),
-    ]
-    for label, fn, prepare, note in cases:
-        wl.add(Case("cv2", fn, label=label, prepare=prepare, note=note))
-    return [label for label, _, _, _ in cases]
+        return run
+
+    def pooled(cv2: Any) -> Callable[[], Any]:
+        pool = _ResizePool(wl, cv2)
+
+        def run() -> Any:
+            out, dsts = fresh()
+            pool.run(srcs, dsts, size)
+            return out
+
+        return run
+
+    default = "default setNumThreads ({cv2_threads})"
+    return Group(
+        "cv2",
+        (
+            Row(
+                lambda cv2: lambda: loop(cv2),
+                "cv2 loop",
+                _cv2_threads(f"{loop_note}{default}"),
+                _cv2_prepare(wl),
+            ),
+            Row(loop_dst, dst_label, _cv2_threads(f"{dst_note}, {default}"), _cv2_prepare(wl)),
+            Row(pooled, _pool_label(), pool_note, _cv2_prepare(wl, "single")),
+        ),
+        peer="cv2",
+        missing="cv2 loop",
+    )
 
 
 # --------------------------------------------------------------------------------------------
-# Workloads
+# Workloads as data: each is its inputs and a table of cases, grouped by the peer that makes
+# them; `_add_cases` turns a table into harness cases.
+
+
+def _threads(text: str) -> Callable[[Any], str]:
+    """``text`` naming pixfeed's thread count as ``{threads}``."""
+    return lambda pf: text.format(threads=pf.get_num_threads())
+
+
+def _cv2_threads(text: str) -> Callable[[Any], str]:
+    """``text`` naming cv2's default thread count as ``{cv2_threads}``."""
+    return lambda cv2: text.format(cv2_threads=_cv2_default_threads(cv2))
+
+
+def _cv2_prepare(wl: Workload, setting: str = "default") -> Callable[[Any], Callable[[], None]]:
+    """A case's ``prepare``: cv2's thread ``setting`` (`_Cv2`), restored after ``wl``."""
+    return lambda cv2: getattr(_Cv2(wl, cv2), setting)  # type: ignore[no-any-return]
+
+
+def _bind(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Any]:
+    """``fn(*args, **kwargs)`` as a function of no arguments (``functools.partial``: no
+    Python frame of its own around the call)."""
+    return partial(fn, *args, **kwargs)
+
+
+def _many_resizes(wl: Workload, pixfeed: Row, cv2: Group, trainingsample: Row) -> None:
+    """The cases of a many-image resize (pixfeed, the three cv2 forms, trainingsample) and
+    its floor against the best peer."""
+    labels = add_cases(
+        wl,
+        [
+            Group("pixfeed", (pixfeed,), "pixfeed"),
+            cv2,
+            Group("trainingsample", (trainingsample,), "trainingsample"),
+        ],
+    )
+    against = labels["cv2"] + ["trainingsample"]
+    wl.floor = Floor(1.2, against, ">= 1.2x the best of a cv2 loop / 2-thread pool / ts")
 
 
 def _resize_one() -> Workload:
@@ -328,42 +376,50 @@ def _resize_one() -> Workload:
         input_megapixels=H * W / 1e6,
         floor=Floor(1.25, ["cv2.resize"], "per-call time <= 0.8x cv2.resize"),
     )
-    pf = peers.get("pixfeed")
-    if not _missing(wl, "pixfeed", pf):
-        resize = pf.module.resize
-        wl.add(
-            Case(
+    add_cases(
+        wl,
+        [
+            Group(
                 "pixfeed",
-                lambda: resize(img, RESIZE_TO, antialias=False),
-                label="pixfeed.resize",
-                note="resize(img, (256, 256), antialias=False); one small image stays on the "
-                "calling thread",
-            )
-        )
-    cv = peers.get("cv2")
-    if not _missing(wl, "cv2.resize", cv):
-        c = _Cv2(wl, cv.module)
-        cv_resize, linear = cv.module.resize, cv.module.INTER_LINEAR
-        wl.add(
-            Case(
+                (
+                    Row(
+                        lambda pf: _bind(pf.resize, img, RESIZE_TO, antialias=False),
+                        "pixfeed.resize",
+                        "resize(img, (256, 256), antialias=False); one small image stays on "
+                        "the calling thread",
+                    ),
+                ),
+                peer="pixfeed",
+                missing="pixfeed",
+            ),
+            Group(
                 "cv2",
-                lambda: cv_resize(img, RESIZE_TO, interpolation=linear),
-                label="cv2.resize",
-                prepare=c.default,
-                note=f"INTER_LINEAR, default setNumThreads ({c.default_threads})",
-            )
-        )
-    ts = peers.get("trainingsample")
-    if not _missing(wl, "trainingsample", ts):
-        zc = ts.module.batch_resize_images_zero_copy
-        wl.add(
-            Case(
+                (
+                    Row(
+                        lambda cv2: _bind(
+                            cv2.resize, img, RESIZE_TO, interpolation=cv2.INTER_LINEAR
+                        ),
+                        "cv2.resize",
+                        _cv2_threads("INTER_LINEAR, default setNumThreads ({cv2_threads})"),
+                        _cv2_prepare(wl),
+                    ),
+                ),
+                peer="cv2",
+                missing="cv2.resize",
+            ),
+            Group(
                 "trainingsample",
-                lambda: zc(img, RESIZE_TO),
-                label="trainingsample",
-                note="batch_resize_images_zero_copy(img, (256, 256)): its one-image form",
-            )
-        )
+                (
+                    Row(
+                        lambda ts: _bind(ts.batch_resize_images_zero_copy, img, RESIZE_TO),
+                        "trainingsample",
+                        "batch_resize_images_zero_copy(img, (256, 256)): its one-image form",
+                    ),
+                ),
+                peer="trainingsample",
+            ),
+        ],
+    )
     wl.notes.append(
         "cv2 runs in its default configuration (setNumThreads restored to the value found at "
         "start): cv2.resize splits its work into dst.total() / 65536 stripes, i.e. one for a "
@@ -386,55 +442,36 @@ def _resize_batch() -> Workload:
         n_images=n,
         input_megapixels=n * H * W / 1e6,
     )
-    pf = peers.get("pixfeed")
-    if not _missing(wl, "pixfeed", pf):
-        resize = pf.module.resize
-        wl.add(
-            Case(
-                "pixfeed",
-                lambda: resize(imgs, RESIZE_TO, antialias=False),
-                label=f"pixfeed.resize ({pf.module.get_num_threads()} threads)",
-                note="resize(list, (256, 256), antialias=False): per-image views of one "
-                "fresh batch",
-            )
-        )
-    against: list[str] = []
-    cv = peers.get("cv2")
-    if _missing(wl, "cv2 loop", cv):
-        against.append("cv2 loop")
-    else:
-        cv_resize, linear = cv.module.resize, cv.module.INTER_LINEAR
 
-        def fresh_batch() -> tuple[list[np.ndarray], list[np.ndarray]]:
-            out = list(np.empty((n, h, w, 3), np.uint8))
-            return out, out
+    def fresh_batch() -> tuple[list[np.ndarray], list[np.ndarray]]:
+        out = list(np.empty((n, h, w, 3), np.uint8))
+        return out, out
 
-        against += _add_cv2_resizes(
+    sizes = [RESIZE_TO] * n
+    _many_resizes(
+        wl,
+        Row(
+            lambda pf: lambda: pf.resize(imgs, RESIZE_TO, antialias=False),
+            _threads("pixfeed.resize ({threads} threads)"),
+            "resize(list, (256, 256), antialias=False): per-image views of one fresh batch",
+        ),
+        _cv2_resizes(
             wl,
-            cv.module,
             imgs,
             RESIZE_TO,
             fresh_batch,
-            lambda: [cv_resize(a, RESIZE_TO, interpolation=linear) for a in imgs],
+            lambda cv2: [cv2.resize(a, RESIZE_TO, interpolation=cv2.INTER_LINEAR) for a in imgs],
             loop_note="",
             dst_label="cv2 loop (dst= one batch)",
             dst_note="cv2.resize(dst=) into one fresh batch",
             pool_note="setNumThreads(1), dst= into one fresh batch, chunks of 4 images",
-        )
-    ts = peers.get("trainingsample")
-    against.append("trainingsample")
-    if not _missing(wl, "trainingsample", ts):
-        zc = ts.module.batch_resize_images_zero_copy
-        sizes = [RESIZE_TO] * n
-        wl.add(
-            Case(
-                "trainingsample",
-                lambda: zc(imgs, sizes),
-                label="trainingsample",
-                note="batch_resize_images_zero_copy(list, sizes)",
-            )
-        )
-    wl.floor = Floor(1.2, against, ">= 1.2x the best of a cv2 loop / 2-thread pool / ts")
+        ),
+        Row(
+            lambda ts: lambda: ts.batch_resize_images_zero_copy(imgs, sizes),
+            "trainingsample",
+            "batch_resize_images_zero_copy(list, sizes)",
+        ),
+    )
     wl.notes.append(
         "cv2 loops run cv2 in its default configuration (one stripe per 256x256 output: the "
         "calling thread); the pool sets setNumThreads(1) in its workers' prepare and the "
@@ -455,55 +492,66 @@ def _resize_aa() -> Workload:
         input_megapixels=BIG * BIG / 1e6,
         floor=Floor(4.0, ["Pillow"], ">= 4x Pillow resize(BILINEAR) of a PIL image"),
     )
-    pf = peers.get("pixfeed")
-    if not _missing(wl, "pixfeed", pf):
-        resize = pf.module.resize
-        wl.add(
-            Case(
+
+    def pillow(image: Any) -> Callable[[], Any]:
+        im = image.fromarray(big)  # made before timing: a Pillow user holds a PIL image
+        bilinear = image.Resampling.BILINEAR
+        return lambda: np.asarray(im.resize(AA_TO, bilinear))
+
+    add_cases(
+        wl,
+        [
+            Group(
                 "pixfeed",
-                lambda: resize(big, AA_TO),
-                label=f"pixfeed.resize ({pf.module.get_num_threads()} threads)",
-                note="resize(img, (224, 224)), antialias=True (default), default threads",
-            )
-        )
-        wl.add(
-            Case(
-                "pixfeed",
-                lambda: resize(big, AA_TO, threads=1),
-                label="pixfeed.resize (1 thread)",
-                primary=False,
-                peer=False,
-                note="the same on one thread",
-            )
-        )
-    pil = peers.get("Pillow")
-    if not _missing(wl, "Pillow", pil):
-        Image = pil.module
-        im = Image.fromarray(big)  # made before timing: a Pillow user holds a PIL image
-        bilinear = Image.Resampling.BILINEAR
-        wl.add(
-            Case(
+                (
+                    Row(
+                        lambda pf: lambda: pf.resize(big, AA_TO),
+                        _threads("pixfeed.resize ({threads} threads)"),
+                        "resize(img, (224, 224)), antialias=True (default), default threads",
+                    ),
+                    Row(
+                        lambda pf: lambda: pf.resize(big, AA_TO, threads=1),
+                        "pixfeed.resize (1 thread)",
+                        "the same on one thread",
+                        primary=False,
+                        peer=False,
+                    ),
+                ),
+                peer="pixfeed",
+                missing="pixfeed",
+            ),
+            Group(
                 "Pillow",
-                lambda: np.asarray(im.resize(AA_TO, bilinear)),
-                note="Image.resize((224, 224), BILINEAR) of a PIL image made before timing "
-                "(fromarray not timed) + np.asarray of the result",
-            )
-        )
-    cv = peers.get("cv2")
-    if not _missing(wl, "cv2 INTER_AREA", cv):
-        c = _Cv2(wl, cv.module)
-        cv_resize, area = cv.module.resize, cv.module.INTER_AREA
-        wl.add(
-            Case(
+                (
+                    Row(
+                        pillow,
+                        "",
+                        "Image.resize((224, 224), BILINEAR) of a PIL image made before timing "
+                        "(fromarray not timed) + np.asarray of the result",
+                    ),
+                ),
+                peer="Pillow",
+                missing="Pillow",
+            ),
+            Group(
                 "cv2",
-                lambda: cv_resize(big, AA_TO, interpolation=area),
-                label="cv2 INTER_AREA",
-                prepare=c.default,
-                peer=False,
-                note=f"reference only (box filter, not Pillow's bilinear); default "
-                f"setNumThreads ({c.default_threads})",
-            )
-        )
+                (
+                    Row(
+                        lambda cv2: lambda: cv2.resize(big, AA_TO, interpolation=cv2.INTER_AREA),
+                        "cv2 INTER_AREA",
+                        _cv2_threads(
+                            "reference only (box filter, not Pillow's bilinear); default "
+                            "setNumThreads ({cv2_threads})"
+                        ),
+                        _cv2_prepare(wl),
+                        peer=False,
+                    ),
+                ),
+                peer="cv2",
+                missing="cv2 INTER_AREA",
+            ),
+        ],
+    )
     wl.notes.append(
         "Pillow resizes a PIL image made before timing: Image.fromarray's copy of the 48 MB "
         "array is not counted (the harder comparison for pixfeed, which reads the numpy "
@@ -530,57 +578,40 @@ def _video() -> Workload:
         n_images=nf,
         input_megapixels=nf * H * W / 1e6,
     )
-    pf = peers.get("pixfeed")
-    if not _missing(wl, "pixfeed", pf):
-        resize_video = pf.module.resize_video
-        wl.add(
-            Case(
-                "pixfeed",
-                lambda: resize_video(cl, VIDEO_TO, antialias=False),
-                label=f"pixfeed.resize_video ({pf.module.get_num_threads()} threads)",
-                note="resize_video(clips, (224, 224), antialias=False)",
-            )
-        )
-    against: list[str] = []
-    cv = peers.get("cv2")
-    if _missing(wl, "cv2 loop", cv):
-        against.append("cv2 loop")
-    else:
-        cv_resize, linear = cv.module.resize, cv.module.INTER_LINEAR
 
-        def fresh_clips() -> tuple[list[np.ndarray], list[np.ndarray]]:
-            out = [np.empty((len(clip), h, w, 3), np.uint8) for clip in cl]
-            return out, [f for o in out for f in o]
+    def fresh_clips() -> tuple[list[np.ndarray], list[np.ndarray]]:
+        out = [np.empty((len(clip), h, w, 3), np.uint8) for clip in cl]
+        return out, [f for o in out for f in o]
 
-        against += _add_cv2_resizes(
+    def cv2_loop(cv2: Any) -> list[np.ndarray]:
+        linear = cv2.INTER_LINEAR
+        return [np.stack([cv2.resize(f, VIDEO_TO, interpolation=linear) for f in c]) for c in cl]
+
+    sizes = [VIDEO_TO] * len(cl)
+    _many_resizes(
+        wl,
+        Row(
+            lambda pf: lambda: pf.resize_video(cl, VIDEO_TO, antialias=False),
+            _threads("pixfeed.resize_video ({threads} threads)"),
+            "resize_video(clips, (224, 224), antialias=False)",
+        ),
+        _cv2_resizes(
             wl,
-            cv.module,
             [f for clip in cl for f in clip],
             VIDEO_TO,
             fresh_clips,
-            lambda: [
-                np.stack([cv_resize(f, VIDEO_TO, interpolation=linear) for f in clip])
-                for clip in cl
-            ],
+            cv2_loop,
             loop_note="per clip np.stack of the frames' cv2.resize, ",
             dst_label="cv2 loop (dst= into the clip)",
             dst_note="cv2.resize(dst=) into fresh clip arrays",
             pool_note="setNumThreads(1), dst= into fresh clip arrays, chunks of 8 frames",
-        )
-    ts = peers.get("trainingsample")
-    against.append("trainingsample")
-    if not _missing(wl, "trainingsample", ts):
-        brv = ts.module.batch_resize_videos
-        sizes = [VIDEO_TO] * len(cl)
-        wl.add(
-            Case(
-                "trainingsample",
-                lambda: brv(cl, sizes),
-                label="trainingsample",
-                note="batch_resize_videos(clips, sizes)",
-            )
-        )
-    wl.floor = Floor(1.2, against, ">= 1.2x the best of a cv2 loop / 2-thread pool / ts")
+        ),
+        Row(
+            lambda ts: lambda: ts.batch_resize_videos(cl, sizes),
+            "trainingsample",
+            "batch_resize_videos(clips, sizes)",
+        ),
+    )
     return wl
 
 
@@ -604,17 +635,6 @@ def _crop(name: str, title: str, size: int) -> Workload:
         n_images=n,
         input_megapixels=n * H * W / 1e6,
     )
-    pf = peers.get("pixfeed")
-    if not _missing(wl, "pixfeed", pf):
-        crop = pf.module.crop
-        wl.add(
-            Case(
-                "pixfeed",
-                lambda: crop(batch, boxes),
-                label=f"pixfeed.crop ({pf.module.get_num_threads()} threads)",
-                note="crop(batch, boxes): one stacked array",
-            )
-        )
 
     def stacked() -> np.ndarray:
         return np.stack(
@@ -627,15 +647,20 @@ def _crop(name: str, title: str, size: int) -> Workload:
             o[...] = a[y : y + h, x : x + w]
         return out
 
-    wl.add(Case("numpy", stacked, label="numpy np.stack", note="np.stack of the slices"))
-    wl.add(
-        Case(
-            "numpy",
-            assigned,
-            label="numpy slice assign",
-            note="np.empty batch, one slice assignment per image",
-        )
+    pf = Row(
+        lambda pf: _bind(pf.crop, batch, boxes),
+        _threads("pixfeed.crop ({threads} threads)"),
+        "crop(batch, boxes): one stacked array",
     )
+    numpy = (
+        Row(lambda _: stacked, "numpy np.stack", "np.stack of the slices"),
+        Row(
+            lambda _: assigned,
+            "numpy slice assign",
+            "np.empty batch, one slice assignment per image",
+        ),
+    )
+    add_cases(wl, [Group("pixfeed", (pf,), "pixfeed", "pixfeed"), Group("numpy", numpy)])
     wl.floor = Floor(
         1.0, ["numpy np.stack", "numpy slice assign"], ">= 1.0x numpy slice + copy (best)"
     )
@@ -656,25 +681,17 @@ def _center_crop(name: str, title: str, size: int) -> Workload:
         n_images=n,
         input_megapixels=n * H * W / 1e6,
     )
-    pf = peers.get("pixfeed")
-    if not _missing(wl, "pixfeed", pf):
-        center_crop = pf.module.center_crop
-        wl.add(
-            Case(
-                "pixfeed",
-                lambda: center_crop(batch, size),
-                label=f"pixfeed.center_crop ({pf.module.get_num_threads()} threads)",
-                note=f"center_crop(batch, {size}): one stacked array",
-            )
-        )
-    wl.add(
-        Case(
-            "numpy",
-            lambda: batch[:, oy : oy + size, ox : ox + size].copy(),
-            label="numpy slice + copy",
-            note="one 4-D slice of the batch + copy() (all images share the box)",
-        )
+    pf = Row(
+        lambda pf: _bind(pf.center_crop, batch, size),
+        _threads("pixfeed.center_crop ({threads} threads)"),
+        f"center_crop(batch, {size}): one stacked array",
     )
+    numpy = Row(
+        lambda _: lambda: batch[:, oy : oy + size, ox : ox + size].copy(),
+        "numpy slice + copy",
+        "one 4-D slice of the batch + copy() (all images share the box)",
+    )
+    add_cases(wl, [Group("pixfeed", (pf,), "pixfeed", "pixfeed"), Group("numpy", (numpy,))])
     wl.floor = Floor(1.0, ["numpy slice + copy"], ">= 1.0x numpy slice + copy")
     wl.notes.append("Same pixels everywhere (max abs diff 0 expected).")
     return wl
@@ -693,86 +710,70 @@ def _luminance(name: str, title: str, vs_ts: bool) -> Workload:
         n_images=n,
         input_megapixels=n * H * W / 1e6,
     )
-    pf = peers.get("pixfeed")
-    if not _missing(wl, "pixfeed", pf):
-        luminance = pf.module.luminance
-        wl.add(
-            Case(
-                "pixfeed",
-                lambda: luminance(imgs),
-                label=f"pixfeed.luminance ({pf.module.get_num_threads()} threads)",
-                note="luminance(list) (weights='bt601'): a float64 array",
-                summarize=q,
-            )
-        )
     wr, wg, wb = BT601
+    npix = H * W
+
+    def cv_mean(cv2: Any) -> Callable[[], np.ndarray]:
+        mean = cv2.mean
+        return lambda: np.array([wr * r + wg * g + wb * b for r, g, b, _ in map(mean, imgs)])
+
+    def numpy_sums() -> np.ndarray:
+        sums = [batch[..., k].sum(axis=(1, 2), dtype=np.uint64) for k in range(3)]
+        values: np.ndarray = (wr * sums[0] + wg * sums[1] + wb * sums[2]) / npix
+        return values
+
+    pf = Row(
+        lambda pf: _bind(pf.luminance, imgs),
+        _threads("pixfeed.luminance ({threads} threads)"),
+        "luminance(list) (weights='bt601'): a float64 array",
+        summarize=q,
+    )
+    groups = [Group("pixfeed", (pf,), "pixfeed", "pixfeed")]
     if vs_ts:
-        ts = peers.get("trainingsample")
-        against = ["trainingsample", "trainingsample zero_copy"]
-        if not _missing(wl, "trainingsample", ts):
-            bcl = ts.module.batch_calculate_luminance
-            bclz = ts.module.batch_calculate_luminance_zero_copy
-            wl.add(
-                Case(
-                    "trainingsample",
-                    lambda: bcl(imgs),
-                    label="trainingsample",
-                    note="batch_calculate_luminance(list): a list of floats",
-                    summarize=q,
-                )
-            )
-            wl.add(
-                Case(
-                    "trainingsample",
-                    lambda: bclz(imgs),
-                    label="trainingsample zero_copy",
-                    note="batch_calculate_luminance_zero_copy(list)",
-                    summarize=q,
-                )
-            )
-        wl.floor = Floor(3.0, against, ">= 3x trainingsample")
+        ts = (
+            Row(
+                lambda ts: _bind(ts.batch_calculate_luminance, imgs),
+                "trainingsample",
+                "batch_calculate_luminance(list): a list of floats",
+                summarize=q,
+            ),
+            Row(
+                lambda ts: _bind(ts.batch_calculate_luminance_zero_copy, imgs),
+                "trainingsample zero_copy",
+                "batch_calculate_luminance_zero_copy(list)",
+                summarize=q,
+            ),
+        )
+        groups.append(Group("trainingsample", ts, "trainingsample"))
+        wl.floor = Floor(
+            3.0, ["trainingsample", "trainingsample zero_copy"], ">= 3x trainingsample"
+        )
         wl.notes.append(
             "trainingsample's luminance (checked with 0.3.2) is the BT.601 mean too (0.299, "
             "0.587, 0.114): its values equal pixfeed's to float64 rounding."
         )
     else:
-        cv = peers.get("cv2")
-        if not _missing(wl, "cv2.mean", cv):
-            c = _Cv2(wl, cv.module)
-            mean = cv.module.mean
-
-            def cv_mean() -> np.ndarray:
-                return np.array([wr * r + wg * g + wb * b for r, g, b, _ in map(mean, imgs)])
-
-            wl.add(
-                Case(
-                    "cv2",
-                    cv_mean,
-                    label="cv2.mean",
-                    prepare=c.default,
-                    note="per image cv2.mean, BT.601 weights on the channel means, "
-                    f"default setNumThreads ({c.default_threads})",
-                    summarize=q,
-                )
-            )
-        npix = H * W
-
-        def numpy_sums() -> np.ndarray:
-            sums = [batch[..., k].sum(axis=(1, 2), dtype=np.uint64) for k in range(3)]
-            values: np.ndarray = (wr * sums[0] + wg * sums[1] + wb * sums[2]) / npix
-            return values
-
-        wl.add(
-            Case(
-                "numpy",
-                numpy_sums,
-                note="exact per-channel uint64 sums of the 4-D batch (the list's memory), "
-                "weighted in float64; the fastest numpy form found (mean(dtype=float64) "
-                "over (N, H*W, 3) is ~4x slower)",
-                summarize=q,
-            )
+        cv = Row(
+            cv_mean,
+            "cv2.mean",
+            _cv2_threads(
+                "per image cv2.mean, BT.601 weights on the channel means, "
+                "default setNumThreads ({cv2_threads})"
+            ),
+            _cv2_prepare(wl),
+            summarize=q,
         )
+        numpy = Row(
+            lambda _: numpy_sums,
+            "",
+            "exact per-channel uint64 sums of the 4-D batch (the list's memory), "
+            "weighted in float64; the fastest numpy form found (mean(dtype=float64) "
+            "over (N, H*W, 3) is ~4x slower)",
+            summarize=q,
+        )
+        groups += [Group("cv2", (cv,), "cv2", "cv2.mean"), Group("numpy", (numpy,))]
         wl.floor = Floor(1.5, ["cv2.mean"], ">= 1.5x cv2.mean")
+    add_cases(wl, groups)
     wl.notes.append(
         f"Outputs compared in units of {LUMA_QUANTUM:g} (rounded outside the timing): "
         "weighting the channel means is the mean of the weighted sum, so every system "
@@ -799,19 +800,6 @@ def _normalize() -> Workload:
         n_images=n,
         input_megapixels=n * s * s / 1e6,
     )
-    pf = peers.get("pixfeed")
-    if not _missing(wl, "pixfeed", pf):
-        normalize = pf.module.normalize
-        wl.add(
-            Case(
-                "pixfeed",
-                lambda: normalize(x),
-                label=f"pixfeed.normalize ({pf.module.get_num_threads()} threads)",
-                note="normalize(batch) (ImageNet mean/std, float32, NCHW): each element the "
-                "float64 formula rounded once",
-                summarize=q,
-            )
-        )
 
     def textbook() -> np.ndarray:
         return np.ascontiguousarray(
@@ -824,25 +812,29 @@ def _normalize() -> Workload:
         out += bias
         return out
 
-    wl.add(
-        Case(
-            "numpy",
-            textbook,
-            label="numpy",
-            note="((x.astype(float32) / 255 - mean) / std).transpose(0, 3, 1, 2), contiguous",
-            summarize=q,
-        )
+    pf = Row(
+        lambda pf: _bind(pf.normalize, x),
+        _threads("pixfeed.normalize ({threads} threads)"),
+        "normalize(batch) (ImageNet mean/std, float32, NCHW): each element the "
+        "float64 formula rounded once",
+        summarize=q,
     )
-    wl.add(
-        Case(
+    numpy = (
+        Row(
+            lambda _: textbook,
             "numpy",
-            fused,
-            label="numpy fused",
-            note="np.multiply(transposed view, 1 / (255 std), out=NCHW float32) then "
+            "((x.astype(float32) / 255 - mean) / std).transpose(0, 3, 1, 2), contiguous",
+            summarize=q,
+        ),
+        Row(
+            lambda _: fused,
+            "numpy fused",
+            "np.multiply(transposed view, 1 / (255 std), out=NCHW float32) then "
             "+= -mean / std: two passes",
             summarize=q,
-        )
+        ),
     )
+    add_cases(wl, [Group("pixfeed", (pf,), "pixfeed", "pixfeed"), Group("numpy", numpy)])
     wl.floor = Floor(2.0, ["numpy", "numpy fused"], ">= 2x numpy (best of the two forms)")
     wl.notes.append(
         f"Outputs compared in units of {NORM_QUANTUM:g} (rounded outside the timing): numpy's "
