@@ -407,7 +407,7 @@ class Loader:
             if pinned is not None:
                 return pinned
         # Recycled memory: a fresh batch-sized allocation would be page-faulted and zeroed by
-        # the kernel on every batch (13% of the pipeline's time); see buffers.rs.
+        # the kernel on every batch; see buffers.rs.
         dtype = np.dtype(self.pipeline.numpy_dtype)
         raw = _core.recycled_empty(int(np.prod(shape)) * dtype.itemsize)
         return raw.view(dtype).reshape(shape)

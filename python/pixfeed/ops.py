@@ -183,7 +183,8 @@ def _loose_box(value: Any, name: str) -> tuple[int, int, int, int]:
 # Crops
 
 #: Below this many output bytes, one in-bounds crop of one image is numpy's slice copy: the
-#: same row copies as the kernel, without the hand-off to native code (~0.3 us of a ~1 us call).
+#: same row copies as the kernel, without the hand-off to native code (which dominates so
+#: small a call).
 _SMALL_CROP_BYTES = 64 * 1024
 
 

@@ -269,12 +269,12 @@ def _static(dim: Any) -> int | None:
 
 class _ChunkTuner:
     """Picks how many images go into one ``session.run`` on the CPU. ONNX Runtime's CPU
-    convolutions slow down when a batch's activations outgrow the caches: measured here at
-    640x640, a batch of 8 runs at 223 images/s (a ~0.35 GMAC model) and 554 (a one-layer
-    model), in chunks of 2 at 345 and 886. The best chunk depends on the model, the input
-    size and the machine, so it is measured: each candidate (1, 2, 4 and the whole batch)
-    runs ``TRIALS`` batches, then the fastest per image is kept. Every image is computed on
-    its own in any case, so outputs do not depend on the choice (the tests check this)."""
+    convolutions slow down when a batch's activations outgrow the caches, so smaller chunks
+    can be faster per image (figures in benchmarks/RESULTS.md). The best chunk depends on the
+    model, the input size and the machine, so it is measured: each candidate (1, 2, 4 and the
+    whole batch) runs ``TRIALS`` batches, then the fastest per image is kept. Every image is
+    computed on its own in any case, so outputs do not depend on the choice (the tests check
+    this)."""
 
     TRIALS = 2
 

@@ -65,11 +65,9 @@ def thread_budget(threads: int | None) -> int:
 
 #: ONNX Runtime intra-op threads of the session :func:`filter_images` makes from a path.
 #: One: on the CPU the run's parallelism comes from streams (one per thread of the budget,
-#: see :func:`inference_streams`). Measured on 2 cores (full bench runs, a ~0.35 GMAC model at
-#: 640x640): two one-thread streams ran 366 images/s, decode and letterbox included, where
-#: one two-thread session fed by a background decoder ran 221; one-thread sessions never
-#: wait at a parallel section's barrier, and decoding needs no share of a core that an
-#: intra-op thread sleeps on.
+#: see :func:`inference_streams`): one-thread sessions never wait at a parallel section's
+#: barrier, and decoding needs no share of a core that an intra-op thread sleeps on (figures
+#: in benchmarks/RESULTS.md).
 INFERENCE_THREADS = 1
 
 
