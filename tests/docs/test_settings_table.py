@@ -14,7 +14,7 @@ import pixfeed
 from pixfeed import cache as cache_module
 from pixfeed.config import ENV_VARS, Config, load_config
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 SETTINGS = (
     "batch_size",
     "max_batch_size",

@@ -1,7 +1,7 @@
 """`filter` never loses data nor dies on hostile input: the result cache recovers from damage
 (damaged, truncated, malformed rows, damage found mid-run) and refuses unusable paths; its key
 sees content changes that keep size and mtime; hostile model metadata is bounded; exports are
-safe for spreadsheets; outputs never replace the images (CLI: tests/test_cli_filter.py)."""
+safe for spreadsheets; outputs never replace the images (CLI: tests/detect/test_cli_filter.py)."""
 
 from __future__ import annotations
 

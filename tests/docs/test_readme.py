@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def section_code(heading: str) -> str:

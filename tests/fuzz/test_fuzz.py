@@ -1,4 +1,4 @@
-"""A bounded atheris run over pixfeed.decode/probe on all formats (tests/fuzz_decode.py).
+"""A bounded atheris run over pixfeed.decode/probe on all formats (tests/fuzz/fuzz_decode.py).
 
 Seeded with the small fixtures of every format, run in a child process with a time bound of
 ~20 s (or 200,000 inputs); the test fails if the child finds an untyped exception, a crash

@@ -324,7 +324,7 @@ def test_default_cache_location(
 
 
 def test_unusable_cache_file(folder: Path, models: dict[str, Path], tmp_path: Path) -> None:
-    # A folder is not a cache file (damaged files are set aside: tests/test_filter_safety.py).
+    # A folder is not a cache file (damaged files are set aside: test_filter_safety.py).
     with pytest.raises(OSError, match="is a folder"):
         run(folder, models["v8"], cache=tmp_path)
 

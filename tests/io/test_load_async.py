@@ -17,7 +17,7 @@ import pytest
 
 import pixfeed
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def image(seed: int, w: int = 24, h: int = 16) -> np.ndarray:

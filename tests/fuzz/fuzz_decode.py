@@ -1,5 +1,5 @@
-"""atheris harness for pixfeed.decode / pixfeed.probe (run by tests/test_fuzz.py, or by hand:
-``python tests/fuzz_decode.py CORPUS_DIR -runs=100000``).
+"""atheris harness for pixfeed.decode / pixfeed.probe (run by tests/fuzz/test_fuzz.py, or by hand:
+``python tests/fuzz/fuzz_decode.py CORPUS_DIR -runs=100000``).
 
 Every input is decoded in a mode chosen from its length, sometimes with reduce_to or a ROI,
 and probed. Only `pixfeed.DecodeError` (and subclasses) may escape, plus a ValueError naming
