@@ -204,11 +204,11 @@ def _torch_loader(
     )
 
 
-def _workload(ds: DataSet, n: int, center: bool) -> Workload:
-    name, title = WORKLOADS[1 if center else 0]
+def _epoch_workload(ds: DataSet, n: int, index: int, notes: list[str]) -> Workload:
+    """Workload ``WORKLOADS[index]``: one epoch over the first ``n`` files of ``ds``."""
+    name, title = WORKLOADS[index]
     paths = ds.paths[:n]
-    blobs = ds.read(n)
-    wl = Workload(
+    return Workload(
         name=name,
         title=title,
         description=(
@@ -217,7 +217,18 @@ def _workload(ds: DataSet, n: int, center: bool) -> Workload:
         ),
         n_images=len(paths),
         input_megapixels=ds.megapixels(n),
-        notes=[
+        notes=notes,
+    )
+
+
+def _workload(ds: DataSet, n: int, center: bool) -> Workload:
+    paths = ds.paths[:n]
+    blobs = ds.read(n)
+    wl = _epoch_workload(
+        ds,
+        n,
+        1 if center else 0,
+        [
             "Random crops differ between systems (each draws its own): outputs are compared "
             "by shape and dtype only.",
             "cv2 and simplejpeg+cv2 do not antialias (INTER_LINEAR / INTER_AREA); pixfeed and "
@@ -385,18 +396,12 @@ def _exact_workload(ds: DataSet, n: int, center: bool) -> Workload:
     """pixfeed's exact mode (full-scale accurate decode, Pillow's resize arithmetic: the
     bytes torchvision.transforms.v2 computes on PIL images) against that very pipeline in a
     torch DataLoader."""
-    name, title = WORKLOADS[3 if center else 2]
     paths = ds.paths[:n]
-    wl = Workload(
-        name=name,
-        title=title,
-        description=(
-            f"{len(paths)} files of '{ds.name}' (in the page cache), one epoch per call: "
-            f"{title}; every system on {THREADS} cores."
-        ),
-        n_images=len(paths),
-        input_megapixels=ds.megapixels(n),
-        notes=[
+    wl = _epoch_workload(
+        ds,
+        n,
+        3 if center else 2,
+        [
             "Both systems compute torchvision's pixels (pixfeed exact=True equals v2 on PIL "
             "byte for byte for the same boxes); each draws its own random crops, so outputs "
             "are compared by shape and dtype only.",

@@ -15,12 +15,15 @@ import argparse
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pixfeed import _files
 from pixfeed.cli._output import Progress, print_json, thread_count
 from pixfeed.config import BACKENDS
+
+T = TypeVar("T", int, float)
 
 EPILOG = """\
 examples:
@@ -53,34 +56,25 @@ file they name, but never an image of the run.
 """
 
 
-def _unit(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
-    if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
-    return v
+def _bounded(convert: Callable[[str], T], low: T, high: T | None, what: str) -> Callable[[str], T]:
+    """An argparse type: ``convert(text)`` in ``[low, high]`` (no top when None), else a
+    usage error saying ``expected {what}``."""
+
+    def parse(text: str) -> T:
+        try:
+            v = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not (low <= v and (high is None or v <= high)):  # NaN fails too
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return v
+
+    return parse
 
 
-def _positive(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
-
-
-def _nonnegative(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return v
+_unit = _bounded(float, 0.0, 1.0, "a number in [0, 1]")
+_positive = _bounded(int, 1, None, "a positive integer")
+_nonnegative = _bounded(int, 0, None, "an integer >= 0")
 
 
 def _count(text: str) -> Any:
