@@ -68,3 +68,18 @@ def test_import_does_not_pull_torch_or_ray() -> None:
     code = "import sys, pixfeed; print('torch' in sys.modules, 'ray' in sys.modules)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.split() == ["False", "False"]
+
+
+def test_bench_points_to_the_checkout_and_imports_no_benchmarks(tmp_path: Path) -> None:
+    # Run outside the checkout: nothing may find (or import) its benchmarks/ directory.
+    code = (
+        "import sys\n"
+        "from pixfeed.cli import main\n"
+        "code = main(['bench', '--suite', 'ops', '--quick'])\n"
+        "print(code, 'benchmarks' in sys.modules)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert r.stdout.split() == ["2", "False"]
+    assert "python -m benchmarks" in r.stderr

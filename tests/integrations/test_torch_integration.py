@@ -215,3 +215,18 @@ def test_set_epoch_reaches_persistent_workers(jpegs: list[str]) -> None:
     ld = pixfeed.Loader(jpegs, list(range(30)), batch_size=4, seed=1, pipeline=pipe)
     ld.set_epoch(5)
     assert got[5][0] == np.concatenate([y for _, y in ld]).tolist()
+
+
+def test_image_dataset_takes_the_loaders_keyword_arguments(jpegs: list[str]) -> None:
+    from pixfeed.torch import ImageDataset
+
+    ds = ImageDataset(jpegs[:4], list(range(4)), batch_size=2, shuffle=False, strict=False)
+    x, y = next(iter(ds))
+    assert isinstance(x, torch.Tensor) and tuple(x.shape) == (2, 3, 224, 224)
+    assert y.tolist() == [0, 1]
+    with pytest.raises(TypeError, match="output"):
+        ImageDataset(jpegs, output="numpy")
+    with pytest.raises(TypeError, match="bogus"):
+        ImageDataset(jpegs, bogus=1)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="on_error"):
+        ImageDataset(jpegs, on_error="ignore")  # type: ignore[arg-type]

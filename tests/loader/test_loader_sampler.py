@@ -76,3 +76,14 @@ def test_worker_sharding_keeps_global_batch_order() -> None:
     interleaved = [parts[b % 3][b // 3] for b in range(len(full.batches))]
     for x, y in zip(interleaved, full.batches, strict=True):
         assert np.array_equal(x, y)
+
+
+def test_seeds_are_taken_mod_2_64() -> None:
+    def order(seed: int) -> list[int]:
+        plan = plan_epoch(50, batch_size=5, seed=seed, epoch=0, shuffle=True, drop_last=False)
+        return [int(i) for b in plan.batches for i in b]
+
+    assert order(-1) == order(2**64 - 1) == order(2**65 - 1)
+    assert order(-1) != order(0)
+    with pytest.raises(TypeError, match="seed"):
+        order(True)

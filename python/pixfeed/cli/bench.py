@@ -23,8 +23,12 @@ def add_parser(sub: Any) -> None:
         "bench",
         help="how to run the benchmark suites (python -m benchmarks, in a source checkout)",
         description=MESSAGE,
+        # Whatever follows (the suites' options included) is taken, not parsed: run() only
+        # points to the suites.
+        prefix_chars="\0",
+        add_help=False,
     )
-    p.add_argument("ignored", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p.add_argument("ignored", nargs="*", help=argparse.SUPPRESS)
     p.set_defaults(run=run)
 
 

@@ -678,7 +678,7 @@ class PyBatchProcessor:
 
     @classmethod
     def run_benchmarks(cls, num_images: int, image_width: int, image_height: int) -> NoReturn:
-        raise NotImplementedError("run_benchmarks: see pixfeed's benchmarks (pixfeed bench)")
+        raise NotImplementedError("run_benchmarks: see pixfeed's benchmarks (python -m benchmarks)")
 
 
 class PyTrueBatchProcessor:
