@@ -436,38 +436,15 @@ def _workload(ds: DataSet, n: int, which: str) -> Workload:
         "Pillow + onnxruntime per image (spinning)",
         "Pillow + onnxruntime per image (1 thread)",
     ]
-    wl.add(
-        Case(
-            "Pillow",
-            pillow_loop(paths, session, image_mod, pixfeed, 1),
-            label=per_image[0],
-            note="the issue's baseline, no spinning",
-        )
-    )
-    wl.add(
-        Case(
-            "Pillow",
-            pillow_loop(paths, spinning, image_mod, pixfeed, 1),
-            label=per_image[1],
-            note="onnxruntime's default session options",
-        )
-    )
-    wl.add(
-        Case(
-            "Pillow",
-            pillow_loop(paths, one_thread, image_mod, pixfeed, 1),
-            label=per_image[2],
-            note="1 intra-op thread, no spinning",
-        )
-    )
-    wl.add(
-        Case(
-            "Pillow",
-            pillow_loop(paths, session, image_mod, pixfeed, BATCH),
-            label="Pillow + onnxruntime batch 8",
-            note="variant: batched, no overlap",
-        )
-    )
+    loops = [  # (session, images per run, label, note)
+        (session, 1, per_image[0], "the issue's baseline, no spinning"),
+        (spinning, 1, per_image[1], "onnxruntime's default session options"),
+        (one_thread, 1, per_image[2], "1 intra-op thread, no spinning"),
+        (session, BATCH, "Pillow + onnxruntime batch 8", "variant: batched, no overlap"),
+    ]
+    for sess, batch, label, note in loops:
+        fn = pillow_loop(paths, sess, image_mod, pixfeed, batch)
+        wl.add(Case("Pillow", fn, label=label, note=note))
     wl.add(
         Case(
             "onnxruntime",
