@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from pixfeed.loader import Loader
+from pixfeed.loader import Loader, _shard_layout
 from pixfeed.pipeline import Pipeline
 
 __all__ = ["ImageDataset"]
@@ -35,7 +35,8 @@ class ImageDataset(IterableDataset[Any]):
     Use with ``torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=...)``.
     Each pass is the next epoch (fresh shuffle), with or without ``persistent_workers``;
     calling ``set_epoch(e)`` before each epoch, as with DistributedSampler, pins the epoch
-    (DDP ranks then agree on it by construction).
+    (DDP ranks then agree on it by construction). ``sources`` may be a `pixfeed.Shards`:
+    with ``shuffle="shards"`` each worker then reads shards of its own.
     """
 
     def __init__(
@@ -45,7 +46,7 @@ class ImageDataset(IterableDataset[Any]):
         *,
         pipeline: Pipeline | None = None,
         batch_size: int = 64,
-        shuffle: bool = True,
+        shuffle: bool | str = True,
         seed: int = 0,
         drop_last: bool = False,
         prefetch: int = 2,
@@ -53,6 +54,7 @@ class ImageDataset(IterableDataset[Any]):
         rank: int | None = None,
         world_size: int | None = None,
         on_error: str = "raise",
+        shard_buffer: tuple[int, int] | None = None,
     ) -> None:
         super().__init__()
         self._kwargs: dict[str, Any] = {
@@ -66,9 +68,11 @@ class ImageDataset(IterableDataset[Any]):
             "rank": rank,
             "world_size": world_size,
             "on_error": on_error,
+            "shard_buffer": shard_buffer,
             "output": "torch",
         }
-        self._sources = list(sources)
+        # A shard source (pixfeed.Shards) stays itself: shuffle="shards" needs its layout.
+        self._sources = sources if _shard_layout(sources) is not None else list(sources)
         self._labels = None if labels is None else list(labels)
         self.epoch = 0
         # Shared with DataLoader workers (persistent ones included): see the module docstring.
