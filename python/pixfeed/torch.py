@@ -113,7 +113,8 @@ class ImageDataset(IterableDataset[Any]):
 
     def __len__(self) -> int:
         """Batches per epoch for this rank (all DataLoader workers together, when called from
-        the main process as DataLoader does)."""
+        the main process as DataLoader does). With ``shuffle="shards"`` each worker pads its
+        own shards' stream (or cuts it), so an epoch under workers may differ by a few batches."""
         loader = self._loader()
         try:
             return len(loader)
