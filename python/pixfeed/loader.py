@@ -38,7 +38,7 @@ class LoaderOptions(TypedDict, total=False):
 
     pipeline: Pipeline | None
     batch_size: int
-    shuffle: bool
+    shuffle: bool | Literal["global", "shards"]
     seed: int
     drop_last: bool
     prefetch: int
@@ -50,10 +50,14 @@ class LoaderOptions(TypedDict, total=False):
     output: Literal["numpy", "torch"]
     progress: bool
     strict: bool | None
+    shard_buffer: tuple[int, int] | None
 
 
 _SUBSTITUTE_TRIES = 16
 _MAX_ERRORS = 100_000  # errors() keeps this many
+_MAX_OPEN_SHARDS = 1024
+_MAX_SHARD_BUFFER = 1 << 20  # sample indices
+_SHARD_BUFFER = (4, 1000)  # shuffle="shards": open shards, shuffle buffer
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,10 @@ class Loader:
     code that calls ``set_epoch`` every epoch keeps its order). ``state_dict()`` /
     ``load_state_dict()`` resume mid-epoch exactly where the last yielded batch left off,
     on the same or another number of ranks. A pipeline whose ``size`` is a `pixfeed.Buckets`
-    makes every batch from one aspect-ratio bucket. ``errors()`` lists the samples that
+    makes every batch from one aspect-ratio bucket. ``shuffle``: True (or ``"global"``) is a
+    permutation of all samples per (seed, epoch); ``"shards"`` (a `pixfeed.Shards` source
+    only) permutes and splits whole shards and mixes ``shard_buffer=(open_shards, buffer)``
+    at a time (docs/loader.md). ``errors()`` lists the samples that
     failed to load (with ``on_error="skip"`` or ``"substitute"`` the run goes on).
     ``strict``: None (default) keeps the pipeline's setting (strict unless it says
     otherwise): a file with corrupt data is a ``DecodeError`` (kind ``"corrupt"``) that
@@ -135,7 +142,7 @@ class Loader:
         *,
         pipeline: Pipeline | None = None,
         batch_size: int = 64,
-        shuffle: bool = True,
+        shuffle: bool | Literal["global", "shards"] = True,
         seed: int = 0,
         drop_last: bool = False,
         prefetch: int = 2,
@@ -147,7 +154,13 @@ class Loader:
         output: Literal["numpy", "torch"] = "numpy",
         progress: bool = False,
         strict: bool | None = None,
+        shard_buffer: tuple[int, int] | None = None,
     ) -> None:
+        shard_sizes = _shard_layout(sources)
+        if shard_sizes is not None:
+            shards: Any = sources
+            labels = shards.labels if labels is None else labels
+            sources = shards.sources
         if isinstance(sources, (str, bytes)):
             raise TypeError("sources: expected a sequence of paths or bytes, got a single source")
         self._sources = [_args.source(s, f"sources[{i}]") for i, s in enumerate(sources)]
@@ -157,12 +170,25 @@ class Loader:
         self.pipeline = _pipeline(pipeline, strict)
         _check_choices(prefetch, on_error, output)
         self.batch_size = _args.positive_int(batch_size, "batch_size")
+        if isinstance(shuffle, str) and shuffle not in ("global", "shards"):
+            raise ValueError(
+                f"shuffle: expected True, False, 'global' or 'shards', got {shuffle!r}"
+            )
         self.shuffle = bool(shuffle)
+        self._shard_sizes = shard_sizes if shuffle == "shards" else None
+        self.shard_buffer = _shard_buffer(shard_buffer, self._shard_sizes, shuffle)
         self.seed = _args.seed(seed)
         self.drop_last = bool(drop_last)
         self.prefetch = prefetch
         self.threads = _args.threads(threads)
         self.rank, self.world_size = _env.distributed(rank, world_size)
+        if self._shard_sizes is not None and (
+            np.count_nonzero(self._shard_sizes) < self.world_size
+        ):
+            raise ValueError(
+                f"shuffle: 'shards' needs a shard per rank: {self.world_size} ranks, "
+                f"{np.count_nonzero(self._shard_sizes)} non-empty shards"
+            )
         self.on_error = on_error
         self.output = output
         self.pin_memory = bool(pin_memory)
@@ -179,6 +205,7 @@ class Loader:
         self._bad: set[int] = set()
         #: The class names, for a loader made by `from_folder` (else None).
         self.classes: list[str] | None = None
+        self._shard_plan: tuple[tuple[int, ...], _sampler.EpochPlan] | None = None
         self._bucket_of, self._bucket_pipes = self._assign_buckets()
 
     def _assign_buckets(self) -> tuple[np.ndarray | None, list[Pipeline]]:
@@ -187,6 +214,8 @@ class Loader:
         buckets = self.pipeline.buckets
         if buckets is None:
             return None, []
+        if self._shard_sizes is not None:
+            raise ValueError("shuffle: 'shards' does not combine with bucketing (Buckets)")
         from pixfeed.buckets import image_sizes
 
         sizes, errors = image_sizes(
@@ -219,6 +248,25 @@ class Loader:
     def _plan(self, epoch: int) -> _sampler.EpochPlan:
         worker, num_workers = _env.dataloader_worker()
         offset = self._offset if epoch == self.epoch else 0
+        if self._shard_sizes is not None:
+            # A pure function of these, cached: len() and state_dict() ask for it too.
+            key = (self.seed, epoch, worker, num_workers)
+            if self._shard_plan is None or self._shard_plan[0] != key:
+                plan = _sampler.plan_shard_epoch(
+                    self._shard_sizes,
+                    batch_size=self.batch_size,
+                    seed=self.seed,
+                    epoch=epoch,
+                    drop_last=self.drop_last,
+                    rank=self.rank,
+                    world_size=self.world_size,
+                    worker=worker,
+                    num_workers=num_workers,
+                    open_shards=self.shard_buffer[0],
+                    buffer=self.shard_buffer[1],
+                )
+                self._shard_plan = (key, plan)
+            return self._shard_plan[1]
         return _sampler.plan_epoch(
             len(self._sources),
             batch_size=self.batch_size,
@@ -286,6 +334,7 @@ class Loader:
             "offset": offset,
             "drop_last": self.drop_last,
             "bucketed": self._bucket_of is not None,
+            **self._shuffle_state(),
             "explicit_epoch": self._explicit_epoch,
             "seed": self.seed,
             "num_samples": len(self._sources),
@@ -303,6 +352,9 @@ class Loader:
         and the rest of the epoch is dealt out anew, so no sample is lost or repeated (but
         for the wrap-padding that gives every rank the same number of batches, as
         DistributedSampler pads). Any rank's state will do: they are equal but for ``rank``.
+        With ``shuffle="shards"`` the shards are split by rank, so a state from the middle
+        of an epoch resumes only on the same number of ranks (ValueError otherwise); a state
+        from an epoch's start resumes on any.
         """
         for key in ("epoch", "batch", "seed", "num_samples", "batch_size"):
             if key not in state:
@@ -314,6 +366,15 @@ class Loader:
             )
         if bool(state.get("bucketed", False)) != (self._bucket_of is not None):
             raise ValueError("state: saved by a loader with bucketing on/off the other way")
+        ours = self._shuffle_state()
+        theirs = {  # states saved before shuffle="shards" have neither key
+            "shuffle": state.get("shuffle", "global" if self.shuffle else False),
+            "shard_buffer": state.get("shard_buffer"),
+        }
+        if theirs["shard_buffer"] is not None:
+            theirs["shard_buffer"] = [int(v) for v in theirs["shard_buffer"]]
+        if theirs != ours:
+            raise ValueError(f"state: saved with {theirs}, this loader has {ours}")
         self.seed = _args.seed(state["seed"], "state['seed']")
         self.epoch = int(state["epoch"])
         self._explicit_epoch = bool(state.get("explicit_epoch", True))
@@ -322,6 +383,12 @@ class Loader:
         batch = int(state["batch"])
         old_world = int(state.get("world_size", self.world_size))
         if old_world != self.world_size and (batch > 0 or offset > 0):
+            if self._shard_sizes is not None:
+                raise ValueError(
+                    f"state: saved mid-epoch on {old_world} ranks; shuffle='shards' splits the "
+                    f"shards by rank, so it resumes mid-epoch only on {old_world} ranks, not "
+                    f"{self.world_size} (or from an epoch's start, or with shuffle='global')"
+                )
             if bool(state.get("drop_last", self.drop_last)) != self.drop_last:
                 raise ValueError("state: an elastic resume needs the same drop_last")
             units = self._units(self.epoch)
@@ -330,6 +397,12 @@ class Loader:
         self._offset = offset
         self._start_batch = batch
         self._next_batch = self._start_batch
+
+    def _shuffle_state(self) -> dict[str, Any]:
+        """How the epoch's order is drawn, as state_dict saves it."""
+        if self._shard_sizes is not None:
+            return {"shuffle": "shards", "shard_buffer": list(self.shard_buffer)}
+        return {"shuffle": "global" if self.shuffle else False, "shard_buffer": None}
 
     # -- stats -----------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
@@ -502,6 +575,43 @@ class Loader:
                 return t_images
             return t_images, torch.as_tensor(labels)
         return images if labels is None else (images, labels)
+
+
+def _shard_layout(sources: object) -> np.ndarray | None:
+    """The samples per shard of a shard source (a `pixfeed.Shards`: samples stored shard by
+    shard, with ``sources``, ``labels`` and ``shard_sizes``), or None for a sequence of
+    sources."""
+    sizes = getattr(sources, "shard_sizes", None)
+    if sizes is None or not hasattr(sources, "sources"):
+        return None
+    sizes = np.asarray(sizes, dtype=np.int64)
+    n = len(getattr(sources, "sources"))  # noqa: B009 - duck typed
+    if sizes.ndim != 1 or (sizes < 0).any() or int(sizes.sum()) != n:
+        raise ValueError(f"sources: shard_sizes must be >= 0 and add up to {n} samples")
+    return sizes
+
+
+def _shard_buffer(value: Any, shard_sizes: np.ndarray | None, shuffle: object) -> tuple[int, int]:
+    """``shard_buffer=(open_shards, buffer)``, checked, for ``shuffle="shards"``."""
+    if shuffle == "shards" and shard_sizes is None:
+        raise ValueError(
+            "shuffle: 'shards' needs a shard source (pixfeed.Shards); a list of files "
+            "shuffles globally (shuffle=True)"
+        )
+    if value is None:
+        return _SHARD_BUFFER
+    if shard_sizes is None:
+        raise ValueError("shard_buffer: only used with shuffle='shards'")
+    if not isinstance(value, Sequence) or isinstance(value, (str, bytes)) or len(value) != 2:
+        raise TypeError(f"shard_buffer: expected (open_shards, buffer), got {value!r}")
+    k = _args.positive_int(value[0], "shard_buffer")
+    b = _args.positive_int(value[1], "shard_buffer")
+    if k > _MAX_OPEN_SHARDS or b > _MAX_SHARD_BUFFER:
+        raise ValueError(
+            f"shard_buffer: expected at most ({_MAX_OPEN_SHARDS}, {_MAX_SHARD_BUFFER}) "
+            f"(open shards, buffered samples), got {tuple(value)!r}"
+        )
+    return k, b
 
 
 def _labels(labels: Any, n: int, output: str) -> np.ndarray:

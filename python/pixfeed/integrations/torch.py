@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from pixfeed.loader import Loader
+from pixfeed.loader import Loader, _shard_layout
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -39,7 +39,8 @@ class ImageDataset(IterableDataset[Any]):
     Use with ``torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=...)``.
     Each pass is the next epoch (fresh shuffle), with or without ``persistent_workers``;
     calling ``set_epoch(e)`` before each epoch, as with DistributedSampler, pins the epoch
-    (DDP ranks then agree on it by construction).
+    (DDP ranks then agree on it by construction). ``sources`` may be a `pixfeed.Shards`:
+    with ``shuffle="shards"`` each worker then reads shards of its own.
 
     Keyword arguments are the `Loader`'s (``output`` aside: batches are always tensors),
     checked here, in the main process.
@@ -55,7 +56,8 @@ class ImageDataset(IterableDataset[Any]):
         if "output" in kwargs:
             raise TypeError("output: ImageDataset always yields torch tensors")
         self._kwargs: dict[str, Any] = {**kwargs, "output": "torch"}
-        self._sources = list(sources)
+        # A shard source (pixfeed.Shards) stays itself: shuffle="shards" needs its layout.
+        self._sources = sources if _shard_layout(sources) is not None else list(sources)
         self._labels = None if labels is None else list(labels)
         self.epoch = 0
         # Shared with DataLoader workers (persistent ones included): see the module docstring.
@@ -96,7 +98,8 @@ class ImageDataset(IterableDataset[Any]):
 
     def __len__(self) -> int:
         """Batches per epoch for this rank (all DataLoader workers together, when called from
-        the main process as DataLoader does)."""
+        the main process as DataLoader does). With ``shuffle="shards"`` each worker pads its
+        own shards' stream (or cuts it), so an epoch under workers may differ by a few batches."""
         loader = self._loader()
         try:
             return len(loader)
