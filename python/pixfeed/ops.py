@@ -110,7 +110,7 @@ def _per_image_op(
     parse: Callable[[Any, int, bool], list[Any]],
     per_image: Any,
     setting: Any,
-    nthreads: int,
+    nthreads: int | None,
     out: Any,
 ) -> Any:
     """A uint8 op taking one argument per image (boxes or sizes, read by ``parse``) and one
