@@ -124,14 +124,8 @@ def _per_image_op(
     return _with_images(images, call)
 
 
-def _int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not hasattr(value, "__index__"):
-        raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
-    return int(value.__index__())
-
-
 def _byte(value: Any, name: str) -> int:
-    v = _int(value, name)
+    v = _args.integer(value, name)
     if not 0 <= v <= 255:
         raise ValueError(f"{name}: must be in 0..255, got {v}")
     return v
@@ -193,7 +187,7 @@ def _loose_box(value: Any, name: str) -> tuple[int, int, int, int]:
         raise TypeError(f"{name}: expected (x, y, width, height), got {value!r}")
     if len(value) != 4:
         raise TypeError(f"{name}: expected (x, y, width, height), got {value!r}")
-    x, y, w, h = (_int(v, name) for v in value)
+    x, y, w, h = (_args.integer(v, name) for v in value)
     if w < 1 or h < 1:
         raise ValueError(f"{name}: width and height must be >= 1, got {tuple(value)!r}")
     return x, y, w, h
