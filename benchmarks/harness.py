@@ -610,6 +610,23 @@ def _fmt_ratio(v: float | None, digits: int = 2) -> str:
     return "—" if v is None else f"{v:.{digits}f}x"
 
 
+def _floor_line(f: dict[str, Any], markdown: bool) -> str:
+    """A workload's floor verdict, for the Markdown report or (``markdown=False``) the
+    terminal: the floor, its status, the ratio against the best of its peers, the reason."""
+    if markdown:
+        line = f"Floor: {f['text']} → **{f['status']}**"
+    else:
+        line = f"  floor {f['text']}: {f['status']}"
+    if f.get("within_noise"):
+        line += " (within noise)"
+    if f["ratio"] is not None:
+        ratio = f"{_fmt_ratio(f['ratio'], 3)} vs {f['best_of']}"
+        line += f" ({ratio})" if markdown else f" {ratio}"
+    if f["reason"]:
+        line += f" — {f['reason']}" if markdown else f" ({f['reason'][:80]})"
+    return line
+
+
 def floors_markdown(report: dict[str, Any]) -> str:
     lines = [
         "| workload | floor | best of | pixfeed / best-of | target | status |",
@@ -683,18 +700,8 @@ def workload_markdown(w: dict[str, Any]) -> str:
     out.append("")
     if w["ratio_vs_best_peer"] is not None:
         out.append(f"pixfeed vs best peer ({w['best_peer']}): **{w['ratio_vs_best_peer']:.2f}x**.")
-    f = w["floor"]
-    if f is not None:
-        out.append(
-            f"Floor: {f['text']} → **{f['status']}**"
-            + (" (within noise)" if f.get("within_noise") else "")
-            + (
-                f" ({_fmt_ratio(f['ratio'], 3)} vs {f['best_of']})"
-                if f["ratio"] is not None
-                else ""
-            )
-            + (f" — {f['reason']}" if f["reason"] else "")
-        )
+    if w["floor"] is not None:
+        out.append(_floor_line(w["floor"], markdown=True))
     if not w["equal_work"]:
         out.append("")
         out.append("**Unequal work:** " + " ".join(w["equal_work_notes"]))
@@ -888,14 +895,8 @@ def summary_text(report: dict[str, Any]) -> str:
             )
         for label, why in {**w["missing"], **w["failed"]}.items():
             lines.append(f"  {label:<34} missing/failed: {why[:90]}")
-        f = w["floor"]
-        if f is not None:
-            lines.append(
-                f"  floor {f['text']}: {f['status']}"
-                + (" (within noise)" if f.get("within_noise") else "")
-                + (f" {f['ratio']:.3f}x vs {f['best_of']}" if f["ratio"] is not None else "")
-                + (f" ({f['reason'][:80]})" if f["reason"] else "")
-            )
+        if w["floor"] is not None:
+            lines.append(_floor_line(w["floor"], markdown=False))
     return "\n".join(lines)
 
 

@@ -95,16 +95,39 @@ def _consume(batches: Iterable[Any], n: int) -> list[np.ndarray]:
     return [np.asarray(last)]
 
 
+def _loader_epoch(loader: Any, n: int, epoch: list[int]) -> Callable[[], list[np.ndarray]]:
+    """One epoch of a pixfeed Loader per call: the next epoch number of the counter ``epoch``
+    (shared by the Loaders of a workload), then its batches consumed."""
+
+    def call() -> list[np.ndarray]:
+        epoch[0] += 1
+        loader.set_epoch(epoch[0])
+        return _consume(loader, n)
+
+    return call
+
+
+def _torch_case(loader: Any, n: int, label: str, note: str) -> Case:
+    """One epoch of a torch DataLoader per call (each batch as numpy, as consumed)."""
+    return Case("torch", lambda: _consume((b.numpy() for b in loader), n), label=label, note=note)
+
+
 def _pool_epoch(
-    blobs: list[bytes], one: Callable[[bytes, int], np.ndarray], ex: ThreadPoolExecutor
+    blobs: list[bytes],
+    one: Callable[[bytes, int], Any],
+    ex: ThreadPoolExecutor,
+    stack: Callable[[list[Any]], np.ndarray] = np.stack,
 ) -> Callable[[], list[np.ndarray]]:
+    """One epoch per call: each batch's items made by ``one(blob, index)`` on the pool (half
+    a batch per thread), then made one batch by ``stack``."""
+
     def batches() -> Iterator[np.ndarray]:
         for r in _batches(len(blobs)):
             items = list(r)
             half = (len(items) + 1) // 2
             parts = [items[:half], items[half:]]
             chunks = ex.map(lambda idx: [one(blobs[i], i) for i in idx], parts)
-            yield np.stack([a for part in chunks for a in part])
+            yield stack([a for part in chunks for a in part])
 
     def call() -> list[np.ndarray]:
         return _consume(batches(), len(blobs))
@@ -253,12 +276,7 @@ def _workload(ds: DataSet, n: int, center: bool) -> Workload:
             ),
         ]:
             loader = pixfeed.Loader(sources, pipeline=pipe, batch_size=BATCH, threads=THREADS)
-
-            def run_pixfeed(ld: Any = loader) -> list[np.ndarray]:
-                epoch[0] += 1
-                ld.set_epoch(epoch[0])
-                return _consume(ld, len(paths))
-
+            run_pixfeed = _loader_epoch(loader, len(paths), epoch)
             wl.add(
                 Case("pixfeed", run_pixfeed, label=label, note=note, primary=primary, peer=primary)
             )
@@ -272,14 +290,7 @@ def _workload(ds: DataSet, n: int, center: bool) -> Workload:
             (True, "torch DataLoader + decode_jpeg"),
         ]:
             dl = _torch_loader(paths, center, use_dj)
-            wl.add(
-                Case(
-                    "torch",
-                    (lambda d=dl: _consume((b.numpy() for b in d), len(paths))),
-                    label=label,
-                    note="num_workers=2, persistent workers",
-                )
-            )
+            wl.add(_torch_case(dl, len(paths), label, "num_workers=2, persistent workers"))
     except ImportError as e:
         wl.missing["torch DataLoader"] = str(e)
     ex = ThreadPoolExecutor(THREADS)
@@ -411,13 +422,7 @@ def _exact_workload(ds: DataSet, n: int, center: bool) -> Workload:
     if px.ok:
         pipe = px.module.Pipeline(224, crop="center" if center else "random_resized", exact=True)
         loader = px.module.Loader(paths, pipeline=pipe, batch_size=BATCH, threads=THREADS)
-        epoch = [0]
-
-        def run_pixfeed(ld: Any = loader) -> list[np.ndarray]:
-            epoch[0] += 1
-            ld.set_epoch(epoch[0])
-            return _consume(ld, len(paths))
-
+        run_pixfeed = _loader_epoch(loader, len(paths), [0])
         wl.add(Case("pixfeed", run_pixfeed, label="pixfeed Loader (exact)", note="exact=True"))
         wl.closers.append(loader.close)
     label = "torch DataLoader + v2 on PIL"
@@ -426,14 +431,8 @@ def _exact_workload(ds: DataSet, n: int, center: bool) -> Workload:
         import torchvision  # noqa: F401
 
         dl = _torch_loader(paths, center, False, on_pil=True)
-        wl.add(
-            Case(
-                "torch",
-                (lambda d=dl: _consume((b.numpy() for b in d), len(paths))),
-                label=label,
-                note="num_workers=2, persistent workers; crop/resize/flip on PIL images",
-            )
-        )
+        note = "num_workers=2, persistent workers; crop/resize/flip on PIL images"
+        wl.add(_torch_case(dl, len(paths), label, note))
     except ImportError as e:
         wl.missing[label] = str(e)
     wl.floor = Floor(2.5, [label], ">= 2.5x torch DataLoader(num_workers=2) + v2 on PIL")
@@ -466,20 +465,12 @@ def _spdl_epoch(
             desc += ",hflip"
         return spdl_io.decode_packets(packets, filter_desc=desc + ",format=rgb24")
 
-    def batches() -> Iterator[np.ndarray]:
-        for r in _batches(len(blobs)):
-            items = list(r)
-            half = (len(items) + 1) // 2
-            parts = [items[:half], items[half:]]
-            chunks = ex.map(lambda idx: [frames(blobs[i], i) for i in idx], parts)
-            buf = spdl_io.convert_frames([f for part in chunks for f in part])
-            t = spdl_io.to_torch(buf).permute(0, 3, 1, 2).float().div_(255.0)
-            yield t.sub_(mean).div_(std).contiguous().numpy()
+    def to_batch(batch_frames: list[Any]) -> np.ndarray:
+        buf = spdl_io.convert_frames(batch_frames)
+        t = spdl_io.to_torch(buf).permute(0, 3, 1, 2).float().div_(255.0)
+        return t.sub_(mean).div_(std).contiguous().numpy()  # type: ignore[no-any-return]
 
-    def call() -> list[np.ndarray]:
-        return _consume(batches(), len(blobs))
-
-    return call
+    return _pool_epoch(blobs, frames, ex, to_batch)
 
 
 def build(

@@ -33,13 +33,19 @@ def source(obj: Any, name: str = "source") -> str | bytes | bytearray:
     )
 
 
-def positive_int(value: Any, name: str) -> int:
+def integer(value: Any, name: str, low: int | None = None) -> int:
+    """An int (Python or numpy, not a bool), at least ``low`` when given; else a TypeError or
+    ValueError naming ``name``."""
     if isinstance(value, bool) or not hasattr(value, "__index__"):
         raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
     v = int(value.__index__())
-    if v < 1:
-        raise ValueError(f"{name}: must be >= 1, got {v}")
+    if low is not None and v < low:
+        raise ValueError(f"{name}: must be >= {low}, got {v}")
     return v
+
+
+def positive_int(value: Any, name: str) -> int:
+    return integer(value, name, 1)
 
 
 U32_MAX = 2**32 - 1

@@ -155,16 +155,7 @@ def _fresh(shapes: Sequence[tuple[int, ...]], kind: str, run: Callable[[Any], No
 
 def _clip(value: Any, name: str) -> npt.NDArray[np.uint8]:
     """A (T, H, W[, C]) uint8 clip whose frames have contiguous pixels."""
-    if not isinstance(value, np.ndarray):
-        raise TypeError(f"{name}: expected a numpy array, got {type(value).__name__}")
-    if value.dtype != np.uint8:
-        raise TypeError(f"{name}: expected dtype uint8, got {value.dtype}")
-    if value.ndim not in (3, 4):
-        raise ValueError(f"{name}: expected a (T, H, W) or (T, H, W, C) clip, got {value.shape}")
-    if value.ndim == 4 and not 1 <= value.shape[3] <= 4:
-        raise ValueError(f"{name}: expected 1 to 4 channels, got shape {value.shape}")
-    if 0 in value.shape:
-        raise ValueError(f"{name}: clip is empty, shape {value.shape}")
+    value = _batch.u8_array(value, name, 3, "clip", "a (T, H, W) or (T, H, W, C) clip")
     s = value.strides
     ok = s[1] >= 0 and (s[2] == 1 if value.ndim == 3 else (s[3] == 1 and s[2] == value.shape[3]))
     return value if ok else np.ascontiguousarray(value)

@@ -14,7 +14,14 @@ from pixfeed import _files
 from pixfeed._args import MAX_THREADS
 from pixfeed._progress import Progress
 
-__all__ = ["Progress", "print_json", "print_summary", "thread_count", "write_output"]
+__all__ = [
+    "Progress",
+    "add_write_arguments",
+    "print_json",
+    "print_summary",
+    "thread_count",
+    "write_output",
+]
 
 
 def thread_count(text: str) -> int:
@@ -26,6 +33,21 @@ def thread_count(text: str) -> int:
     if not 1 <= n <= MAX_THREADS:
         raise argparse.ArgumentTypeError(f"expected 1 to {MAX_THREADS}, got {text}")
     return n
+
+
+def add_write_arguments(p: argparse.ArgumentParser, *, batch: int, overwrite: str) -> None:
+    """The options of a command that writes images: ``--on-error``, ``--batch`` (files per
+    native call, default ``batch``), ``--threads``, ``--json`` and ``--overwrite`` (which
+    replaces ``overwrite``, the sources included)."""
+    p.add_argument("--on-error", default="raise", choices=["raise", "skip"])
+    p.add_argument("--batch", type=int, default=batch, help="files per native call")
+    p.add_argument("--threads", type=thread_count, default=None)
+    p.add_argument("--json", action="store_true", help="machine-readable summary")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=f"replace {overwrite}, the sources included (atomically)",
+    )
 
 
 def print_json(obj: Any) -> None:

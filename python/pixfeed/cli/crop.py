@@ -17,7 +17,7 @@ import numpy as np
 
 from pixfeed import _files
 from pixfeed._files import format_of
-from pixfeed.cli._output import Progress, print_summary, thread_count, write_output
+from pixfeed.cli._output import Progress, add_write_arguments, print_summary, write_output
 
 
 def add_parser(sub: Any) -> None:
@@ -40,15 +40,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--anchor", default="corner", choices=["corner", "center"])
     p.add_argument("--max-img-percent", type=float, default=1.0)
     p.add_argument("--interpolation", default="bilinear")
-    p.add_argument("--on-error", default="raise", choices=["raise", "skip"])
-    p.add_argument("--batch", type=int, default=256, help="files per native call")
-    p.add_argument("--threads", type=thread_count, default=None)
-    p.add_argument("--json", action="store_true", help="machine-readable summary")
-    p.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace existing output files, the sources included (atomically)",
-    )
+    add_write_arguments(p, batch=256, overwrite="existing output files")
     p.set_defaults(run=run)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from pixfeed import _files
 from pixfeed._files import format_of
-from pixfeed.cli._output import Progress, print_summary, thread_count, write_output
+from pixfeed.cli._output import Progress, add_write_arguments, print_summary, write_output
 
 
 def _size(text: str) -> int | tuple[int, int]:
@@ -45,15 +45,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--interpolation", default="bilinear")
     p.add_argument("--no-antialias", action="store_true", help="OpenCV-style (cv2.resize)")
     p.add_argument("--quality", type=int, default=90, help="JPEG quality")
-    p.add_argument("--on-error", default="raise", choices=["raise", "skip"])
-    p.add_argument("--batch", type=int, default=64, help="files per native call")
-    p.add_argument("--threads", type=thread_count, default=None)
-    p.add_argument("--json", action="store_true", help="machine-readable summary")
-    p.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace existing files in --out, the sources included (atomically)",
-    )
+    add_write_arguments(p, batch=64, overwrite="existing files in --out")
     p.set_defaults(run=run)
 
 

@@ -9,39 +9,11 @@ cache), `export` and `labels` (a result's files).
 
 from __future__ import annotations
 
+from pixfeed.detect import geometry
 from pixfeed.detect.detector import YoloDetector
 from pixfeed.detect.filter import filter_images
-from pixfeed.detect.geometry import (
-    Letterbox,
-    box_convert,
-    box_iou,
-    letterbox,
-    nms,
-    points_in_polygon,
-    polygon_area,
-    polygon_iou,
-    scale_boxes,
-    simplify_polygon,
-    yolo_postprocess,
-)
+from pixfeed.detect.geometry import *  # noqa: F403  (the toolkit: geometry.__all__)
 from pixfeed.detect.types import CountRule, Detection, FilterResult, ImageResult
 
-__all__ = [
-    "CountRule",
-    "Detection",
-    "FilterResult",
-    "ImageResult",
-    "Letterbox",
-    "YoloDetector",
-    "box_convert",
-    "box_iou",
-    "filter_images",
-    "letterbox",
-    "nms",
-    "points_in_polygon",
-    "polygon_area",
-    "polygon_iou",
-    "scale_boxes",
-    "simplify_polygon",
-    "yolo_postprocess",
-]
+__all__ = ["CountRule", "Detection", "FilterResult", "ImageResult", "YoloDetector", "filter_images"]
+__all__ += geometry.__all__

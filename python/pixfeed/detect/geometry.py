@@ -83,15 +83,6 @@ def _real(value: Any, name: str) -> float:
     return v
 
 
-def _count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not hasattr(value, "__index__"):
-        raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
-    v = int(value.__index__())
-    if v < 0:
-        raise ValueError(f"{name}: must be >= 0, got {v}")
-    return v
-
-
 def _class_ids(value: Any, n: int, name: str) -> npt.NDArray[np.int64]:
     arr = _numeric(value, name)
     if arr.ndim != 1 or len(arr) != n:
@@ -147,7 +138,7 @@ def nms(
     s64 = np.ascontiguousarray(s, dtype=np.float64)
     cls = None if classes is None else _class_ids(classes, len(b), "classes")
     thr = _real(iou_threshold, "iou_threshold")
-    cap = None if max_detections is None else _count(max_detections, "max_detections")
+    cap = None if max_detections is None else _args.integer(max_detections, "max_detections", 0)
     return _core.nms(b, s64, thr, cls, cap)
 
 
@@ -442,7 +433,7 @@ def yolo_postprocess(
         raise ValueError(f"layout: expected 'v5', 'v8' or None, got {layout!r}")
     c = _real(conf, "conf")
     i = _real(iou, "iou")
-    cap = _count(max_det, "max_det")
+    cap = _args.integer(max_det, "max_det", 0)
     cls = None
     if classes is not None:
         if isinstance(classes, (int, np.integer)):
