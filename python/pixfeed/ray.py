@@ -274,6 +274,33 @@ class Decode:
         return result
 
 
+#: Batches per map task by default: a Ray task costs tens of milliseconds of CPU (driver,
+#: raylet and worker) whatever it does, against about a millisecond per image decoded, so
+#: one task per batch of 64 spent a large share of the CPU on Ray itself.
+BATCHES_PER_TASK = 8
+#: Tasks per cluster CPU at least (while there are batches to spread): two waves, so the
+#: consumer takes the first blocks while the second wave decodes.
+TASKS_PER_CPU = 2
+
+
+def _cluster_cpus(ray_mod: Any) -> int:
+    """The CPUs of the Ray cluster (starting a local Ray as Ray Data would when none runs)."""
+    try:
+        if not ray_mod.is_initialized():
+            ray_mod.init()
+        return max(1, int(ray_mod.cluster_resources().get("CPU", 1)))
+    except Exception:  # a Ray without these calls: size tasks by BATCHES_PER_TASK alone
+        return 1
+
+
+def _default_num_blocks(n: int, batch_size: int, ray_mod: Any) -> int:
+    """Blocks of BATCHES_PER_TASK batches each (one map task per block), but at least
+    TASKS_PER_CPU per CPU of the cluster while there are batches to spread."""
+    batches = max(1, math.ceil(n / batch_size))
+    least = TASKS_PER_CPU * _cluster_cpus(ray_mod)
+    return min(batches, max(least, math.ceil(batches / BATCHES_PER_TASK)))
+
+
 def read_images(
     paths: Sequence[str | os.PathLike[str]],
     labels: Sequence[Any] | npt.ArrayLike | None = None,
@@ -292,9 +319,13 @@ def read_images(
     ``"error"`` under ``on_error="report"``), row i holding sample i of
     ``Loader(paths, labels, pipeline=pipeline, shuffle=False, seed=seed)`` in epoch
     ``epoch`` (uint8 NHWC with the default ``output``; see `Decode`). Nothing runs until the
-    dataset is consumed. ``num_blocks`` sets how many blocks the path list is split into
-    (default: one per ``batch_size`` paths, so one map task per batch); other keyword
-    arguments go to ``map_batches`` (``num_cpus``, ``concurrency``, ...)."""
+    dataset is consumed. ``num_blocks`` sets how many blocks the path list is split into,
+    one map task per block (default: `BATCHES_PER_TASK` batches of ``batch_size`` rows per
+    task, but at least `TASKS_PER_CPU` tasks per CPU of the cluster while there are
+    batches to spread; a task decodes its batches one after another); other keyword
+    arguments go to ``map_batches`` (``num_cpus``, ``concurrency``, ...). The dataset's
+    own DataContext has ``op_resource_reservation_enabled=False`` (see the code comment;
+    set it back on ``ds.context`` to restore Ray Data's default)."""
     ray_mod = _ray()
     if not isinstance(pipeline, Pipeline):
         raise TypeError(f"pipeline: expected a pixfeed.Pipeline, got {type(pipeline).__name__}")
@@ -329,11 +360,16 @@ def read_images(
         output=output,
     )
     if num_blocks is None:
-        # One block of paths per batch: one map task per batch, no re-bundling of Ray's
-        # small default blocks (measurably faster on the ray suite).
-        num_blocks = max(1, math.ceil(len(rows) / batch_size))
+        num_blocks = _default_num_blocks(len(rows), batch_size, ray_mod)
     blocks = _args.positive_int(num_blocks, "num_blocks")
     ds = ray_mod.data.from_items(rows, override_num_blocks=blocks)
+    # On the dataset's own copy of the DataContext (from_items copies the current one): Ray
+    # Data's per-operator resource reservation takes its limits from the cluster autoscaling
+    # coordinator, which answers only about a second into each execution (until then one
+    # task runs at a time, whatever the CPUs), and its object-store budget for a lone map
+    # operator's outputs then stalls decoding behind a slow consumer. Without it the object
+    # store stays bounded by Ray Data's global limit (half the store).
+    ds.context.op_resource_reservation_enabled = False
     map_batches_kwargs.setdefault("batch_format", "numpy")
     out: ray.data.Dataset = ds.map_batches(fn, batch_size=batch_size, **map_batches_kwargs)
     return out

@@ -252,6 +252,24 @@ def test_rows_equal_loader_across_blocks_and_batch_sizes(
         np.testing.assert_array_equal(got["key"], np.arange(N_GOOD))
 
 
+def test_default_task_sizing_and_context(
+    ray_session: Any, photo_files: list[str], rrc_reference: np.ndarray
+) -> None:
+    # Default blocks: BATCHES_PER_TASK batches per map task, but at least TASKS_PER_CPU
+    # tasks per cluster CPU (2 here) while there are batches to spread.
+    assert pxray._default_num_blocks(300, 16, ray) == 4  # 19 batches, 2 CPUs: 4 tasks
+    assert pxray._default_num_blocks(300, 64, ray) == 4  # 5 batches: still 4 tasks
+    assert pxray._default_num_blocks(100, 64, ray) == 2  # 2 batches: 2 tasks, not 4
+    assert pxray._default_num_blocks(64 * 8 * 10, 64, ray) == 10
+    assert pxray._default_num_blocks(64 * 8 * 10 + 1, 64, ray) == 11
+    ds = pxray.read_images(photo_files, pipeline=RRC, seed=SEED, batch_size=16)
+    # The reservation is switched off on this dataset's own context, never on the global one.
+    assert ds.context.op_resource_reservation_enabled is False
+    assert ray.data.DataContext.get_current().op_resource_reservation_enabled is True
+    np.testing.assert_array_equal(collect(ds)["image"], rrc_reference)
+    assert "MapBatches(Decode): 4 tasks executed" in ds.stats()
+
+
 def test_float_output_equals_loader(ray_session: Any, photo_files: list[str]) -> None:
     p = Pipeline(size=SIZE, dtype="float16", exact=True)
     want = loader_reference(photo_files[:64], p, seed=5, epoch=2)
