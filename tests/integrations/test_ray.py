@@ -24,6 +24,8 @@ from pixfeed import DecodeError, Loader, Pipeline
 
 ray = pytest.importorskip("ray")
 pxray = pytest.importorskip("pixfeed.ray")
+# The implementation module (the public pixfeed.ray re-exports it): patched and probed here.
+impl = pytest.importorskip("pixfeed.integrations.ray")
 
 N_GOOD = 300
 SIZE = 32
@@ -171,7 +173,7 @@ def test_decode_passes_the_assigned_cpus_to_the_native_pool(
 
     p = Recording(size=SIZE, dtype="uint8", layout="NHWC")
     batch = {"path": np.array(photo_files[:3], dtype=object), "key": np.arange(3)}
-    monkeypatch.setattr(pxray, "assigned_cpus", lambda: 1)
+    monkeypatch.setattr(impl, "assigned_cpus", lambda: 1)
     pxray.Decode(p, output="pipeline")(batch)
     pxray.Decode(p, output="pipeline", threads=2)(batch)
     assert seen == [1, 2]
@@ -257,11 +259,11 @@ def test_default_task_sizing_and_context(
 ) -> None:
     # Default blocks: BATCHES_PER_TASK batches per map task, but at least TASKS_PER_CPU
     # tasks per cluster CPU (2 here) while there are batches to spread.
-    assert pxray._default_num_blocks(300, 16, ray) == 4  # 19 batches, 2 CPUs: 4 tasks
-    assert pxray._default_num_blocks(300, 64, ray) == 4  # 5 batches: still 4 tasks
-    assert pxray._default_num_blocks(100, 64, ray) == 2  # 2 batches: 2 tasks, not 4
-    assert pxray._default_num_blocks(64 * 8 * 10, 64, ray) == 10
-    assert pxray._default_num_blocks(64 * 8 * 10 + 1, 64, ray) == 11
+    assert impl._default_num_blocks(300, 16, ray) == 4  # 19 batches, 2 CPUs: 4 tasks
+    assert impl._default_num_blocks(300, 64, ray) == 4  # 5 batches: still 4 tasks
+    assert impl._default_num_blocks(100, 64, ray) == 2  # 2 batches: 2 tasks, not 4
+    assert impl._default_num_blocks(64 * 8 * 10, 64, ray) == 10
+    assert impl._default_num_blocks(64 * 8 * 10 + 1, 64, ray) == 11
     ds = pxray.read_images(photo_files, pipeline=RRC, seed=SEED, batch_size=16)
     # The reservation is switched off on this dataset's own context, never on the global one.
     assert ds.context.op_resource_reservation_enabled is False
@@ -488,3 +490,10 @@ def test_torch_trainer_covers_epoch_and_resumes(
         want_labels = [int(x) for _, labels in want for x in labels]
         assert [x for h in head for x in h] + tail == want_labels
         assert len(tail) == len(want_labels) - 8
+
+
+def test_public_module_reexports_the_integration() -> None:
+    """pixfeed.ray is the public name of pixfeed.integrations.ray: the same objects."""
+    for name in pxray.__all__:
+        assert getattr(pxray, name) is getattr(impl, name)
+    assert sorted(pxray.__all__) == sorted(impl.__all__)
