@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "CHANNELS",
     "MAX_THREADS",
     "NAMES",
     "PipelineSpec",
@@ -54,6 +55,7 @@ MAX_THREADS: int
 #: The accepted names of each string-valued argument, keyed "mode", "interpolation", "crop",
 #: "dtype", "layout", "format", "color", "weights", "tensor_layout".
 NAMES: dict[str, tuple[str, ...]]
+CHANNELS: dict[str, int]
 
 _Array = npt.NDArray[np.uint8] | npt.NDArray[np.uint16]
 _Source = str | bytes | bytearray

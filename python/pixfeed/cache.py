@@ -51,7 +51,7 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 
-from pixfeed import _args
+from pixfeed import _args, _core
 from pixfeed.config import Config
 from pixfeed.decode import Mode, decode, decode_batch
 from pixfeed.errors import DecodeError, _shown
@@ -61,7 +61,7 @@ __all__ = ["READ_AHEAD", "ImageCache", "Preload"]
 #: Files preloaded after a miss when the configuration says ``preload = true``.
 READ_AHEAD = 8
 
-_MODES = ("RGB", "BGR", "RGBA", "L", "unchanged")
+_MODES = _core.NAMES["mode"]
 _MB = 1 << 20
 # A file time within this of "now" may be shared by a write still to come (see above).
 _RACY_NS = 20_000_000

@@ -22,8 +22,8 @@ from pixfeed import _args, _core
 
 __all__ = ["CropBatch", "crop_paths"]
 
-_CHANNELS = {"RGB": 3, "BGR": 3, "RGBA": 4, "L": 1}
-_INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos", "area")
+_CHANNELS = _core.CHANNELS
+_INTERPOLATIONS = _core.NAMES["interpolation"]
 
 
 class CropBatch(np.ndarray[Any, np.dtype[np.uint8]]):

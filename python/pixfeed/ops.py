@@ -30,7 +30,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 T = TypeVar("T")
 
 ColorMode = Literal["L", "RGB", "BGR", "RGBA", "BGRA"]
-_MODES = ("L", "RGB", "BGR", "RGBA", "BGRA")
+_MODES = _core.NAMES["color"]
 
 
 def flip(
@@ -343,7 +343,7 @@ def luminance(
     Exact integer channel sums, weighted once in float64. One image in: a ``float``; a batch:
     a float64 array.
     """
-    if weights not in ("bt601", "bt709"):
+    if weights not in _core.NAMES["weights"]:
         raise ValueError(f"weights: expected 'bt601' or 'bt709', got {weights!r}")
     nthreads = _args.threads(threads)
 
@@ -406,7 +406,7 @@ def normalize(
     """
     if dtype not in ("float32", "float16", "bfloat16"):
         raise ValueError(f"dtype: expected 'float32', 'float16' or 'bfloat16', got {dtype!r}")
-    if layout not in ("NCHW", "NHWC"):
+    if layout not in _core.NAMES["layout"]:
         raise ValueError(f"layout: expected 'NCHW' or 'NHWC', got {layout!r}")
     nthreads = _args.threads(threads)
     bf16 = _bfloat16() if dtype == "bfloat16" else None

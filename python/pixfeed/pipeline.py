@@ -9,7 +9,6 @@ from (seed, epoch, dataset index) only, so a batch never depends on threads or s
 from __future__ import annotations
 
 import math
-import secrets
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -30,8 +29,9 @@ _DTYPES: dict[str, type[np.generic]] = {
     "bfloat16": np.uint16,  # bfloat16 bits
     "uint8": np.uint8,
 }
-_CHANNELS = {"RGB": 3, "BGR": 3, "RGBA": 4, "L": 1}
-_INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos", "area")
+# The accepted names come from the core (one table per enum), as do the channels per mode.
+_CHANNELS = _core.CHANNELS
+_INTERPOLATIONS = _core.NAMES["interpolation"]
 
 
 def _pair(value: Any, name: str) -> tuple[float, float]:
@@ -123,7 +123,7 @@ class Pipeline:
             self.size = (_args.positive_int(size, "size"),) * 2
         else:
             self.size = _args.size(size, "size")
-        if crop not in ("random_resized", "center", "resize", "none"):
+        if crop not in _core.NAMES["crop"]:
             raise ValueError(
                 f"crop: expected 'random_resized', 'center', 'resize' or 'none', got {crop!r}"
             )
@@ -151,7 +151,7 @@ class Pipeline:
         if dtype not in _DTYPES:
             raise ValueError(f"dtype: expected one of {sorted(_DTYPES)}, got {dtype!r}")
         self.dtype = dtype
-        if layout not in ("NCHW", "NHWC"):
+        if layout not in _core.NAMES["layout"]:
             raise ValueError(f"layout: expected 'NCHW' or 'NHWC', got {layout!r}")
         self.layout = layout
         if memory_format not in ("contiguous", "channels_last"):
@@ -278,7 +278,7 @@ class Pipeline:
             self._spec(),
             list(batch_sources),
             [int(k) for k in keys],
-            seed & (2**64 - 1),
+            _args.seed(seed),
             int(epoch),
             out.reshape(n, -1).view(np.uint8),
             threads,
@@ -299,7 +299,7 @@ class Pipeline:
             self._spec(),
             _args.positive_int(width, "width"),
             _args.positive_int(height, "height"),
-            seed & (2**64 - 1),
+            _args.seed(seed),
             int(epoch),
             int(index),
         )
@@ -354,8 +354,7 @@ class Pipeline:
             idx = np.asarray(indices, dtype=np.int64)
             if idx.shape != (len(srcs),):
                 raise ValueError(f"indices: expected {len(srcs)} values, got {idx.shape}")
-        if seed is None:
-            seed = secrets.randbits(63)
+        seed = _args.seed(seed, none_draws=True)
         out = np.empty(self._buffer_shape(len(srcs)), dtype=self.numpy_dtype)
         errors = self._run(srcs, idx.tolist(), seed, int(epoch), out, _args.threads(threads))
         if errors:

@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 #: The interpolation names accepted by the resize functions.
-INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos", "area")
+INTERPOLATIONS: tuple[str, ...] = _core.NAMES["interpolation"]
 
 _ndarray = np.ndarray
 Box = tuple[int, int, int, int]

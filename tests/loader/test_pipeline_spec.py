@@ -54,3 +54,26 @@ def test_names_are_exported() -> None:
     assert _core.NAMES["interpolation"] == ("nearest", "bilinear", "bicubic", "lanczos", "area")
     assert _core.NAMES["mode"] == ("RGB", "BGR", "RGBA", "L", "unchanged")
     assert _core.NAMES["crop"] == ("random_resized", "center", "resize", "none")
+
+
+def test_python_modules_take_their_names_from_the_core() -> None:
+    """One table per enum: the Python checks accept exactly the core's names."""
+    import importlib
+
+    cache, crop_paths, ops, pipeline, resize = (
+        importlib.import_module(f"pixfeed.{m}")  # the modules, not the functions of that name
+        for m in ("cache", "crop_paths", "ops", "pipeline", "resize")
+    )
+
+    assert resize.INTERPOLATIONS == _core.NAMES["interpolation"]
+    assert pipeline._INTERPOLATIONS is crop_paths._INTERPOLATIONS is resize.INTERPOLATIONS
+    assert set(pipeline._DTYPES) == set(_core.NAMES["dtype"])
+    assert ops._MODES == _core.NAMES["color"]
+    assert cache._MODES == _core.NAMES["mode"]
+    # Channels per fixed-channel mode (not "unchanged": that is the file's own).
+    assert _core.CHANNELS == {"RGB": 3, "BGR": 3, "RGBA": 4, "L": 1}
+    assert pipeline._CHANNELS is crop_paths._CHANNELS is _core.CHANNELS
+    for mode in _core.NAMES["mode"]:
+        if mode != "unchanged":
+            p = pixfeed.Pipeline(size=8, crop="resize", mode=mode, mean=0.5, std=0.25)
+            assert p.channels == _core.CHANNELS[mode]

@@ -97,6 +97,17 @@ pub fn all() -> Vec<(&'static str, Vec<&'static str>)> {
     ]
 }
 
+/// The channels of each mode that has a fixed channel count (every mode but `unchanged`,
+/// whose channels are the file's own), for Python's output shapes (`pixfeed._core.CHANNELS`).
+pub fn mode_channels() -> Vec<(&'static str, usize)> {
+    use crate::codecs::Mode;
+    Mode::TABLE
+        .iter()
+        .filter(|(_, m)| *m != Mode::Unchanged)
+        .map(|(n, m)| (*n, m.channels()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -104,6 +104,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         names.set_item(kind, pyo3::types::PyTuple::new(m.py(), list)?)?;
     }
     m.add("NAMES", names)?;
+    let channels = PyDict::new(m.py());
+    for (mode, n) in pixfeed_core::names::mode_channels() {
+        channels.set_item(mode, n)?;
+    }
+    m.add("CHANNELS", channels)?;
     m.add_class::<pipeline::PySpec>()?;
     m.add_function(wrap_pyfunction!(entry::panic_for_test, m)?)?;
     m.add_function(wrap_pyfunction!(decode::decode, m)?)?;

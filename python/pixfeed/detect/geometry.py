@@ -429,7 +429,7 @@ def yolo_postprocess(
         arr = arr[None]
     if arr.ndim != 3:
         raise ValueError(f"output: shape {np.shape(output)} is not a YOLO output: {_YOLO_SHAPES}")
-    if layout not in (None, "v5", "v8"):
+    if layout is not None and layout not in _core.NAMES["yolo_layout"]:
         raise ValueError(f"layout: expected 'v5', 'v8' or None, got {layout!r}")
     c = _real(conf, "conf")
     i = _real(iou, "iou")
