@@ -40,6 +40,7 @@ from pixfeed.errors import (
     ImageTooLargeError,
     ModelError,
     PixfeedError,
+    ShardError,
     UnsupportedFormatError,
 )
 from pixfeed.filter import CountRule, Detection, FilterResult, ImageResult, filter_images
@@ -69,6 +70,7 @@ from pixfeed.resize import (
     resize_video,
 )
 from pixfeed.scan import IMAGES, ScanResult, scan
+from pixfeed.shards import Member, Shards, write_shards
 from pixfeed.threads import MAX_THREADS, get_num_threads, set_num_threads
 
 __all__ = [
@@ -97,12 +99,15 @@ __all__ = [
     "LoadJob",
     "Loader",
     "MapResult",
+    "Member",
     "ModelError",
     "ParityReport",
     "Pipeline",
     "PixfeedError",
     "Preload",
     "ScanResult",
+    "ShardError",
+    "Shards",
     "UnsupportedFormatError",
     "YoloDetector",
     "__version__",
@@ -142,5 +147,6 @@ __all__ = [
     "scan",
     "set_num_threads",
     "simplify_polygon",
+    "write_shards",
     "yolo_postprocess",
 ]

@@ -1,12 +1,13 @@
 # Stub of the native module; checked against the build by `mypy.stubtest` (make lint).
 import os
-from typing import Any
+from typing import Any, final
 
 import numpy as np
 import numpy.typing as npt
 
 __all__ = [
     "MAX_THREADS",
+    "Member",
     "__version__",
     "box_convert",
     "box_iou",
@@ -43,6 +44,7 @@ __all__ = [
     "scan",
     "set_num_threads",
     "simplify_polygon",
+    "tar_index",
     "yolo_postprocess",
 ]
 
@@ -50,7 +52,23 @@ __version__: str
 MAX_THREADS: int
 
 _Array = npt.NDArray[np.uint8] | npt.NDArray[np.uint16]
-_Source = str | bytes | bytearray
+
+@final
+class Member:
+    def __new__(cls, path: str | os.PathLike[str], name: str, offset: int, size: int) -> Member: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...
+
+_Source = str | bytes | bytearray | Member
 
 def decode(
     source: _Source,
@@ -275,3 +293,8 @@ def scan(
     follow_symlinks: bool,
     threads: int | None,
 ) -> tuple[list[str], list[tuple[str, OSError]], bool]: ...
+def tar_index(
+    paths: list[str], threads: int | None = None
+) -> list[
+    tuple[list[bytes], npt.NDArray[np.uint64], npt.NDArray[np.uint64], int, int] | BaseException
+]: ...

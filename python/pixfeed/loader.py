@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from pixfeed import _args, _core, _env, _sampler
 from pixfeed.pipeline import Pipeline
+from pixfeed.shards import Shards
 
 __all__ = ["LoadError", "Loader"]
 
@@ -70,8 +71,8 @@ class _Failure:
         self.exc = exc
 
 
-def _source_name(src: str | bytes | bytearray) -> str:
-    return src if isinstance(src, str) else "<bytes>"
+def _source_name(src: _args.Native) -> str:
+    return src if isinstance(src, str) else str(src) if isinstance(src, _core.Member) else "<bytes>"
 
 
 class Loader:
@@ -94,7 +95,7 @@ class Loader:
 
     def __init__(
         self,
-        sources: Sequence[_args.Source],
+        sources: Sequence[_args.Source] | Shards,
         labels: Sequence[Any] | npt.ArrayLike | None = None,
         *,
         pipeline: Pipeline | None = None,
@@ -114,6 +115,10 @@ class Loader:
     ) -> None:
         if isinstance(sources, (str, bytes)):
             raise TypeError("sources: expected a sequence of paths or bytes, got a single source")
+        #: The `pixfeed.Shards` given as ``sources`` (its images and, by default, labels).
+        self.shards = sources if isinstance(sources, Shards) else None
+        if isinstance(sources, Shards):
+            labels, sources = sources.labels if labels is None else labels, sources.sources
         self._sources = [_args.source(s, f"sources[{i}]") for i, s in enumerate(sources)]
         self._labels: np.ndarray | None = None
         if labels is not None:

@@ -11,7 +11,7 @@ __all__ = ["main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from pixfeed.cli import cache, crop, demo, filter, info, resize, scan
+    from pixfeed.cli import cache, crop, demo, filter, info, resize, scan, shards
 
     parser = argparse.ArgumentParser(
         prog="pixfeed", description="Feed images to ML models as fast as the hardware allows."
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_parser(sub)
     filter.add_parser(sub)
     cache.add_parser(sub)
+    shards.add_parser(sub)
     # `bench` drives the benchmarks/ tree of a source checkout; absent elsewhere.
     try:
         bench = importlib.import_module("pixfeed.cli.bench")

@@ -17,7 +17,7 @@ from typing import Any
 
 __all__ = ["add_parser", "find_benchmarks_root", "run"]
 
-SUITES = ("decode", "loader", "crop", "io", "filter", "ops", "ray")
+SUITES = ("decode", "loader", "crop", "io", "filter", "ops", "ray", "shards")
 
 
 def add_parser(sub: Any) -> None:
