@@ -24,6 +24,7 @@ SUITES = {
     "filter": "benchmarks.filter",
     "ops": "benchmarks.ops",
     "ray": "benchmarks.ray_bench",
+    "shards": "benchmarks.shards_bench",
 }
 
 QUICK_REPEAT = 3
