@@ -261,7 +261,7 @@ fn read_member(path: &Path, offset: u64, size: u64, limit: u64) -> Result<Vec<u8
                  ({len} bytes): the shard changed since it was indexed"
         ),
     };
-    if offset.checked_add(size).is_none_or(|end| end > len) {
+    if offset.checked_add(size).map_or(true, |end| end > len) {
         return Err(past_end(len));
     }
     let want = size.min(limit);

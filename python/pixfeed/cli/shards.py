@@ -8,16 +8,7 @@ import sys
 from typing import Any
 
 from pixfeed.cli._output import print_json
-
-
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, got {text}")
-    return n
+from pixfeed.cli.filter import _positive
 
 
 def add_parser(sub: Any) -> None:
