@@ -181,6 +181,13 @@ def test_member_decodes_as_its_bytes_roi_and_reduce(shard_set: dict[str, Any]) -
             pixfeed.decode(m, reduce_to=(20, 20)), pixfeed.decode(data, reduce_to=(20, 20))
         )
         assert pixfeed.probe(m) == pixfeed.probe(data)
+    crops = pixfeed.crop_paths(sh.sources[:4], [0.1] * 4, [0.2] * 4, 0.5, 24)
+    want = pixfeed.crop_paths([sh.read(i) for i in range(4)], [0.1] * 4, [0.2] * 4, 0.5, 24)
+    np.testing.assert_array_equal(crops, want)
+    pipe = pixfeed.Pipeline(size=32)
+    np.testing.assert_array_equal(
+        pipe(sh.sources[:4], seed=1), pipe([sh.read(i) for i in range(4)], seed=1)
+    )
     got = pixfeed.decode_batch(sh.sources[:6])
     for g, i in zip(got, range(6), strict=True):
         np.testing.assert_array_equal(g, pixfeed.decode(sh.read(i)))
@@ -356,6 +363,12 @@ def test_single_index_file(
     b = pixfeed.Shards(urls, index=str(path))
     assert calls == [urls, []]
     assert a.sources == b.sources
+    # Other shards join the file; the entries already there stay.
+    more = shard_set["urls"][4:6]
+    pixfeed.Shards(more, index=path, missing="skip")
+    assert calls[-1] == more
+    pixfeed.Shards([*urls, *more], index=path, missing="skip")
+    assert calls[-1] == []
     # A user's file of the same name is never overwritten.
     user = tmp_path / "mine.idx"
     user.write_text("my notes")

@@ -275,15 +275,15 @@ def _load_indexes(
     todo = [i for i, o in enumerate(out) if o is None]
     for i, built in zip(todo, _build([urls[i] for i in todo], threads), strict=True):
         out[i] = built
-    if single is not None and (todo or known is None or len(known) != len(urls)):
-        _write_index(
-            single,
-            [
-                o.to_json(os.path.abspath(u))
-                for u, o in zip(urls, out, strict=True)
-                if isinstance(o, _ShardIndex)
-            ],
-        )
+    if single is not None and (todo or known is None):
+        # The shards indexed now, and the file's other (still fresh or not) entries kept.
+        mine = {
+            os.path.abspath(u): o.to_json(os.path.abspath(u))
+            for u, o in zip(urls, out, strict=True)
+            if isinstance(o, _ShardIndex)
+        }
+        others = [e for p, e in (known or {}).items() if p not in mine]
+        _write_index(single, others + list(mine.values()))
     return [o for o in out if o is not None]
 
 
@@ -319,7 +319,8 @@ class Shards:
     of one index file for all shards (loaded where fresh, rebuilt and saved otherwise; a
     file that is not a pixfeed index is never overwritten). ``missing``: ``"error"`` (a
     missing shard or a sample without an image or label is an error) or ``"skip"`` (they
-    are skipped and listed in ``skipped``).
+    are skipped and listed in ``skipped``). ``threads``: for indexing the shards (default:
+    pixfeed's pool).
 
     Samples are stored shard by shard, in member order within a shard: ``sources[i]`` is
     sample i's image (a `pixfeed._core.Member`), ``keys[i]`` its key, ``labels[i]`` its
