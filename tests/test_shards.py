@@ -235,6 +235,12 @@ def test_truncated_shard_names_shard_and_offset(shard_set: dict[str, Any], tmp_p
     assert ei.value.kind == "truncated"
     assert "cut.tar" in str(ei.value) and str(ei.value.offset) in str(ei.value)
     assert 0 < ei.value.offset < size // 2 + 100
+    # An empty file is a download cut at its start, not an empty shard.
+    empty = tmp_path / "empty.tar"
+    empty.write_bytes(b"")
+    with pytest.raises(pixfeed.ShardError, match="empty") as ei:
+        pixfeed.Shards(str(empty))
+    assert (ei.value.kind, ei.value.offset) == ("truncated", 0)
 
 
 def test_corrupt_header_checksum(shard_set: dict[str, Any], tmp_path: Path) -> None:

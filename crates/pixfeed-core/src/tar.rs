@@ -175,6 +175,14 @@ fn index_file(path: &Path, file: &File, len: u64) -> Result<Vec<Member>> {
     let mut pax = Pax::default();
     loop {
         let got = read_full(path, file, &mut header, at)?;
+        if got == 0 && at == 0 {
+            // An empty file is no archive (a download cut at its start), not an empty one.
+            return Err(tar_error(
+                DecodeErrorKind::Truncated,
+                0,
+                "the file is empty",
+            ));
+        }
         if got == 0 {
             break; // End of file on a block boundary: accepted without the zero blocks.
         }
@@ -625,6 +633,10 @@ mod tests {
         let (_d2, path) = write(&[b'J'; 2048]);
         let (kind, offset, _) = shard_err(index(&path));
         assert_eq!((kind, offset), (DecodeErrorKind::Corrupt, 0));
+        let (_d3, path) = write(b"");
+        let (kind, offset, reason) = shard_err(index(&path));
+        assert_eq!((kind, offset), (DecodeErrorKind::Truncated, 0));
+        assert!(reason.contains("empty"), "{reason}");
     }
 
     #[test]
