@@ -38,7 +38,7 @@ test: build lint rust-test py-test
 SUITE ?= decode
 bench: build
 	bash scripts/bootstrap.sh test,bench
-	$(PY) -m pixfeed bench --suite $(SUITE)
+	$(PY) -m benchmarks --suite $(SUITE)
 
 # The portable manylinux wheel (abi3, CPython >= 3.10) and the sdist, into dist/ (no Docker:
 # maturin links with zig); then its checks (policy, licenses, every interpreter, old CPUs).

@@ -1,4 +1,4 @@
-"""pixfeed's side-by-side benchmark suites (run with ``pixfeed bench`` or ``python -m benchmarks``).
+"""pixfeed's side-by-side benchmark suites: ``python -m benchmarks`` from the checkout's root.
 
 See benchmarks/README.md.
 """

@@ -1,4 +1,4 @@
-"""`load_images_async` against `load_images` (issue 18): ``python -m benchmarks.async_bench``.
+"""`load_images_async` against `load_images`: ``python -m benchmarks.async_bench``.
 
 On the loader suite's 1,000 ImageNet-like JPEGs (``data.ensure_loader``): the files/s of
 ``load_images`` and of ``load_images_async`` with an ``on_image`` callback per image (it

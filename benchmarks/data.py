@@ -15,7 +15,7 @@ Sets (all 8-bit RGB):
   crops, without the added noise for PNG, which real PNGs rarely carry).
 * ``png2048`` / ``bmp2048``: one 2048x2048 PNG / BMP (the mosaic).
 
-The crop suite's sets (issue 4) are made on first use by :func:`ensure_crop`, in their own
+The crop suite's sets are made on first use by :func:`ensure_crop`, in their own
 cache ``benchmarks/out/data/crop-<CROP_VERSION>/`` (so that the sets above, and caches of
 them made before, stay as they are):
 
@@ -27,7 +27,7 @@ them made before, stay as they are):
 * ``color512_jpeg`` / ``color512_png``: 32 different 512x512 RGB crops of the photos; JPEG
   q90 4:2:0 with noise sigma 8 (as ``imagenet``), PNG without noise.
 
-The loader suite (issue 5) asks for an epoch of 1000 files: :func:`ensure_loader` makes
+The loader suite asks for an epoch of 1000 files: :func:`ensure_loader` makes
 ``imagenet1000`` (the ``imagenet`` recipe, its own seed) in ``loader-<LOADER_VERSION>/``.
 """
 
@@ -72,6 +72,9 @@ _IMAGENET_SIZES = [
 ]
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "out" / "data"
+
+#: A generator's account of what it wrote: per set, its description and files.
+Manifest = dict[str, dict[str, object]]
 
 
 @dataclass(frozen=True)
@@ -238,9 +241,7 @@ def _imagenet_like(rng: np.random.Generator, photos: list[np.ndarray]) -> np.nda
     return _noise(rng, _random_crop(rng, photo, size), sigma=8.0)
 
 
-def _generate(root: Path) -> dict[str, dict[str, object]]:
-    rng = np.random.default_rng(SEED)
-    photos = _photos()
+def _generate(root: Path, rng: np.random.Generator, photos: list[np.ndarray]) -> Manifest:
     sets: dict[str, dict[str, object]] = {}
 
     def write(set_name: str, desc: str, items: list[tuple[str, np.ndarray, str]]) -> None:
@@ -283,10 +284,8 @@ def _generate(root: Path) -> dict[str, dict[str, object]]:
     return sets
 
 
-def _generate_crop(root: Path) -> dict[str, dict[str, object]]:
+def _generate_crop(root: Path, rng: np.random.Generator, photos: list[np.ndarray]) -> Manifest:
     """The crop suite's sets (see the module docstring), written one file at a time."""
-    rng = np.random.default_rng(CROP_SEED)
-    photos = _photos()
     sets: dict[str, dict[str, object]] = {}
     for i in range(N_CROP):
         mosaic = _gray(_random_mosaic(rng, photos, 4000))
@@ -311,9 +310,7 @@ def _generate_crop(root: Path) -> dict[str, dict[str, object]]:
     return sets
 
 
-def _generate_loader(root: Path) -> dict[str, dict[str, object]]:
-    rng = np.random.default_rng(LOADER_SEED)
-    photos = _photos()
+def _generate_loader(root: Path, rng: np.random.Generator, photos: list[np.ndarray]) -> Manifest:
     sets: dict[str, dict[str, object]] = {}
     for i in range(N_LOADER):
         _write_file(root, sets, "imagenet1000", f"{i:04d}.jpg", _imagenet_like(rng, photos), "JPEG")
@@ -339,9 +336,11 @@ def _ensure(
     dirname: str,
     version: str,
     seed: int,
-    generate: Callable[[Path], dict[str, dict[str, object]]],
+    generate: Callable[[Path, np.random.Generator, list[np.ndarray]], Manifest],
     log: Callable[[str], None] | None,
 ) -> dict[str, DataSet]:
+    """The sets in ``base/dirname``, made first when missing: ``generate(folder, rng, photos)``
+    writes them, drawing from ``rng`` (seeded with ``seed``) and the sample ``photos``."""
     base = Path(base) if base is not None else DEFAULT_DIR
     root = base / dirname
     manifest_path = root / "manifest.json"
@@ -351,7 +350,7 @@ def _ensure(
         base.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{dirname}-", dir=base))
         try:
-            sets = generate(tmp)
+            sets = generate(tmp, np.random.default_rng(seed), _photos())
             manifest = {
                 "version": version,
                 "seed": seed,

@@ -1,92 +1,48 @@
-"""Detection geometry, side by side: pixfeed against the usual peers (issue 6 speed floors).
+"""The detection suite: ``python -m benchmarks --suite detect``. Detection geometry, side
+by side with the usual peers, on in-memory inputs (seeded ``default_rng``; no files).
 
-- NMS over 10,000 random boxes (8-96 px in a 1000x1000 image) at IoU 0.5: pixfeed.nms,
-  torchvision.ops.nms, a numpy greedy NMS and cv2.dnn.NMSBoxes. Floor: pixfeed >= 10x
-  torchvision, with the same kept set (checked, not assumed).
-- Polygon IoU over 10,000 pairs of small non-convex polygons (6-16 vertices): pixfeed
-  .polygon_iou from a list of numpy arrays against shapely 2 vectorized
-  (``intersection(a, b).area`` over the union area, geometries built beforehand, outside the
-  timing). Floor: pixfeed >= 5x shapely, relative difference <= 1e-9.
+Workloads:
 
-Method: every system runs once to warm up and to check its answer; then rounds of one timed
-repetition per system, the order rotated each round (so drifts of a shared machine hit all
-alike); a repetition loops the call enough times to last >= 50 ms; medians of the per-call
-times and their ratios are printed. Run standalone: ``python benchmarks/detect_bench.py``
-(``--json out.json`` to keep the numbers, ``--rounds N``).
+* ``nms``: NMS over 10,000 random boxes (8-96 px in a 1000x1000 image) at IoU 0.5:
+  ``pixfeed.nms``, ``torchvision.ops.nms``, a numpy greedy NMS and ``cv2.dnn.NMSBoxes``.
+  Floor: pixfeed >= 10x torchvision. Equal work: every system keeps the same set of boxes
+  (compared as sorted indices).
+* ``polygon-iou``: IoU of 10,000 pairs of small non-convex polygons (6-16 vertices):
+  ``pixfeed.polygon_iou`` from a list of numpy arrays against shapely 2 vectorized
+  (``intersection(a, b).area`` over the union area, geometries built before timing). Floor:
+  pixfeed >= 5x shapely; the IoUs are compared in units of 1e-9.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
-import sys
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-import pixfeed
+from .data import DataSet
+from .harness import Floor, Group, Row, Workload, add_cases
 
-MIN_REP_SECONDS = 0.05
+TITLE = "detect"
+WORKLOADS: list[tuple[str, str]] = [
+    ("nms", "NMS, 10,000 boxes (8-96 px in 1000x1000), IoU 0.5"),
+    ("polygon-iou", "Polygon IoU, 10,000 pairs of 6-16-vertex non-convex polygons"),
+]
+INPUTS = "boxes and polygons made in memory with numpy's seeded default_rng (no files)"
+PEERS = ("torchvision", "shapely")
 
-
-def _loops_for(fn: Callable[[], Any]) -> int:
-    t = time.perf_counter()
-    fn()
-    dt = time.perf_counter() - t
-    return max(1, int(MIN_REP_SECONDS / max(dt, 1e-6)) + 1)
-
-
-def run(cases: dict[str, Callable[[], Any]], rounds: int) -> dict[str, list[float]]:
-    """Per-call seconds of every case, over `rounds` interleaved repetitions."""
-    loops = {name: _loops_for(fn) for name, fn in cases.items()}
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    names = list(cases)
-    for r in range(rounds):
-        for name in names[r % len(names) :] + names[: r % len(names)]:
-            fn, k = cases[name], loops[name]
-            t = time.perf_counter()
-            for _ in range(k):
-                fn()
-            times[name].append((time.perf_counter() - t) / k)
-    return times
+N = 10_000
+NMS_IOU = 0.5
+IOU_QUANTUM = 1e-9
 
 
-def report(
-    title: str,
-    times: dict[str, list[float]],
-    baseline: str,
-    floor: float,
-    notes: dict[str, str],
-) -> dict[str, Any]:
-    med = {name: statistics.median(ts) for name, ts in times.items()}
-    pf = med["pixfeed"]
-    print(f"\n## {title}")
-    print(f"{'system':<28} {'median':>10} {'min':>10} {'max':>10} {'pixfeed speedup':>16}")
-    for name, ts in times.items():
-        ratio = med[name] / pf
-        print(
-            f"{name:<28} {med[name] * 1e3:>8.2f}ms {min(ts) * 1e3:>8.2f}ms "
-            f"{max(ts) * 1e3:>8.2f}ms {ratio:>15.1f}x  {notes.get(name, '')}"
-        )
-    ratio = med[baseline] / pf
-    verdict = "PASS" if ratio >= floor else "FAIL"
-    print(f"floor: pixfeed >= {floor:g}x {baseline}: {ratio:.1f}x -> {verdict}")
-    return {
-        "title": title,
-        "median_s": med,
-        "times_s": times,
-        "baseline": baseline,
-        "floor": floor,
-        "ratio": ratio,
-        "pass": ratio >= floor,
-        "notes": notes,
-    }
+def ensure_data(log: Callable[[str], None] | None = print) -> dict[str, DataSet]:
+    """No files: the inputs are made in memory."""
+    return {}
 
 
-# NMS ------------------------------------------------------------------------------------
+def data_info() -> dict[str, object]:
+    return {"files": "none (in memory)", "seed": 0, "n": N}
 
 
 def nms_inputs(n: int = 10_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -115,46 +71,77 @@ def numpy_nms(boxes: np.ndarray, scores: np.ndarray, thr: float) -> np.ndarray:
     return np.array(keep, np.int64)
 
 
-def nms_workload(rounds: int) -> dict[str, Any]:
+def _kept(out: Any) -> np.ndarray:
+    """Kept indices of any system as a sorted int64 array (outside the timing)."""
+    if hasattr(out, "numpy"):
+        out = out.numpy()
+    return np.sort(np.asarray(out, np.int64).reshape(-1))
+
+
+def _nms() -> Workload:
     boxes, scores = nms_inputs()
-    thr = 0.5
-    cases: dict[str, Callable[[], Any]] = {"pixfeed": lambda: pixfeed.nms(boxes, scores, thr)}
-    notes: dict[str, str] = {}
-    ref = pixfeed.nms(boxes, scores, thr)
-    try:
+    thr = NMS_IOU
+    wl = Workload(
+        "nms",
+        WORKLOADS[0][1],
+        f"Greedy NMS of {N:,} random boxes (8-96 px inside a 1000x1000 image, float32) at IoU "
+        f"{thr}; output: the kept indices (compared as a sorted set).",
+        n_images=1,
+        input_megapixels=0.0,
+        floor=Floor(10.0, ["torchvision.ops.nms"], ">= 10x torchvision.ops.nms"),
+    )
+
+    def torchvision_nms(tv: Any) -> Callable[[], Any]:
         import torch
-        import torchvision
 
         tb, ts = torch.from_numpy(boxes), torch.from_numpy(scores)
-        cases["torchvision.ops.nms"] = lambda: torchvision.ops.nms(tb, ts, thr)
-        same = np.array_equal(torchvision.ops.nms(tb, ts, thr).numpy(), ref)
-        notes["torchvision.ops.nms"] = f"same kept indices: {same}"
-        if not same:
-            raise SystemExit("pixfeed.nms differs from torchvision.ops.nms")
-    except ImportError as e:
-        notes["torchvision.ops.nms"] = f"missing ({e})"
-    cases["numpy greedy"] = lambda: numpy_nms(boxes, scores, thr)
-    notes["numpy greedy"] = (
-        f"same kept indices: {np.array_equal(numpy_nms(boxes, scores, thr), ref)}"
-    )
-    try:
-        import cv2
+        return lambda: tv.ops.nms(tb, ts, thr)
 
+    def cv2_nms(cv2: Any) -> Callable[[], Any]:
         xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], 1).astype(np.float64)
         rects, confs = xywh.tolist(), scores.astype(np.float64).tolist()
-        cases["cv2.dnn.NMSBoxes"] = lambda: cv2.dnn.NMSBoxes(rects, confs, 0.0, thr)
-        kept = np.sort(np.asarray(cv2.dnn.NMSBoxes(rects, confs, 0.0, thr)).reshape(-1))
-        same_set = np.array_equal(kept, np.sort(ref))
-        notes["cv2.dnn.NMSBoxes"] = f"same kept set: {same_set} ({len(kept)} kept)"
-    except ImportError as e:
-        notes["cv2.dnn.NMSBoxes"] = f"missing ({e})"
-    notes["pixfeed"] = f"{len(ref)} of {len(boxes)} kept"
-    times = run(cases, rounds)
-    base = "torchvision.ops.nms" if "torchvision.ops.nms" in times else "numpy greedy"
-    return report("NMS, 10,000 boxes (8-96 px in 1000x1000), IoU 0.5", times, base, 10.0, notes)
+        return lambda: cv2.dnn.NMSBoxes(rects, confs, 0.0, thr)
 
-
-# Polygon IoU -----------------------------------------------------------------------------
+    add_cases(
+        wl,
+        [
+            Group(
+                "pixfeed",
+                (
+                    Row(
+                        lambda pf: lambda: pf.nms(boxes, scores, thr),
+                        "pixfeed.nms",
+                        summarize=_kept,
+                    ),
+                ),
+                "pixfeed",
+            ),
+            Group(
+                "torchvision",
+                (Row(torchvision_nms, "torchvision.ops.nms", summarize=_kept),),
+                "torchvision",
+                "torchvision.ops.nms",
+            ),
+            Group(
+                "numpy",
+                (
+                    Row(
+                        lambda _: lambda: numpy_nms(boxes, scores, thr),
+                        "numpy greedy",
+                        "the textbook vectorized greedy NMS",
+                        summarize=_kept,
+                    ),
+                ),
+            ),
+            Group(
+                "cv2",
+                (Row(cv2_nms, "cv2.dnn.NMSBoxes", "xywh float64 lists", summarize=_kept),),
+                "cv2",
+                "cv2.dnn.NMSBoxes",
+            ),
+        ],
+    )
+    return wl
 
 
 def polygon_inputs(n: int = 10_000, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -176,59 +163,76 @@ def polygon_inputs(n: int = 10_000, seed: int = 0) -> tuple[list[np.ndarray], li
     return a, b
 
 
-def polygon_workload(rounds: int) -> dict[str, Any]:
+def _polygon_iou() -> Workload:
     a, b = polygon_inputs()
-    cases: dict[str, Callable[[], Any]] = {
-        "pixfeed": lambda: pixfeed.polygon_iou(a, b),
-        "pixfeed (1 thread)": lambda: pixfeed.polygon_iou(a, b, threads=1),
-    }
-    notes = {"pixfeed": f"{pixfeed.get_num_threads()} threads, from lists of numpy arrays"}
-    try:
-        import shapely
+    wl = Workload(
+        "polygon-iou",
+        WORKLOADS[1][1],
+        f"IoU of {N:,} pairs of overlapping star-shaped (usually non-convex) polygons of 6-16 "
+        "vertices; output: one float64 per pair (compared in units of 1e-9).",
+        n_images=N,
+        input_megapixels=0.0,
+        floor=Floor(5.0, ["shapely 2 vectorized"], ">= 5x shapely 2 vectorized"),
+    )
 
+    def quantized(out: Any) -> np.ndarray:
+        return np.rint(np.asarray(out, np.float64) / IOU_QUANTUM).astype(np.int64)
+
+    def shapely_iou(shapely: Any) -> Callable[[], Any]:
         ga = np.array([shapely.Polygon(p) for p in a])
         gb = np.array([shapely.Polygon(p) for p in b])
 
-        def shapely_iou() -> np.ndarray:
+        def run() -> np.ndarray:
             inter = shapely.area(shapely.intersection(ga, gb))
             out: np.ndarray = inter / (shapely.area(ga) + shapely.area(gb) - inter)
             return out
 
-        cases["shapely 2 vectorized"] = shapely_iou
-        want, got = shapely_iou(), pixfeed.polygon_iou(a, b)
-        nz = want > 0
-        rel = float(np.max(np.abs(got[nz] - want[nz]) / want[nz]))
-        zeros = bool(np.all(got[~nz] == 0))
-        notes["shapely 2 vectorized"] = (
-            f"geometries prebuilt; max rel diff {rel:.1e}, zero IoUs agree: {zeros}"
-        )
-        if rel > 1e-9 or not zeros:
-            raise SystemExit("pixfeed.polygon_iou differs from shapely")
-    except ImportError as e:
-        notes["shapely 2 vectorized"] = f"missing ({e})"
-        return {"title": "polygon IoU", "missing": str(e)}
-    times = run(cases, rounds)
-    return report(
-        "Polygon IoU, 10,000 pairs of 6-16-vertex non-convex polygons",
-        times,
-        "shapely 2 vectorized",
-        5.0,
-        notes,
+        return run
+
+    add_cases(
+        wl,
+        [
+            Group(
+                "pixfeed",
+                (
+                    Row(
+                        lambda pf: lambda: pf.polygon_iou(a, b),
+                        lambda pf: f"pixfeed.polygon_iou ({pf.get_num_threads()} threads)",
+                        "from lists of numpy arrays",
+                        summarize=quantized,
+                    ),
+                    Row(
+                        lambda pf: lambda: pf.polygon_iou(a, b, threads=1),
+                        "pixfeed.polygon_iou (1 thread)",
+                        primary=False,
+                        peer=False,
+                        summarize=quantized,
+                    ),
+                ),
+                "pixfeed",
+            ),
+            Group(
+                "shapely",
+                (
+                    Row(
+                        shapely_iou,
+                        "shapely 2 vectorized",
+                        "geometries prebuilt",
+                        summarize=quantized,
+                    ),
+                ),
+                "shapely",
+                "shapely 2 vectorized",
+            ),
+        ],
     )
+    return wl
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rounds", type=int, default=7, help="timed repetitions per system")
-    ap.add_argument("--json", help="write the numbers to this file")
-    args = ap.parse_args(argv)
-    print(f"pixfeed {pixfeed.__version__}, {pixfeed.get_num_threads()} threads")
-    results = [nms_workload(args.rounds), polygon_workload(args.rounds)]
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
-    return 0 if all(r.get("pass", False) for r in results) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def build(
+    sets: dict[str, DataSet], *, quick: bool = False, only: Sequence[str] | None = None
+) -> list[Workload]:
+    """The detection workloads (``only``: names to keep); the same inputs with ``quick``."""
+    del sets, quick
+    makers: dict[str, Callable[[], Workload]] = {"nms": _nms, "polygon-iou": _polygon_iou}
+    return [makers[name]() for name, _ in WORKLOADS if not only or name in only]

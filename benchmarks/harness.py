@@ -75,7 +75,7 @@ class Case:
 
 @dataclass
 class Floor:
-    """The issue's target: pixfeed's throughput >= ``ratio`` x the best of ``against``.
+    """The target: pixfeed's throughput >= ``ratio`` x the best of ``against``.
 
     With ``max_seconds_per_image`` the target is absolute instead: pixfeed's median time per
     image (per item) at most that; the reported ratio is then budget / measured (>= 1 passes)
@@ -103,6 +103,85 @@ class Workload:
 
     def add(self, case: Case) -> None:
         self.cases.append(case)
+
+
+# --------------------------------------------------------------------------------------------
+# Workloads as data: a suite lists each workload's cases in a table of `Group`s (one per
+# system) of `Row`s; `add_cases` turns the table into `Case`s, looking each peer up once.
+
+#: A label or note: text, or made from the peer's module (e.g. to name its thread count).
+Text = str | Callable[[Any], str]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One case of a table: ``call(module)`` returns the timed function, made from the
+    group's peer module (None for a group without a peer); ``prepare(module)`` returns the
+    case's ``prepare``; ``bgr`` may depend on the module too. Other fields as `Case`."""
+
+    call: Callable[[Any], Callable[[], Any]]
+    label: Text = ""
+    note: Text = ""
+    prepare: Callable[[Any], Callable[[], None] | None] | None = None
+    bgr: bool | Callable[[Any], bool] = False
+    primary: bool = True
+    peer: bool = True
+    summarize: Callable[[Any], Any] | None = None
+
+
+@dataclass(frozen=True)
+class Group:
+    """The rows of one system. ``peer``: the name looked up in `peers` (None: always there,
+    e.g. numpy); a missing peer is reported under ``missing`` (default: the system).
+    ``check(module)`` may return why these inputs cannot run (reported as missing too)."""
+
+    system: str
+    rows: tuple[Row, ...]
+    peer: str | None = None
+    missing: str = ""
+    check: Callable[[Any], str | None] | None = None
+
+
+def _text(value: Any, module: Any) -> Any:
+    return value(module) if callable(value) else value
+
+
+def add_cases(wl: Workload, groups: Sequence[Group]) -> dict[str, list[str]]:
+    """Add the cases of ``groups`` to ``wl`` in order; returns, per system, the labels it
+    added (or the one it was reported missing under), for floors."""
+    from . import peers
+
+    labels: dict[str, list[str]] = {}
+    for g in groups:
+        module: Any = None
+        missing = g.missing or g.system
+        if g.peer is not None:
+            p = peers.get(g.peer)
+            if not p.ok:
+                wl.missing[missing] = p.error or "not installed"
+                labels.setdefault(g.system, []).append(missing)
+                continue
+            module = p.module
+        reason = g.check(module) if g.check is not None else None
+        if reason is not None:
+            wl.missing[missing] = reason
+            labels.setdefault(g.system, []).append(missing)
+            continue
+        for r in g.rows:
+            case = Case(
+                g.system,
+                r.call(module),
+                label=_text(r.label, module),
+                prepare=None if r.prepare is None else r.prepare(module),
+                note=_text(r.note, module),
+                bgr=_text(r.bgr, module),
+                primary=r.primary,
+                peer=r.peer,
+                summarize=r.summarize,
+            )
+            wl.add(case)
+            labels.setdefault(g.system, []).append(case.label)
+    return labels
 
 
 # --------------------------------------------------------------------------------------------
@@ -531,6 +610,23 @@ def _fmt_ratio(v: float | None, digits: int = 2) -> str:
     return "—" if v is None else f"{v:.{digits}f}x"
 
 
+def _floor_line(f: dict[str, Any], markdown: bool) -> str:
+    """A workload's floor verdict, for the Markdown report or (``markdown=False``) the
+    terminal: the floor, its status, the ratio against the best of its peers, the reason."""
+    if markdown:
+        line = f"Floor: {f['text']} → **{f['status']}**"
+    else:
+        line = f"  floor {f['text']}: {f['status']}"
+    if f.get("within_noise"):
+        line += " (within noise)"
+    if f["ratio"] is not None:
+        ratio = f"{_fmt_ratio(f['ratio'], 3)} vs {f['best_of']}"
+        line += f" ({ratio})" if markdown else f" {ratio}"
+    if f["reason"]:
+        line += f" — {f['reason']}" if markdown else f" ({f['reason'][:80]})"
+    return line
+
+
 def floors_markdown(report: dict[str, Any]) -> str:
     lines = [
         "| workload | floor | best of | pixfeed / best-of | target | status |",
@@ -604,18 +700,8 @@ def workload_markdown(w: dict[str, Any]) -> str:
     out.append("")
     if w["ratio_vs_best_peer"] is not None:
         out.append(f"pixfeed vs best peer ({w['best_peer']}): **{w['ratio_vs_best_peer']:.2f}x**.")
-    f = w["floor"]
-    if f is not None:
-        out.append(
-            f"Floor: {f['text']} → **{f['status']}**"
-            + (" (within noise)" if f.get("within_noise") else "")
-            + (
-                f" ({_fmt_ratio(f['ratio'], 3)} vs {f['best_of']})"
-                if f["ratio"] is not None
-                else ""
-            )
-            + (f" — {f['reason']}" if f["reason"] else "")
-        )
+    if w["floor"] is not None:
+        out.append(_floor_line(w["floor"], markdown=True))
     if not w["equal_work"]:
         out.append("")
         out.append("**Unequal work:** " + " ".join(w["equal_work_notes"]))
@@ -809,14 +895,8 @@ def summary_text(report: dict[str, Any]) -> str:
             )
         for label, why in {**w["missing"], **w["failed"]}.items():
             lines.append(f"  {label:<34} missing/failed: {why[:90]}")
-        f = w["floor"]
-        if f is not None:
-            lines.append(
-                f"  floor {f['text']}: {f['status']}"
-                + (" (within noise)" if f.get("within_noise") else "")
-                + (f" {f['ratio']:.3f}x vs {f['best_of']}" if f["ratio"] is not None else "")
-                + (f" ({f['reason'][:80]})" if f["reason"] else "")
-            )
+        if w["floor"] is not None:
+            lines.append(_floor_line(w["floor"], markdown=False))
     return "\n".join(lines)
 
 

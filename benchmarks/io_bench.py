@@ -1,4 +1,4 @@
-"""The I/O suite (issue 6, part 2): ``pixfeed bench --suite io``.
+"""The I/O suite: ``python -m benchmarks --suite io``.
 
 Workloads:
 
@@ -114,13 +114,15 @@ def _scan_cases(root: str, with_scandir: bool, with_walk: bool) -> list[Case]:
             peer=False,
         ),
     ]
+
+    def sorted_list(system: str, label: str, fn: Callable[[], list[str]]) -> Case:
+        """A peer returning the sorted list, as pixfeed.scan does."""
+        return Case(system, fn, label=label, summarize=digest)
+
     if with_scandir:
         cases += [
-            Case(
-                "os.scandir",
-                lambda: sorted(scandir_walk(root)),
-                label="os.scandir recursive + sorted",
-                summarize=digest,
+            sorted_list(
+                "os.scandir", "os.scandir recursive + sorted", lambda: sorted(scandir_walk(root))
             ),
             Case(
                 "os.scandir",
@@ -132,17 +134,11 @@ def _scan_cases(root: str, with_scandir: bool, with_walk: bool) -> list[Case]:
         ]
     if with_walk:
         cases += [
-            Case(
-                "os.walk",
-                lambda: sorted(walk_list(root)),
-                label="os.walk + sorted",
-                summarize=digest,
-            ),
-            Case(
+            sorted_list("os.walk", "os.walk + sorted", lambda: sorted(walk_list(root))),
+            sorted_list(
                 "glob",
+                "glob ** + sorted",
                 lambda: sorted(glob.glob(os.path.join(root, "**", "*.jpg"), recursive=True)),
-                label="glob ** + sorted",
-                summarize=digest,
             ),
         ]
     return cases

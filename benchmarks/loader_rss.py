@@ -1,4 +1,4 @@
-"""Peak memory of one loader system, measured in a fresh process (issue 5's RSS floor).
+"""Peak memory of one loader system, measured in a fresh process (the loader suite's RSS floor).
 
 ``python -m benchmarks.loader_rss SYSTEM CROP N_FILES`` runs SYSTEM (``pixfeed`` or
 ``torch``: DataLoader(num_workers=2) + transforms.v2 on PIL) for two epochs over the first
@@ -64,7 +64,7 @@ def _tree_rss(root: int) -> tuple[int, int]:
 
 def _run_system(system: str, crop: str, n: int, epochs: int) -> None:
     from .data import ensure_loader
-    from .loader import BATCH, THREADS, _torch_loader
+    from .loader_bench import BATCH, THREADS, _torch_loader
 
     paths = ensure_loader(log=None)["imagenet1000"].paths[:n]
     center = crop == "center"

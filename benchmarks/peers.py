@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata as md
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,141 +44,125 @@ def _dist_version(*names: str) -> str | None:
     return None
 
 
-def _load_pixfeed() -> Peer:
-    p = Peer("pixfeed")
+# A peer's loader sets its module, version and details, raising when it cannot: `_load`
+# records the exception as the reason the peer is missing.
+
+
+def _pixfeed(p: Peer) -> None:
     try:
-        try:
-            mod = importlib.import_module("pixfeed")
-        except ModuleNotFoundError as e:
-            if e.name != "pixfeed":
-                raise
-            # Not installed: measure the in-tree package (maturin develop builds _core there).
-            sys.path.insert(0, str(REPO / "python"))
-            mod = importlib.import_module("pixfeed")
-        for attr in ("decode", "decode_batch", "set_num_threads"):
-            if not hasattr(mod, attr):
-                raise ImportError(f"pixfeed ({mod.__file__}) has no {attr}(): not built yet?")
-        p.module = mod
-        p.version = str(getattr(mod, "__version__", None) or _dist_version("pixfeed"))
-        p.extra["path"] = str(Path(mod.__file__ or "").parent)
-        try:
-            info = importlib.import_module("pixfeed._core").build_info()
-            codecs = ", ".join(f"{k}: {v}" for k, v in dict(info.get("codecs", {})).items())
-            p.extra["build"] = (
-                f"{'DEBUG build' if info.get('debug_build') else 'release build'}, "
-                f"SIMD {info.get('simd')}, codecs {codecs}"
-            )
-            p.extra["debug_build"] = str(bool(info.get("debug_build")))
-        except Exception as e:  # build_info is informative only
-            p.extra["build"] = f"unknown ({_err(e)})"
-    except Exception as e:
-        p.error = _err(e)
-    return p
-
-
-def _load_cv2() -> Peer:
-    p = Peer("cv2")
+        mod = importlib.import_module("pixfeed")
+    except ModuleNotFoundError as e:
+        if e.name != "pixfeed":
+            raise
+        # Not installed: measure the in-tree package (maturin develop builds _core there).
+        sys.path.insert(0, str(REPO / "python"))
+        mod = importlib.import_module("pixfeed")
+    for attr in ("decode", "decode_batch", "set_num_threads"):
+        if not hasattr(mod, attr):
+            raise ImportError(f"pixfeed ({mod.__file__}) has no {attr}(): not built yet?")
+    p.module = mod
+    p.version = str(getattr(mod, "__version__", None) or _dist_version("pixfeed"))
+    p.extra["path"] = str(Path(mod.__file__ or "").parent)
     try:
-        import cv2
+        info = importlib.import_module("pixfeed._core").build_info()
+        codecs = ", ".join(f"{k}: {v}" for k, v in dict(info.get("codecs", {})).items())
+        p.extra["build"] = (
+            f"{'DEBUG build' if info.get('debug_build') else 'release build'}, "
+            f"SIMD {info.get('simd')}, codecs {codecs}"
+        )
+        p.extra["debug_build"] = str(bool(info.get("debug_build")))
+    except Exception as e:  # build_info is informative only
+        p.extra["build"] = f"unknown ({_err(e)})"
 
-        p.module = cv2
-        p.version = cv2.__version__
-    except Exception as e:
-        p.error = _err(e)
-    return p
+
+def _cv2(p: Peer) -> None:
+    import cv2
+
+    p.module = cv2
+    p.version = cv2.__version__
 
 
-def _load_plain(name: str) -> Peer:
+def _plain(p: Peer) -> None:
     """A peer that is just its module (version from ``__version__`` or the distribution)."""
+    module = importlib.import_module(p.name)
+    p.module = module
+    p.version = getattr(module, "__version__", None) or _dist_version(p.name)
+
+
+def _turbojpeg(p: Peer) -> None:
+    import turbojpeg
+
+    tj = turbojpeg.TurboJPEG()  # loads the system libturbojpeg
+    p.module = turbojpeg
+    p.version = _dist_version("PyTurboJPEG", "pyturbojpeg") or getattr(
+        turbojpeg, "__version__", None
+    )
+    p.instance = tj
+
+
+def _pillow(p: Peer) -> None:
+    import PIL
+    from PIL import Image, features
+
+    p.module = Image
+    p.version = PIL.__version__
+    try:
+        p.extra["libjpeg"] = str(features.version("jpg"))
+        p.extra["zlib"] = str(features.version("zlib"))
+        p.extra["libjpeg_turbo"] = str(features.check_feature("libjpeg_turbo"))
+    except Exception:
+        pass
+
+
+def _pyvips(p: Peer) -> None:
+    import pyvips
+
+    p.module = pyvips
+    p.version = f"{pyvips.__version__} (libvips {pyvips.version(0)}.{pyvips.version(1)}."
+    p.version += f"{pyvips.version(2)})"
+    pyvips.cache_set_max(0)  # no operation cache: every call really decodes
+
+
+def _onnxruntime(p: Peer) -> None:
+    import onnxruntime
+
+    p.module = onnxruntime
+    p.version = onnxruntime.__version__
+    p.extra["providers"] = ", ".join(onnxruntime.get_available_providers())
+
+
+#: The common peers (any other module loads as `_plain`).
+_LOADERS: dict[str, Callable[[Peer], None]] = {
+    "pixfeed": _pixfeed,
+    "simplejpeg": _plain,
+    "cv2": _cv2,
+    "pyturbojpeg": _turbojpeg,
+    "Pillow": _pillow,
+    "pyvips": _pyvips,
+    "onnxruntime": _onnxruntime,
+    "trainingsample": _plain,
+}
+#: What the reason a peer is missing adds.
+_HINTS = {"pyturbojpeg": " (needs the system libturbojpeg, e.g. apt-get install libturbojpeg0)"}
+
+
+def _load(name: str) -> Peer:
     p = Peer(name)
     try:
-        module = importlib.import_module(name)
-        p.module = module
-        p.version = getattr(module, "__version__", None) or _dist_version(name)
+        _LOADERS.get(name, _plain)(p)
     except Exception as e:
-        p.error = _err(e)
+        p.error = _err(e) + _HINTS.get(name, "")
     return p
 
-
-def _load_turbojpeg() -> Peer:
-    p = Peer("pyturbojpeg")
-    try:
-        import turbojpeg
-
-        tj = turbojpeg.TurboJPEG()  # loads the system libturbojpeg
-        p.module = turbojpeg
-        p.version = _dist_version("PyTurboJPEG", "pyturbojpeg") or getattr(
-            turbojpeg, "__version__", None
-        )
-        p.instance = tj
-    except Exception as e:
-        p.error = _err(e) + " (needs the system libturbojpeg, e.g. apt-get install libturbojpeg0)"
-    return p
-
-
-def _load_pillow() -> Peer:
-    p = Peer("Pillow")
-    try:
-        import PIL
-        from PIL import Image, features
-
-        p.module = Image
-        p.version = PIL.__version__
-        try:
-            p.extra["libjpeg"] = str(features.version("jpg"))
-            p.extra["zlib"] = str(features.version("zlib"))
-            p.extra["libjpeg_turbo"] = str(features.check_feature("libjpeg_turbo"))
-        except Exception:
-            pass
-    except Exception as e:
-        p.error = _err(e)
-    return p
-
-
-def _load_pyvips() -> Peer:
-    p = Peer("pyvips")
-    try:
-        import pyvips
-
-        p.module = pyvips
-        p.version = f"{pyvips.__version__} (libvips {pyvips.version(0)}.{pyvips.version(1)}."
-        p.version += f"{pyvips.version(2)})"
-        pyvips.cache_set_max(0)  # no operation cache: every call really decodes
-    except Exception as e:
-        p.error = _err(e)
-    return p
-
-
-def _load_onnxruntime() -> Peer:
-    p = Peer("onnxruntime")
-    try:
-        import onnxruntime
-
-        p.module = onnxruntime
-        p.version = onnxruntime.__version__
-        p.extra["providers"] = ", ".join(onnxruntime.get_available_providers())
-    except Exception as e:
-        p.error = _err(e)
-    return p
-
-
-_LOADERS = {
-    "pixfeed": _load_pixfeed,
-    "simplejpeg": lambda: _load_plain("simplejpeg"),
-    "cv2": _load_cv2,
-    "pyturbojpeg": _load_turbojpeg,
-    "Pillow": _load_pillow,
-    "pyvips": _load_pyvips,
-    "onnxruntime": _load_onnxruntime,
-    "trainingsample": lambda: _load_plain("trainingsample"),
-}
 
 _cache: dict[str, Peer] = {}
 
 
 def get(name: str) -> Peer:
+    """The peer ``name``: one of the common peers, or any other importable module (a suite's
+    own peers, named in its ``PEERS``)."""
     if name not in _cache:
-        _cache[name] = _LOADERS[name]()
+        _cache[name] = _load(name)
     return _cache[name]
 
 

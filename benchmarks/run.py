@@ -1,4 +1,4 @@
-"""Entry point of the side-by-side suites: ``python -m benchmarks`` or ``pixfeed bench``."""
+"""Entry point of the side-by-side suites: ``python -m benchmarks`` (from the checkout's root)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,17 @@ OUT_DIR = Path(__file__).resolve().parent / "out"
 
 # name -> module path; a suite module has TITLE, WORKLOADS [(name, title)] and
 # build(sets, *, quick, only) -> list[harness.Workload]; optionally ensure_data(log) -> sets
-# (its own image sets instead of data.ensure's) and data_info() -> manifest facts.
+# (its own image sets instead of data.ensure's), data_info() -> manifest facts and PEERS (the
+# names of peers of its own, beside the common ones).
 SUITES = {
-    "decode": "benchmarks.decode",
-    "loader": "benchmarks.loader",
-    "crop": "benchmarks.crop",
+    "decode": "benchmarks.decode_bench",
+    "loader": "benchmarks.loader_bench",
+    "crop": "benchmarks.crop_bench",
     "io": "benchmarks.io_bench",
-    "filter": "benchmarks.filter",
-    "ops": "benchmarks.ops",
+    "filter": "benchmarks.filter_bench",
+    "ops": "benchmarks.ops_bench",
     "ray": "benchmarks.ray_bench",
+    "detect": "benchmarks.detect_bench",
     "shards": "benchmarks.shards_bench",
 }
 
@@ -32,7 +34,7 @@ FULL_REPEAT = 9
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The same options as ``pixfeed bench`` (python/pixfeed/cli/bench.py)."""
+    """The command-line options."""
     p.add_argument("--suite", default="decode", choices=sorted(SUITES))
     p.add_argument("--quick", action="store_true", help="fewer images and repetitions")
     p.add_argument("--repeat", type=int, default=None, help="timed repetitions per system")
@@ -54,7 +56,8 @@ def _list(suite: Any) -> int:
     for name, title in suite.WORKLOADS:
         print(f"  {name:<22} {title}")
     print("systems:")
-    for name, p in peers.all_peers().items():
+    own = {n: peers.get(n) for n in getattr(suite, "PEERS", ())}
+    for name, p in {**peers.all_peers(), **own}.items():
         state = p.version if p.ok else f"MISSING: {p.error}"
         print(f"  {name:<14} {state}")
     return 0
@@ -89,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     ensure_data = getattr(suite, "ensure_data", None)
     sets = ensure_data(log) if ensure_data is not None else data.ensure(log=log)
     all_peers = peers.all_peers()
+    all_peers.update({n: peers.get(n) for n in getattr(suite, "PEERS", ())})
     for name, p in all_peers.items():
         if not p.ok:
             log(f"bench: {name} missing: {p.error}")

@@ -30,9 +30,10 @@ from . import data as data_mod
 from . import peers
 from .data import DataSet
 from .harness import Case, Floor, Workload
-from .loader import BATCH, MEAN, STD, THREADS, _consume
+from .loader_bench import BATCH, MEAN, STD, THREADS, _consume
 
 TITLE = "shards"
+PEERS = ("webdataset", "torch", "torchvision")
 WORKLOADS: list[tuple[str, str]] = [
     ("shards-files", "Loader over 8 tar shards vs over the same files: RRC 224 + flip + normalize"),
     (

@@ -54,7 +54,7 @@ PYEOF
     while IFS= read -r req; do
       [ -n "$req" ] || continue
       .venv/bin/pip install -q "$req" ||
-        echo "bootstrap: could not install '$req' (pixfeed bench reports it missing)"
+        echo "bootstrap: could not install '$req' (python -m benchmarks reports it missing)"
     done < .venv/requirements.txt
   fi
   echo "$want" >> "$stamp"

@@ -676,66 +676,63 @@ def png_pillow(arr_or_im: np.ndarray | Image.Image, **kw: object) -> bytes:
 BI_RGB, BI_RLE8, BI_RLE4, BI_BITFIELDS = 0, 1, 2, 3
 
 
-def _rle8_rows(rows: Iterable[np.ndarray]) -> bytes:
+def _run_length(row: list[int], i: int) -> int:
+    """How many pixels from ``row[i]`` on repeat it (one RLE count: at most 255)."""
+    j = i
+    while j < len(row) and row[j] == row[i] and j - i < 255:
+        j += 1
+    return j - i
+
+
+def _rle_rows(
+    rows: Iterable[np.ndarray], code: Callable[[list[int], int], tuple[bytes, int]]
+) -> bytes:
+    """The RLE body: each row as the codes ``code(row, i)`` gives (a code and where the next
+    starts), then an end of line; the end of bitmap replaces the last end of line."""
     out = bytearray()
     for row in rows:
-        row = [int(v) for v in row]
+        pixels = [int(v) for v in row]
         i = 0
-        while i < len(row):
-            j = i
-            while j < len(row) and row[j] == row[i] and j - i < 255:
-                j += 1
-            if j - i >= 2:
-                out += bytes([j - i, row[i]])
-                i = j
-                continue
-            # literal run until two equal neighbours start (absolute mode needs >= 3)
-            j = i
-            while j < len(row) and j - i < 255 and not (j + 1 < len(row) and row[j] == row[j + 1]):
-                j += 1
-            lit = row[i:j]
-            if len(lit) >= 3:
-                out += bytes([0, len(lit), *lit])
-                if len(lit) % 2:
-                    out.append(0)
-            else:
-                for v in lit:
-                    out += bytes([1, v])
-            i = j
+        while i < len(pixels):
+            c, i = code(pixels, i)
+            out += c
         out += b"\0\0"  # end of line
-    out[-2:] = b"\0\1"  # end of bitmap replaces the last end of line
-    return bytes(out)
-
-
-def _rle4_rows(rows: Iterable[np.ndarray]) -> bytes:
-    out = bytearray()
-    for row in rows:
-        row = [int(v) for v in row]
-        i = 0
-        while i < len(row):
-            j = i
-            while j < len(row) and row[j] == row[i] and j - i < 255:
-                j += 1
-            if j - i >= 4 or len(row) - i < 4:
-                out += bytes([j - i, (row[i] << 4) | row[i]])
-                i = j
-                continue
-            # absolute mode: up to 8 pixels that are not a run of 4
-            j = min(len(row), i + 8)
-            lit = row[i:j]
-            out += bytes([0, len(lit)])
-            packed = bytearray()
-            for k in range(0, len(lit), 2):
-                hi = lit[k]
-                lo = lit[k + 1] if k + 1 < len(lit) else 0
-                packed.append((hi << 4) | lo)
-            if len(packed) % 2:
-                packed.append(0)
-            out += packed
-            i = j
-        out += b"\0\0"
     out[-2:] = b"\0\1"
     return bytes(out)
+
+
+def _rle8_code(row: list[int], i: int) -> tuple[bytes, int]:
+    """One RLE8 code at ``row[i]``: a run of 2 or more, else literal pixels."""
+    run = _run_length(row, i)
+    if run >= 2:
+        return bytes([run, row[i]]), i + run
+    # literal run until two equal neighbours start (absolute mode needs >= 3)
+    j = i
+    while j < len(row) and j - i < 255 and not (j + 1 < len(row) and row[j] == row[j + 1]):
+        j += 1
+    lit = row[i:j]
+    if len(lit) >= 3:
+        return bytes([0, len(lit), *lit]) + (b"\0" if len(lit) % 2 else b""), j
+    return b"".join(bytes([1, v]) for v in lit), j
+
+
+def _rle4_code(row: list[int], i: int) -> tuple[bytes, int]:
+    """One RLE4 code at ``row[i]``: a run of 4 or more (or the row's last pixels), else
+    up to 8 literal pixels."""
+    run = _run_length(row, i)
+    if run >= 4 or len(row) - i < 4:
+        return bytes([run, (row[i] << 4) | row[i]]), i + run
+    # absolute mode: up to 8 pixels that are not a run of 4
+    j = min(len(row), i + 8)
+    lit = row[i:j]
+    packed = bytearray()
+    for k in range(0, len(lit), 2):
+        hi = lit[k]
+        lo = lit[k + 1] if k + 1 < len(lit) else 0
+        packed.append((hi << 4) | lo)
+    if len(packed) % 2:
+        packed.append(0)
+    return bytes([0, len(lit)]) + packed, j
 
 
 def bmp_encode(
@@ -757,9 +754,9 @@ def bmp_encode(
     if rle_body is not None:
         body = rle_body
     elif compression == BI_RLE8:
-        body = _rle8_rows(pixels[y] for y in order)
+        body = _rle_rows((pixels[y] for y in order), _rle8_code)
     elif compression == BI_RLE4:
-        body = _rle4_rows(pixels[y] for y in order)
+        body = _rle_rows((pixels[y] for y in order), _rle4_code)
     else:
         for y in order:
             row = pixels[y]

@@ -161,9 +161,10 @@ if [ -d "$suite_env" ]; then
   # Decoding (every fixture and mode against Pillow, damaged files), probe, resize, nms, the
   # loader, and the two builds of the MCU decoder.
   if ! "$suite_env/bin/python" -m pytest -q -p no:cacheprovider -x \
-    tests/test_decode_reference.py tests/test_decode_errors.py tests/test_probe.py \
-    tests/test_resize_api.py tests/test_detect_nms.py tests/test_loader.py \
-    tests/test_jpeg_decoder_build.py >"$WORK/suite.log" 2>&1; then
+    tests/decode/test_decode_reference.py tests/decode/test_decode_errors.py \
+    tests/decode/test_probe.py tests/resize/test_resize_api.py \
+    tests/detect/test_detect_nms.py tests/loader/test_loader.py \
+    tests/decode/test_jpeg_decoder_build.py >"$WORK/suite.log" 2>&1; then
     tail -n 60 "$WORK/suite.log"
     fail "the test suite against the wheel on $dev_ver (log: $WORK/suite.log)"
   fi

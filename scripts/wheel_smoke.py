@@ -25,7 +25,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RESIZE_SIZE = (101, 67)  # (width, height): odd, shrinks both ways
-# Divergences from Pillow tested on their own by the suite (tests/test_decode_reference.py).
+# Divergences from Pillow tested on their own by the suite (tests/decode/test_decode_reference.py).
 SKIP_TAGS = {"xmp_orientation", "exif_after_idat"}
 
 

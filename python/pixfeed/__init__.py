@@ -21,9 +21,15 @@ from pixfeed.decode import (
     probe,
 )
 from pixfeed.detect import (
+    CountRule,
+    Detection,
+    FilterResult,
+    ImageResult,
     Letterbox,
+    YoloDetector,
     box_convert,
     box_iou,
+    filter_images,
     letterbox,
     nms,
     points_in_polygon,
@@ -33,7 +39,6 @@ from pixfeed.detect import (
     simplify_polygon,
     yolo_postprocess,
 )
-from pixfeed.detector import YoloDetector
 from pixfeed.errors import (
     BackendError,
     DecodeError,
@@ -43,7 +48,6 @@ from pixfeed.errors import (
     ShardError,
     UnsupportedFormatError,
 )
-from pixfeed.filter import CountRule, Detection, FilterResult, ImageResult, filter_images
 from pixfeed.folder import IMG_EXTENSIONS, image_folder
 from pixfeed.io import MapResult, load_images, map_parallel
 from pixfeed.load_async import LoadJob, load_images_async

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,16 +36,36 @@ def source(obj: Any, name: str = "source") -> Native:
     )
 
 
-def positive_int(value: Any, name: str) -> int:
+def integer(value: Any, name: str, low: int | None = None) -> int:
+    """An int (Python or numpy, not a bool), at least ``low`` when given; else a TypeError or
+    ValueError naming ``name``."""
     if isinstance(value, bool) or not hasattr(value, "__index__"):
         raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
     v = int(value.__index__())
-    if v < 1:
-        raise ValueError(f"{name}: must be >= 1, got {v}")
+    if low is not None and v < low:
+        raise ValueError(f"{name}: must be >= {low}, got {v}")
     return v
 
 
+def positive_int(value: Any, name: str) -> int:
+    return integer(value, name, 1)
+
+
 U32_MAX = 2**32 - 1
+SEED_MODULUS = 2**64
+
+
+def seed(value: Any, name: str = "seed", *, none_draws: bool = False) -> int:
+    """The one seed rule: any int (Python or numpy, of any sign) is accepted and reduced mod
+    2**64, so ``-1`` and ``2**64 - 1`` are the same seed; bools and non-ints are a TypeError
+    naming ``name``. ``None`` draws a fresh 64-bit seed when ``none_draws``, else it is a
+    TypeError too."""
+    if value is None and none_draws:
+        return secrets.randbits(64)
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        expected = "an int or None" if none_draws else "an int"
+        raise TypeError(f"{name}: expected {expected}, got {type(value).__name__}")
+    return int(value.__index__()) % SEED_MODULUS
 
 
 def size(value: Any, name: str) -> tuple[int, int]:

@@ -47,18 +47,26 @@ def pixel_contiguous(a: U8Array) -> U8Array:
     return a if ok else np.ascontiguousarray(a)
 
 
+def u8_array(value: Any, name: str, ndim: int, kind: str, expected: str) -> U8Array:
+    """``value`` when it is a uint8 array of ``ndim`` dimensions, or ``ndim + 1`` with 1 to 4
+    channels last, and nothing empty; else the error naming ``name`` (``kind``: "image" or
+    "clip"; ``expected``: the shapes it takes, for the message)."""
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy array, got {type(value).__name__}")
+    if value.dtype != np.uint8:
+        raise TypeError(f"{name}: expected dtype uint8, got {value.dtype}")
+    if value.ndim not in (ndim, ndim + 1):
+        raise ValueError(f"{name}: expected {expected}, got {value.shape}")
+    if value.ndim == ndim + 1 and not 1 <= value.shape[ndim] <= 4:
+        raise ValueError(f"{name}: expected 1 to 4 channels, got shape {value.shape}")
+    if 0 in value.shape:
+        raise ValueError(f"{name}: {kind} is empty, shape {value.shape}")
+    return value
+
+
 def _one(a: Any, name: str) -> U8Array:
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{name}: expected a numpy array, got {type(a).__name__}")
-    if a.dtype != np.uint8:
-        raise TypeError(f"{name}: expected dtype uint8, got {a.dtype}")
-    if a.ndim not in (2, 3):
-        raise ValueError(f"{name}: expected a 2-D (H, W) or 3-D (H, W, C) image, got {a.shape}")
-    if a.ndim == 3 and not 1 <= a.shape[2] <= 4:
-        raise ValueError(f"{name}: expected 1 to 4 channels, got shape {a.shape}")
-    if a.shape[0] < 1 or a.shape[1] < 1:
-        raise ValueError(f"{name}: image is empty, shape {a.shape}")
-    return pixel_contiguous(a)
+    image = u8_array(a, name, 2, "image", "a 2-D (H, W) or 3-D (H, W, C) image")
+    return pixel_contiguous(image)
 
 
 def images(value: Any, name: str = "images") -> Batch:

@@ -12,20 +12,44 @@ Elastic resume: with every rank at batch k, the samples consumed are exactly the
 run restarted on another number of ranks continues with ``offset`` = that count: the rest of
 the order is dealt out to the new ranks the same way.
 
-Bucketed epochs (`plan_bucket_epoch`): the epoch's order is grouped by bucket (keeping the
+Bucketed epochs (`plan_epoch` with ``buckets``): the epoch's order is grouped by bucket (keeping the
 order inside each bucket), cut into batches of one bucket each, the batches shuffled (seed,
 epoch) and dealt out to ranks round robin, wrap-padded to a multiple of ``world_size`` so
 every rank gets the same number of batches. The unit of ``offset`` is then a batch.
+
+Shard epochs (`plan_shard_epoch`, ``shuffle="shards"``): samples are stored shard by shard
+and read sequentially. The shards are permuted per (seed, epoch) and dealt out to ranks, then
+inside a rank to DataLoader workers: every rank (worker) gets the same number of shards, or
+one more, and each shard, in permuted order, goes to the one with the fewest samples so far
+among those that may take one more, which keeps their samples close. A rank (or
+worker) reads only its own shards: ``open_shards`` of them at a time, each step taking the
+next sample of one of them chosen at random, through a shuffle buffer of ``buffer`` sample
+indices (a full buffer gives out a random one for each new sample; it drains in random
+order). Its numbers come from (seed, epoch, rank, worker) only. Every rank yields the same
+number of batches: worker w of every rank is brought to the same number of samples, the most
+any rank's worker w has, by wrap-padding its own stream (DistributedSampler's padding), or,
+with ``drop_last``, the fewest any has, in whole batches, by truncating.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-__all__ = ["EpochPlan", "bucket_batches", "consumed", "plan_bucket_epoch", "plan_epoch"]
+from pixfeed import _args
+
+__all__ = [
+    "EpochPlan",
+    "bucket_batches",
+    "consumed",
+    "plan_epoch",
+    "plan_shard_epoch",
+    "shard_order",
+]
 
 
 @dataclass(frozen=True)
@@ -41,7 +65,7 @@ def epoch_order(n: int, seed: int, epoch: int, shuffle: bool) -> np.ndarray:
     """The epoch's global order: a permutation keyed by (seed, epoch) only."""
     if not shuffle:
         return np.arange(n, dtype=np.int64)
-    rng = np.random.Generator(np.random.PCG64([seed & (2**64 - 1), epoch, 0x5EED]))
+    rng = np.random.Generator(np.random.PCG64([_args.seed(seed), epoch, 0x5EED]))
     return rng.permutation(n).astype(np.int64)
 
 
@@ -58,26 +82,36 @@ def plan_epoch(
     worker: int = 0,
     num_workers: int = 1,
     offset: int = 0,
+    buckets: np.ndarray | None = None,
 ) -> EpochPlan:
-    order = epoch_order(n, seed, epoch, shuffle)[offset:]
-    n = len(order)
-    if drop_last:
-        per_rank = n // world_size
-        total = per_rank * world_size
-        order = order[:total]
+    """One rank's (and worker's) batches of the epoch over ``n`` samples; with ``buckets``
+    (one bucket id per sample) a bucketed epoch, ``offset`` then counting batches (see the
+    module docstring)."""
+    if buckets is None:
+        units: np.ndarray | list[np.ndarray] = epoch_order(n, seed, epoch, shuffle)[offset:]
     else:
-        per_rank = math.ceil(n / world_size) if n else 0
-        total = per_rank * world_size
-        pad = total - n
-        if pad > 0:
-            # Wrap around as often as needed (n may be smaller than the padding).
-            order = np.concatenate([order, np.resize(order, pad)])
-    mine = order[rank:total:world_size]
+        units = bucket_batches(
+            buckets,
+            batch_size=batch_size,
+            seed=seed,
+            epoch=epoch,
+            shuffle=shuffle,
+            drop_last=drop_last,
+        )[offset:]
+    count = len(units)
     if drop_last:
-        n_batches = len(mine) // batch_size
+        per_rank = count // world_size
     else:
-        n_batches = math.ceil(len(mine) / batch_size)
-    batches = [mine[b * batch_size : (b + 1) * batch_size] for b in range(n_batches)]
+        per_rank = math.ceil(count / world_size) if count else 0
+    # Wrap-padded (or truncated) to a multiple of world_size, then dealt out round robin.
+    picks = (np.arange(per_rank * world_size, dtype=np.int64) % max(count, 1))[rank::world_size]
+    if buckets is None:
+        assert isinstance(units, np.ndarray)
+        mine = units[picks]
+        n_batches = len(mine) // batch_size if drop_last else math.ceil(len(mine) / batch_size)
+        batches = [mine[b * batch_size : (b + 1) * batch_size] for b in range(n_batches)]
+    else:
+        batches = [units[int(i)] for i in picks]
     if num_workers > 1:
         batches = batches[worker::num_workers]
     return EpochPlan(batches, per_rank)
@@ -101,44 +135,117 @@ def bucket_batches(
         stop = len(mine) - len(mine) % batch_size if drop_last else len(mine)
         batches.extend(mine[i : i + batch_size] for i in range(0, stop, batch_size))
     if shuffle:
-        rng = np.random.Generator(np.random.PCG64([seed & (2**64 - 1), epoch, 0xB0C7]))
+        rng = np.random.Generator(np.random.PCG64([_args.seed(seed), epoch, 0xB0C7]))
         batches = [batches[int(i)] for i in rng.permutation(len(batches))]
     return batches
 
 
-def plan_bucket_epoch(
-    buckets: np.ndarray,
+def shard_order(n_shards: int, seed: int, epoch: int) -> np.ndarray:
+    """The epoch's shard order: a permutation keyed by (seed, epoch) only."""
+    rng = np.random.Generator(np.random.PCG64([_args.seed(seed), epoch, 0x54A2]))
+    return rng.permutation(n_shards).astype(np.int64)
+
+
+def _deal(shards: np.ndarray, sizes: np.ndarray, parts: int) -> list[list[int]]:
+    """Each shard, in the given order, to the part with the fewest samples so far (ties: the
+    lowest part) among those that may take one more: every part ends with
+    ``len(shards) // parts`` shards or one more. Parts are returned by samples, most first."""
+    floor, extra = divmod(len(shards), parts)
+    heap = [(0, p) for p in range(parts)]
+    out: list[list[int]] = [[] for _ in range(parts)]
+    for s in shards.tolist():
+        while True:  # a part that may take no more leaves the heap for good
+            load, p = heapq.heappop(heap)
+            if len(out[p]) < floor or (len(out[p]) == floor and extra > 0):
+                break
+        if len(out[p]) == floor:
+            extra -= 1
+        out[p].append(s)
+        heapq.heappush(heap, (load + int(sizes[s]), p))
+    return sorted(out, key=lambda part: -int(sizes[part].sum()) if part else 0)
+
+
+def _shard_stream(
+    shards: list[int], starts: np.ndarray, sizes: np.ndarray, k: int, buffer: int, rng: Any
+) -> np.ndarray:
+    """One reader's sample order: `k` open shards interleaved at random through a shuffle
+    buffer of `buffer` indices (see the module docstring). Plain Python lists: this runs
+    once per sample and epoch."""
+    n = int(sizes[shards].sum())
+    pick = rng.random(n).tolist()  # which open shard gives the next sample
+    buffer = max(buffer, 1)  # a buffer of one keeps the order
+    slot = rng.integers(0, buffer, n).tolist()  # which buffered sample leaves
+    bounds = [(int(starts[s]), int(starts[s] + sizes[s])) for s in shards]
+    opened = [list(b) for b in bounds[:k]]
+    following = iter(bounds[k:])
+    out: list[int] = []
+    buf: list[int] = []
+    for i in range(n):
+        j = int(pick[i] * len(opened))
+        cur = opened[j]
+        sample = cur[0]
+        cur[0] = sample + 1
+        if cur[0] == cur[1]:  # exhausted: open the next shard in its place
+            nxt = next(following, None)
+            if nxt is None:
+                opened[j] = opened[-1]
+                opened.pop()
+            else:
+                opened[j] = list(nxt)
+        if len(buf) < buffer:
+            buf.append(sample)
+        else:
+            b = slot[i]
+            out.append(buf[b])
+            buf[b] = sample
+    tail = np.asarray(buf, dtype=np.int64)[rng.permutation(len(buf))]
+    return np.concatenate([np.asarray(out, dtype=np.int64), tail])
+
+
+def plan_shard_epoch(
+    shard_sizes: np.ndarray,
     *,
     batch_size: int,
     seed: int,
     epoch: int,
-    shuffle: bool,
     drop_last: bool,
     rank: int = 0,
     world_size: int = 1,
     worker: int = 0,
     num_workers: int = 1,
-    offset: int = 0,
+    open_shards: int = 4,
+    buffer: int = 1000,
 ) -> EpochPlan:
-    """One rank's (and worker's) batches of a bucketed epoch (see the module docstring)."""
-    batches = bucket_batches(
-        buckets,
-        batch_size=batch_size,
-        seed=seed,
-        epoch=epoch,
-        shuffle=shuffle,
-        drop_last=drop_last,
-    )[offset:]
-    n = len(batches)
+    """One rank's (and worker's) batches of a shard epoch (see the module docstring).
+
+    ``shard_sizes[s]`` samples are stored in shard s, shard after shard: shard s holds the
+    dataset indices ``sum(shard_sizes[:s])`` up to the next shard's first. Every worker of
+    every rank needs at least one non-empty shard (else ValueError)."""
+    sizes = np.asarray(shard_sizes, dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    order = shard_order(len(sizes), seed, epoch)
+    order = order[sizes[order] > 0]
+    if len(order) == 0:
+        return EpochPlan([], 0)
+    if len(order) < world_size * num_workers:
+        raise ValueError(
+            f"shuffle='shards': {len(order)} non-empty shards cannot be split over "
+            f"{world_size} ranks x {num_workers} DataLoader workers (each needs one of its "
+            "own); use more shards, fewer workers, or shuffle='global'"
+        )
+    # loads[r][w]: the samples of rank r's worker w (workers ordered by load, most first).
+    by_rank = _deal(order, sizes, world_size)
+    parts = [_deal(np.asarray(p, dtype=np.int64), sizes, num_workers) for p in by_rank]
+    loads = np.array([[int(sizes[w].sum()) for w in p] for p in parts], dtype=np.int64)
     if drop_last:
-        per_rank = n // world_size
-        total = per_rank * world_size
-        batches = batches[:total]
+        per_worker = loads.min(axis=0) // batch_size * batch_size
     else:
-        per_rank = math.ceil(n / world_size) if n else 0
-        total = per_rank * world_size
-        batches = batches + [batches[i % n] for i in range(total - n)]
-    mine = batches[rank:total:world_size]
-    if num_workers > 1:
-        mine = mine[worker::num_workers]
-    return EpochPlan(mine, per_rank)
+        per_worker = loads.max(axis=0)
+    mine = parts[rank][worker]
+    wrng = np.random.Generator(np.random.PCG64([_args.seed(seed), epoch, rank, worker, 0x54A3]))
+    stream = _shard_stream(mine, starts, sizes, open_shards, buffer, wrng)
+    target = int(per_worker[worker])
+    # Wrap-pad (as often as needed) or truncate to the target.
+    stream = np.resize(stream, target)
+    batches = [stream[i : i + batch_size] for i in range(0, target, batch_size)]
+    return EpochPlan(batches, int(per_worker.sum()))

@@ -16,7 +16,7 @@ Both file kinds hold the same keys::
     batch_size = 8       # images per inference batch (pixfeed filter)
     preload = false      # ImageCache(config=...) read-ahead of the next files of a folder
     backend = "auto"     # ONNX execution provider: "auto", "cpu", "cuda", "tensorrt",
-                         # "openvino", "directml" (see pixfeed.detector.BACKEND_PROVIDERS)
+                         # "openvino", "directml" (see pixfeed.detect.detector.BACKEND_PROVIDERS)
     io_threads = "auto"  # decode threads of the background loaders, apart from inference
     preload_count = 8    # files a cache miss reads ahead when preload = true
     cache = true         # pixfeed filter's result cache (false: neither read nor written)

@@ -17,21 +17,48 @@ import warnings
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 import numpy as np
 import numpy.typing as npt
 
-from pixfeed import _args, _core, _env, _sampler
+from pixfeed import _args, _core, _env, _producer, _sampler
 from pixfeed.pipeline import Pipeline
 from pixfeed.shards import Shards
 
-__all__ = ["LoadError", "Loader"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["LoadError", "Loader", "LoaderOptions"]
 
 OnError = Literal["raise", "skip", "substitute"]
+
+
+class LoaderOptions(TypedDict, total=False):
+    """The `Loader`'s keyword arguments, for APIs that pass them on (``**kwargs``)."""
+
+    pipeline: Pipeline | None
+    batch_size: int
+    shuffle: bool | Literal["global", "shards"]
+    seed: int
+    drop_last: bool
+    prefetch: int
+    threads: int | None
+    rank: int | None
+    world_size: int | None
+    on_error: OnError
+    pin_memory: bool
+    output: Literal["numpy", "torch"]
+    progress: bool
+    strict: bool | None
+    shard_buffer: tuple[int, int] | None
+
+
 _SUBSTITUTE_TRIES = 16
-_POLL = 0.05  # seconds between checks of the stop flag while blocked
 _MAX_ERRORS = 100_000  # errors() keeps this many
+_MAX_OPEN_SHARDS = 1024
+_MAX_SHARD_BUFFER = 1 << 20  # sample indices
+_SHARD_BUFFER = (4, 1000)  # shuffle="shards": open shards, shuffle buffer
 
 
 @dataclass(frozen=True)
@@ -62,13 +89,26 @@ class _Stats:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class _Done:
-    """End-of-epoch marker on the queue."""
+def _pipeline(pipeline: Pipeline | None, strict: bool | None) -> Pipeline:
+    """The Loader's pipeline: ``pipeline`` (default ``Pipeline()``), copied when ``strict``
+    overrides its setting (the caller's object stays as it was)."""
+    pipe = pipeline if pipeline is not None else Pipeline()
+    if not isinstance(pipe, Pipeline):
+        raise TypeError(f"pipeline: expected a pixfeed.Pipeline, got {type(pipeline).__name__}")
+    if strict is not None and bool(strict) != pipe.strict:
+        pipe = copy.copy(pipe)
+        pipe.strict = bool(strict)
+    return pipe
 
 
-class _Failure:
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
+def _check_choices(prefetch: Any, on_error: Any, output: Any) -> None:
+    """The Loader's arguments with a fixed set of values (ValueError naming the argument)."""
+    if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 0:
+        raise ValueError(f"prefetch: expected an int >= 0, got {prefetch!r}")
+    if on_error not in ("raise", "skip", "substitute"):
+        raise ValueError(f"on_error: expected 'raise', 'skip' or 'substitute', got {on_error!r}")
+    if output not in ("numpy", "torch"):
+        raise ValueError(f"output: expected 'numpy' or 'torch', got {output!r}")
 
 
 def _source_name(src: _args.Native) -> str:
@@ -86,7 +126,10 @@ class Loader:
     code that calls ``set_epoch`` every epoch keeps its order). ``state_dict()`` /
     ``load_state_dict()`` resume mid-epoch exactly where the last yielded batch left off,
     on the same or another number of ranks. A pipeline whose ``size`` is a `pixfeed.Buckets`
-    makes every batch from one aspect-ratio bucket. ``errors()`` lists the samples that
+    makes every batch from one aspect-ratio bucket. ``shuffle``: True (or ``"global"``) is a
+    permutation of all samples per (seed, epoch); ``"shards"`` (a `pixfeed.Shards` source
+    only) permutes and splits whole shards and mixes ``shard_buffer=(open_shards, buffer)``
+    at a time (docs/loader.md). ``errors()`` lists the samples that
     failed to load (with ``on_error="skip"`` or ``"substitute"`` the run goes on).
     ``strict``: None (default) keeps the pipeline's setting (strict unless it says
     otherwise): a file with corrupt data is a ``DecodeError`` (kind ``"corrupt"``) that
@@ -100,7 +143,7 @@ class Loader:
         *,
         pipeline: Pipeline | None = None,
         batch_size: int = 64,
-        shuffle: bool = True,
+        shuffle: bool | Literal["global", "shards"] = True,
         seed: int = 0,
         drop_last: bool = False,
         prefetch: int = 2,
@@ -112,42 +155,47 @@ class Loader:
         output: Literal["numpy", "torch"] = "numpy",
         progress: bool = False,
         strict: bool | None = None,
+        shard_buffer: tuple[int, int] | None = None,
     ) -> None:
+        shard_sizes = _shard_layout(sources)
+        #: The `pixfeed.Shards` given as ``sources`` (its images and, by default, labels).
+        self.shards: Any = None
+        if shard_sizes is not None:
+            shards: Any = sources
+            self.shards = shards
+            labels = shards.labels if labels is None else labels
+            sources = shards.sources
         if isinstance(sources, (str, bytes)):
             raise TypeError("sources: expected a sequence of paths or bytes, got a single source")
-        #: The `pixfeed.Shards` given as ``sources`` (its images and, by default, labels).
-        self.shards = sources if isinstance(sources, Shards) else None
-        if isinstance(sources, Shards):
-            labels, sources = sources.labels if labels is None else labels, sources.sources
-        self._sources = [_args.source(s, f"sources[{i}]") for i, s in enumerate(sources)]
+        # A shard source was replaced by its list of sources above.
+        items = cast("Sequence[_args.Source]", sources)
+        self._sources = [_args.source(s, f"sources[{i}]") for i, s in enumerate(items)]
         self._labels: np.ndarray | None = None
         if labels is not None:
             self._labels = _labels(labels, len(self._sources), output)
-        self.pipeline = pipeline if pipeline is not None else Pipeline()
-        if not isinstance(self.pipeline, Pipeline):
-            raise TypeError(f"pipeline: expected a pixfeed.Pipeline, got {type(pipeline).__name__}")
-        if strict is not None and bool(strict) != self.pipeline.strict:
-            # The caller's pipeline object stays as it was.
-            self.pipeline = copy.copy(self.pipeline)
-            self.pipeline.strict = bool(strict)
+        self.pipeline = _pipeline(pipeline, strict)
+        _check_choices(prefetch, on_error, output)
         self.batch_size = _args.positive_int(batch_size, "batch_size")
+        if isinstance(shuffle, str) and shuffle not in ("global", "shards"):
+            raise ValueError(
+                f"shuffle: expected True, False, 'global' or 'shards', got {shuffle!r}"
+            )
         self.shuffle = bool(shuffle)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"seed: expected an int, got {type(seed).__name__}")
-        self.seed = int(seed)
+        self._shard_sizes = shard_sizes if shuffle == "shards" else None
+        self.shard_buffer = _shard_buffer(shard_buffer, self._shard_sizes, shuffle)
+        self.seed = _args.seed(seed)
         self.drop_last = bool(drop_last)
-        if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 0:
-            raise ValueError(f"prefetch: expected an int >= 0, got {prefetch!r}")
         self.prefetch = prefetch
         self.threads = _args.threads(threads)
         self.rank, self.world_size = _env.distributed(rank, world_size)
-        if on_error not in ("raise", "skip", "substitute"):
+        if self._shard_sizes is not None and (
+            np.count_nonzero(self._shard_sizes) < self.world_size
+        ):
             raise ValueError(
-                f"on_error: expected 'raise', 'skip' or 'substitute', got {on_error!r}"
+                f"shuffle: 'shards' needs a shard per rank: {self.world_size} ranks, "
+                f"{np.count_nonzero(self._shard_sizes)} non-empty shards"
             )
         self.on_error = on_error
-        if output not in ("numpy", "torch"):
-            raise ValueError(f"output: expected 'numpy' or 'torch', got {output!r}")
         self.output = output
         self.pin_memory = bool(pin_memory)
         self.progress = bool(progress)
@@ -163,25 +211,34 @@ class Loader:
         self._bad: set[int] = set()
         #: The class names, for a loader made by `from_folder` (else None).
         self.classes: list[str] | None = None
-        self._bucket_of: np.ndarray | None = None
-        self._bucket_pipes: list[Pipeline] = []
-        if self.pipeline.buckets is not None:
-            from pixfeed.buckets import image_sizes
+        self._shard_plan: tuple[tuple[int, ...], _sampler.EpochPlan] | None = None
+        self._bucket_of, self._bucket_pipes = self._assign_buckets()
 
-            sizes, errors = image_sizes(
-                self._sources, apply_exif=self.pipeline.apply_exif, threads=self.threads
-            )
-            # An unreadable header goes to bucket 0; its decode fails (and is handled by
-            # on_error) when its batch is made.
-            sizes[list(errors)] = self.pipeline.buckets.sizes[0]
-            self._bucket_of = self.pipeline.buckets.assign(sizes)
-            self._bucket_pipes = [
-                self.pipeline.for_bucket(i) for i in range(len(self.pipeline.buckets))
-            ]
+    def _assign_buckets(self) -> tuple[np.ndarray | None, list[Pipeline]]:
+        """Each source's bucket (from its header) and each bucket's pipeline, for a bucketed
+        pipeline; else (None, [])."""
+        buckets = self.pipeline.buckets
+        if buckets is None:
+            return None, []
+        if self._shard_sizes is not None:
+            raise ValueError("shuffle: 'shards' does not combine with bucketing (Buckets)")
+        from pixfeed.buckets import image_sizes
+
+        sizes, errors = image_sizes(
+            self._sources, apply_exif=self.pipeline.apply_exif, threads=self.threads
+        )
+        # An unreadable header goes to bucket 0; its decode fails (and is handled by
+        # on_error) when its batch is made.
+        sizes[list(errors)] = buckets.sizes[0]
+        return buckets.assign(sizes), [self.pipeline.for_bucket(i) for i in range(len(buckets))]
 
     @classmethod
     def from_folder(
-        cls, root: str | os.PathLike[str], *, allow_empty: bool = False, **kwargs: Any
+        cls,
+        root: str | os.PathLike[str],
+        *,
+        allow_empty: bool = False,
+        **kwargs: Unpack[LoaderOptions],
     ) -> Loader:
         """A Loader over the class-per-folder tree under ``root`` (`pixfeed.image_folder`'s
         rules, those of torchvision's ImageFolder), labelled with class indices; the class
@@ -197,20 +254,25 @@ class Loader:
     def _plan(self, epoch: int) -> _sampler.EpochPlan:
         worker, num_workers = _env.dataloader_worker()
         offset = self._offset if epoch == self.epoch else 0
-        if self._bucket_of is not None:
-            return _sampler.plan_bucket_epoch(
-                self._bucket_of,
-                batch_size=self.batch_size,
-                seed=self.seed,
-                epoch=epoch,
-                shuffle=self.shuffle,
-                drop_last=self.drop_last,
-                rank=self.rank,
-                world_size=self.world_size,
-                worker=worker,
-                num_workers=num_workers,
-                offset=offset,
-            )
+        if self._shard_sizes is not None:
+            # A pure function of these, cached: len() and state_dict() ask for it too.
+            key = (self.seed, epoch, worker, num_workers)
+            if self._shard_plan is None or self._shard_plan[0] != key:
+                plan = _sampler.plan_shard_epoch(
+                    self._shard_sizes,
+                    batch_size=self.batch_size,
+                    seed=self.seed,
+                    epoch=epoch,
+                    drop_last=self.drop_last,
+                    rank=self.rank,
+                    world_size=self.world_size,
+                    worker=worker,
+                    num_workers=num_workers,
+                    open_shards=self.shard_buffer[0],
+                    buffer=self.shard_buffer[1],
+                )
+                self._shard_plan = (key, plan)
+            return self._shard_plan[1]
         return _sampler.plan_epoch(
             len(self._sources),
             batch_size=self.batch_size,
@@ -223,6 +285,7 @@ class Loader:
             worker=worker,
             num_workers=num_workers,
             offset=offset,
+            buckets=self._bucket_of,
         )
 
     def _units(self, epoch: int) -> int:
@@ -277,6 +340,7 @@ class Loader:
             "offset": offset,
             "drop_last": self.drop_last,
             "bucketed": self._bucket_of is not None,
+            **self._shuffle_state(),
             "explicit_epoch": self._explicit_epoch,
             "seed": self.seed,
             "num_samples": len(self._sources),
@@ -294,6 +358,9 @@ class Loader:
         and the rest of the epoch is dealt out anew, so no sample is lost or repeated (but
         for the wrap-padding that gives every rank the same number of batches, as
         DistributedSampler pads). Any rank's state will do: they are equal but for ``rank``.
+        With ``shuffle="shards"`` the shards are split by rank, so a state from the middle
+        of an epoch resumes only on the same number of ranks (ValueError otherwise); a state
+        from an epoch's start resumes on any.
         """
         for key in ("epoch", "batch", "seed", "num_samples", "batch_size"):
             if key not in state:
@@ -305,7 +372,16 @@ class Loader:
             )
         if bool(state.get("bucketed", False)) != (self._bucket_of is not None):
             raise ValueError("state: saved by a loader with bucketing on/off the other way")
-        self.seed = int(state["seed"])
+        ours = self._shuffle_state()
+        theirs = {  # states saved before shuffle="shards" have neither key
+            "shuffle": state.get("shuffle", "global" if self.shuffle else False),
+            "shard_buffer": state.get("shard_buffer"),
+        }
+        if theirs["shard_buffer"] is not None:
+            theirs["shard_buffer"] = [int(v) for v in theirs["shard_buffer"]]
+        if theirs != ours:
+            raise ValueError(f"state: saved with {theirs}, this loader has {ours}")
+        self.seed = _args.seed(state["seed"], "state['seed']")
         self.epoch = int(state["epoch"])
         self._explicit_epoch = bool(state.get("explicit_epoch", True))
         self._iterated = False
@@ -313,6 +389,12 @@ class Loader:
         batch = int(state["batch"])
         old_world = int(state.get("world_size", self.world_size))
         if old_world != self.world_size and (batch > 0 or offset > 0):
+            if self._shard_sizes is not None:
+                raise ValueError(
+                    f"state: saved mid-epoch on {old_world} ranks; shuffle='shards' splits the "
+                    f"shards by rank, so it resumes mid-epoch only on {old_world} ranks, not "
+                    f"{self.world_size} (or from an epoch's start, or with shuffle='global')"
+                )
             if bool(state.get("drop_last", self.drop_last)) != self.drop_last:
                 raise ValueError("state: an elastic resume needs the same drop_last")
             units = self._units(self.epoch)
@@ -321,6 +403,12 @@ class Loader:
         self._offset = offset
         self._start_batch = batch
         self._next_batch = self._start_batch
+
+    def _shuffle_state(self) -> dict[str, Any]:
+        """How the epoch's order is drawn, as state_dict saves it."""
+        if self._shard_sizes is not None:
+            return {"shuffle": "shards", "shard_buffer": list(self.shard_buffer)}
+        return {"shuffle": "global" if self.shuffle else False, "shard_buffer": None}
 
     # -- stats -----------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
@@ -398,7 +486,7 @@ class Loader:
             if pinned is not None:
                 return pinned
         # Recycled memory: a fresh batch-sized allocation would be page-faulted and zeroed by
-        # the kernel on every batch (13% of the pipeline's time); see buffers.rs.
+        # the kernel on every batch; see buffers.rs.
         dtype = np.dtype(self.pipeline.numpy_dtype)
         raw = _core.recycled_empty(int(np.prod(shape)) * dtype.itemsize)
         return raw.view(dtype).reshape(shape)
@@ -464,7 +552,7 @@ class Loader:
         """Fill `slot` with a decodable sample chosen deterministically from (seed, epoch,
         bad_index); returns its index."""
         n = len(self._sources)
-        rng = np.random.Generator(np.random.PCG64([self.seed & (2**64 - 1), epoch, bad_index, 7]))
+        rng = np.random.Generator(np.random.PCG64([self.seed, epoch, bad_index, 7]))
         tried = 0
         for cand in rng.permutation(n):
             c = int(cand)
@@ -493,6 +581,43 @@ class Loader:
                 return t_images
             return t_images, torch.as_tensor(labels)
         return images if labels is None else (images, labels)
+
+
+def _shard_layout(sources: object) -> np.ndarray | None:
+    """The samples per shard of a shard source (a `pixfeed.Shards`: samples stored shard by
+    shard, with ``sources``, ``labels`` and ``shard_sizes``), or None for a sequence of
+    sources."""
+    sizes = getattr(sources, "shard_sizes", None)
+    if sizes is None or not hasattr(sources, "sources"):
+        return None
+    sizes = np.asarray(sizes, dtype=np.int64)
+    n = len(getattr(sources, "sources"))  # noqa: B009 - duck typed
+    if sizes.ndim != 1 or (sizes < 0).any() or int(sizes.sum()) != n:
+        raise ValueError(f"sources: shard_sizes must be >= 0 and add up to {n} samples")
+    return sizes
+
+
+def _shard_buffer(value: Any, shard_sizes: np.ndarray | None, shuffle: object) -> tuple[int, int]:
+    """``shard_buffer=(open_shards, buffer)``, checked, for ``shuffle="shards"``."""
+    if shuffle == "shards" and shard_sizes is None:
+        raise ValueError(
+            "shuffle: 'shards' needs a shard source (pixfeed.Shards); a list of files "
+            "shuffles globally (shuffle=True)"
+        )
+    if value is None:
+        return _SHARD_BUFFER
+    if shard_sizes is None:
+        raise ValueError("shard_buffer: only used with shuffle='shards'")
+    if not isinstance(value, Sequence) or isinstance(value, (str, bytes)) or len(value) != 2:
+        raise TypeError(f"shard_buffer: expected (open_shards, buffer), got {value!r}")
+    k = _args.positive_int(value[0], "shard_buffer")
+    b = _args.positive_int(value[1], "shard_buffer")
+    if k > _MAX_OPEN_SHARDS or b > _MAX_SHARD_BUFFER:
+        raise ValueError(
+            f"shard_buffer: expected at most ({_MAX_OPEN_SHARDS}, {_MAX_SHARD_BUFFER}) "
+            f"(open shards, buffered samples), got {tuple(value)!r}"
+        )
+    return k, b
 
 
 def _labels(labels: Any, n: int, output: str) -> np.ndarray:
@@ -556,7 +681,7 @@ class _EpochIterator:
         self._next = start
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(loader.prefetch, 1))
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(loader.prefetch, 1))
         self._finished = False
         self._mark: float | None = None  # the end of the last counted span of iteration
         self._progress = None
@@ -565,9 +690,10 @@ class _EpochIterator:
 
             self._progress = Progress(len(self._batches) - start, "batches")
         if loader.prefetch > 0 and start < len(self._batches):
+            items = _produced(weakref.ref(loader), self._batches, epoch, start, self._stop)
             self._thread = threading.Thread(
-                target=_producer,
-                args=(weakref.ref(loader), self._batches, epoch, start, self._queue, self._stop),
+                target=_producer.run,
+                args=(self._queue, self._stop, items),
                 name="pixfeed-loader",
                 daemon=True,
             )
@@ -595,10 +721,10 @@ class _EpochIterator:
         except BaseException:
             self.close()
             raise
-        if isinstance(item, _Failure):
+        if isinstance(item, _producer.Failure):
             self.close()
             raise item.exc
-        if isinstance(item, _Done):  # pragma: no cover - guarded by the batch count above
+        if item is _producer.DONE:  # pragma: no cover - guarded by the batch count above
             self._finish()
             raise StopIteration
         images, labels = item
@@ -618,10 +744,11 @@ class _EpochIterator:
     def _get(self) -> Any:
         while True:
             try:
-                return self._queue.get(timeout=_POLL)
+                return self._queue.get(timeout=_producer.POLL)
             except queue.Empty:
                 if self._thread is not None and not self._thread.is_alive() and self._queue.empty():
-                    return _Failure(RuntimeError("pixfeed loader thread ended unexpectedly"))
+                    failure = RuntimeError("pixfeed loader thread ended unexpectedly")
+                    return _producer.Failure(failure)
 
     def _finish(self) -> None:
         self._finished = True
@@ -632,16 +759,7 @@ class _EpochIterator:
 
     def close(self) -> None:
         """Stop the producer and wait for it (it checks the flag between batches)."""
-        self._stop.set()
-        t = self._thread
-        if t is not None and t is not threading.current_thread():
-            # Unblock a producer waiting on a full queue.
-            while t.is_alive():
-                try:
-                    self._queue.get_nowait()
-                except queue.Empty:
-                    pass
-                t.join(timeout=_POLL)
+        _producer.stop_workers(self._queue, self._stop, [self._thread] if self._thread else [])
         self._thread = None
 
     def __del__(self) -> None:
@@ -651,16 +769,16 @@ class _EpochIterator:
             pass
 
 
-def _producer(
+def _produced(
     loader_ref: weakref.ref[Loader],
     batches: list[np.ndarray],
     epoch: int,
     start: int,
-    q: queue.Queue[Any],
     stop: threading.Event,
-) -> None:
-    """Producer thread: fills the queue in order until the epoch ends or `stop` is set.
-    Holds only a weak reference to the loader between batches so dropping it stops us."""
+) -> Iterator[object]:
+    """The producer thread's items (`_producer.run`): the epoch's batches in order, a
+    failure as a `_producer.Failure`. Holds only a weak reference to the loader between
+    batches so dropping it stops us."""
     for b in range(start, len(batches)):
         if stop.is_set():
             return
@@ -668,21 +786,8 @@ def _producer(
         if loader is None:
             return
         try:
-            item: Any = loader._produce(epoch, batches[b])
+            item: object = loader._produce(epoch, batches[b])
         except BaseException as e:  # delivered to the consumer, raised there
-            item = _Failure(e)
+            item = _producer.Failure(e)
         del loader
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=_POLL)
-                break
-            except queue.Full:
-                continue
-        if isinstance(item, _Failure):
-            return
-    while not stop.is_set():
-        try:
-            q.put(_Done(), timeout=_POLL)
-            return
-        except queue.Full:
-            continue
+        yield item

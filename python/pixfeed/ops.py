@@ -4,7 +4,6 @@ Argument conventions are in `pixfeed._batch`."""
 from __future__ import annotations
 
 import math
-import secrets
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar
 
@@ -105,14 +104,28 @@ def _u8_result(result: Any, kind: str, out: Any) -> Any:
     return result
 
 
-def _int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not hasattr(value, "__index__"):
-        raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
-    return int(value.__index__())
+def _per_image_op(
+    native: Callable[..., Any],
+    images: Any,
+    parse: Callable[[Any, int, bool], list[Any]],
+    per_image: Any,
+    setting: Any,
+    nthreads: int | None,
+    out: Any,
+) -> Any:
+    """A uint8 op taking one argument per image (boxes or sizes, read by ``parse``) and one
+    ``setting`` for all: ``native(arrays, parsed, setting, nthreads, out, single)``."""
+
+    def call(arrays: list[Any], kind: str, careful: bool) -> Any:
+        parsed = parse(per_image, len(arrays), careful)
+        res = native(arrays, parsed, setting, nthreads, out, kind == "single")
+        return _u8_result(res, kind, out)
+
+    return _with_images(images, call)
 
 
 def _byte(value: Any, name: str) -> int:
-    v = _int(value, name)
+    v = _args.integer(value, name)
     if not 0 <= v <= 255:
         raise ValueError(f"{name}: must be in 0..255, got {v}")
     return v
@@ -174,26 +187,18 @@ def _loose_box(value: Any, name: str) -> tuple[int, int, int, int]:
         raise TypeError(f"{name}: expected (x, y, width, height), got {value!r}")
     if len(value) != 4:
         raise TypeError(f"{name}: expected (x, y, width, height), got {value!r}")
-    x, y, w, h = (_int(v, name) for v in value)
+    x, y, w, h = (_args.integer(v, name) for v in value)
     if w < 1 or h < 1:
         raise ValueError(f"{name}: width and height must be >= 1, got {tuple(value)!r}")
     return x, y, w, h
-
-
-def _seed(seed: Any) -> int:
-    if seed is None:
-        return secrets.randbits(64)
-    v = _int(seed, "seed")
-    if not 0 <= v < 2**64:
-        raise ValueError(f"seed: must be in [0, 2**64), got {v}")
-    return v
 
 
 # --------------------------------------------------------------------------------------------
 # Crops
 
 #: Below this many output bytes, one in-bounds crop of one image is numpy's slice copy: the
-#: same row copies as the kernel, without the hand-off to native code (~0.3 us of a ~1 us call).
+#: same row copies as the kernel, without the hand-off to native code (which dominates so
+#: small a call).
 _SMALL_CROP_BYTES = 64 * 1024
 
 
@@ -243,13 +248,7 @@ def crop(
             return fast
     nthreads = _args.threads(threads)
     pad = _pad_value(pad_value)
-
-    def call(arrays: list[Any], kind: str, careful: bool) -> Any:
-        parsed = _boxes(boxes, len(arrays), careful)
-        res = _core.crop(arrays, parsed, pad, nthreads, out, kind == "single")
-        return _u8_result(res, kind, out)
-
-    return _with_images(images, call)
+    return _per_image_op(_core.crop, images, _boxes, boxes, pad, nthreads, out)
 
 
 def center_crop(
@@ -270,13 +269,7 @@ def center_crop(
     pad = _pad_value(pad_value)
     if pad is None:
         raise TypeError("pad_value: center_crop pads; expected an int or one per channel")
-
-    def call(arrays: list[Any], kind: str, careful: bool) -> Any:
-        parsed = _sizes(sizes, len(arrays), careful)
-        res = _core.center_crop(arrays, parsed, pad, nthreads, out, kind == "single")
-        return _u8_result(res, kind, out)
-
-    return _with_images(images, call)
+    return _per_image_op(_core.center_crop, images, _sizes, sizes, pad, nthreads, out)
 
 
 def random_crop(
@@ -291,18 +284,13 @@ def random_crop(
     at a top-left corner uniform over all positions inside the image.
 
     Image ``i`` of the call draws from the stream of ``(seed, epoch=0, index=i)``: for a seed
-    the boxes never depend on the thread count. ``seed=None`` draws a fresh seed. A crop larger
-    than its image is a ``ValueError``.
+    the boxes never depend on the thread count. ``seed=None`` draws a fresh seed; any other int
+    is taken mod 2**64 (``-1`` is ``2**64 - 1``). A crop larger than its image is a
+    ``ValueError``.
     """
     nthreads = _args.threads(threads)
-    s = _seed(seed)
-
-    def call(arrays: list[Any], kind: str, careful: bool) -> Any:
-        parsed = _sizes(sizes, len(arrays), careful)
-        res = _core.random_crop(arrays, parsed, s, nthreads, out, kind == "single")
-        return _u8_result(res, kind, out)
-
-    return _with_images(images, call)
+    s = _args.seed(seed, none_draws=True)
+    return _per_image_op(_core.random_crop, images, _sizes, sizes, s, nthreads, out)
 
 
 # --------------------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ A size is ``(width, height)`` or an int: the shorter side becomes that size and 
 from __future__ import annotations
 
 import math
-import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -156,16 +155,7 @@ def _fresh(shapes: Sequence[tuple[int, ...]], kind: str, run: Callable[[Any], No
 
 def _clip(value: Any, name: str) -> npt.NDArray[np.uint8]:
     """A (T, H, W[, C]) uint8 clip whose frames have contiguous pixels."""
-    if not isinstance(value, np.ndarray):
-        raise TypeError(f"{name}: expected a numpy array, got {type(value).__name__}")
-    if value.dtype != np.uint8:
-        raise TypeError(f"{name}: expected dtype uint8, got {value.dtype}")
-    if value.ndim not in (3, 4):
-        raise ValueError(f"{name}: expected a (T, H, W) or (T, H, W, C) clip, got {value.shape}")
-    if value.ndim == 4 and not 1 <= value.shape[3] <= 4:
-        raise ValueError(f"{name}: expected 1 to 4 channels, got shape {value.shape}")
-    if 0 in value.shape:
-        raise ValueError(f"{name}: clip is empty, shape {value.shape}")
+    value = _batch.u8_array(value, name, 3, "clip", "a (T, H, W) or (T, H, W, C) clip")
     s = value.strides
     ok = s[1] >= 0 and (s[2] == 1 if value.ndim == 3 else (s[3] == 1 and s[2] == value.shape[3]))
     return value if ok else np.ascontiguousarray(value)
@@ -319,14 +309,6 @@ def _resize_stream(
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _seed(seed: Any) -> int:
-    if seed is None:
-        return secrets.randbits(64)
-    if isinstance(seed, bool) or not hasattr(seed, "__index__"):
-        raise TypeError(f"seed: expected an int or None, got {type(seed).__name__}")
-    return int(seed) & 0xFFFF_FFFF_FFFF_FFFF
-
-
 def _epoch(epoch: Any) -> int:
     if isinstance(epoch, bool) or not hasattr(epoch, "__index__"):
         raise TypeError(f"epoch: expected an int, got {type(epoch).__name__}")
@@ -392,15 +374,16 @@ def random_resized_crop(
     Randomness: image ``i`` draws from the stream of ``(seed, epoch, indices[i])`` (``indices``
     defaults to the positions 0..N-1), so for a given seed the result never depends on the
     thread count, and reordering images together with their ``indices`` reorders the results.
-    ``seed=None`` draws a fresh seed. ``return_boxes=True`` returns ``(result, boxes)`` with the
-    ``(x, y, width, height)`` boxes (one box for one image, else a list).
+    ``seed=None`` draws a fresh seed; any other int is taken mod 2**64. ``return_boxes=True``
+    returns ``(result, boxes)`` with the ``(x, y, width, height)`` boxes (one box for one
+    image, else a list).
     """
     batch = _batch.images(images)
     w, h = _square(size)
     scale_r, ratio_r = _range(scale, "scale"), _range(ratio, "ratio")
     interp = _interpolation(interpolation)
     nthreads = _args.threads(threads)
-    seed_v, epoch_v = _seed(seed), _epoch(epoch)
+    seed_v, epoch_v = _args.seed(seed, none_draws=True), _epoch(epoch)
     idx = _indices(indices, len(batch))
     args = (scale_r, ratio_r, interp, bool(antialias), seed_v, epoch_v, idx, nthreads)
     shapes = [_result_shape(a, (w, h)) for a in batch.arrays]
@@ -443,7 +426,7 @@ def random_resized_crop_params(
         dims,
         _range(scale, "scale"),
         _range(ratio, "ratio"),
-        _seed(seed),
+        _args.seed(seed, none_draws=True),
         _epoch(epoch),
         _indices(indices, len(dims)),
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
@@ -11,7 +10,7 @@ __all__ = ["main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from pixfeed.cli import cache, crop, demo, filter, info, resize, scan, shards
+    from pixfeed.cli import bench, cache, crop, demo, filter, info, resize, scan, shards
 
     parser = argparse.ArgumentParser(
         prog="pixfeed", description="Feed images to ML models as fast as the hardware allows."
@@ -25,13 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     filter.add_parser(sub)
     cache.add_parser(sub)
     shards.add_parser(sub)
-    # `bench` drives the benchmarks/ tree of a source checkout; absent elsewhere.
-    try:
-        bench = importlib.import_module("pixfeed.cli.bench")
-    except ImportError:
-        pass
-    else:
-        bench.add_parser(sub)
+    bench.add_parser(sub)
     return parser
 
 

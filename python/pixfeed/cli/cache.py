@@ -54,7 +54,7 @@ def _model_sha(text: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pixfeed._filter_cache import cache_info, clear_cache
+    from pixfeed.detect.cache import cache_info, clear_cache
 
     try:
         if args.action == "info":

@@ -2,7 +2,7 @@
 folder of images.
 
 Existing files are never replaced unless ``--overwrite`` is given (the rules of
-:mod:`pixfeed.cli._files`); a refused run writes nothing and exits 2."""
+:mod:`pixfeed._files`); a refused run writes nothing and exits 2."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from pixfeed.cli import _files
-from pixfeed.cli._files import format_of
-from pixfeed.cli._output import Progress, print_json, thread_count
+from pixfeed import _files
+from pixfeed._files import format_of
+from pixfeed.cli._output import Progress, add_write_arguments, print_summary, write_output
 
 
 def add_parser(sub: Any) -> None:
@@ -40,15 +40,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--anchor", default="corner", choices=["corner", "center"])
     p.add_argument("--max-img-percent", type=float, default=1.0)
     p.add_argument("--interpolation", default="bilinear")
-    p.add_argument("--on-error", default="raise", choices=["raise", "skip"])
-    p.add_argument("--batch", type=int, default=256, help="files per native call")
-    p.add_argument("--threads", type=thread_count, default=None)
-    p.add_argument("--json", action="store_true", help="machine-readable summary")
-    p.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace existing output files, the sources included (atomically)",
-    )
+    add_write_arguments(p, batch=256, overwrite="existing output files")
     p.set_defaults(run=run)
 
 
@@ -136,14 +128,7 @@ def run(args: argparse.Namespace) -> int:
             for k, img in zip(ok, res, strict=True):
                 dst = targets[k]
                 data = pixfeed.encode(np.asarray(img), format_of(dst))  # type: ignore[arg-type]
-                try:
-                    _files.write_bytes(dst, data, overwrite=args.overwrite)
-                except FileExistsError:
-                    progress.close()
-                    print(
-                        f"pixfeed crop: {dst} appeared during the run; not replaced",
-                        file=sys.stderr,
-                    )
+                if not write_output("crop", dst, data, overwrite=args.overwrite, progress=progress):
                     return 1
         written += len(ok)
         progress.update(len(chunk))
@@ -153,27 +138,8 @@ def run(args: argparse.Namespace) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         buf = io.BytesIO()
         np.save(buf, batch)
-        try:
-            _files.write_bytes(args.out, buf.getvalue(), overwrite=args.overwrite)
-        except FileExistsError:
-            print(
-                f"pixfeed crop: {args.out} appeared during the run; not replaced", file=sys.stderr
-            )
+        if not write_output("crop", args.out, buf.getvalue(), overwrite=args.overwrite):
             return 1
-    renamed = {s: d for s, d in renamed.items() if s not in failed}
-    summary = {
-        "written": written,
-        "skipped": len(failed),
-        "failed": failed,
-        "renamed": renamed,
-        "out": str(args.out),
-    }
-    if args.json:
-        print_json(summary)
-    else:
-        print(f"{written} windows of {args.window}x{args.window} -> {args.out}")
-        for name, why in failed.items():
-            print(f"  skipped {name}: {why}", file=sys.stderr)
-        for name, new in renamed.items():
-            print(f"  {name} -> {new} (its name was taken by an earlier file)", file=sys.stderr)
+    headline = f"{written} windows of {args.window}x{args.window} -> {args.out}"
+    print_summary(args, headline, written, failed, renamed, "file")
     return 0

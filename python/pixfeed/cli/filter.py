@@ -12,16 +12,18 @@ onnxruntime) is unusable.
 from __future__ import annotations
 
 import argparse
-import filecmp
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pixfeed.cli import _files
+from pixfeed import _files
 from pixfeed.cli._output import Progress, print_json, thread_count
 from pixfeed.config import BACKENDS
+
+T = TypeVar("T", int, float)
 
 EPILOG = """\
 examples:
@@ -54,38 +56,29 @@ file they name, but never an image of the run.
 """
 
 
-def _unit(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
-    if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
-    return v
+def _bounded(convert: Callable[[str], T], low: T, high: T | None, what: str) -> Callable[[str], T]:
+    """An argparse type: ``convert(text)`` in ``[low, high]`` (no top when None), else a
+    usage error saying ``expected {what}``."""
+
+    def parse(text: str) -> T:
+        try:
+            v = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not (low <= v and (high is None or v <= high)):  # NaN fails too
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return v
+
+    return parse
 
 
-def _positive(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
-
-
-def _nonnegative(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return v
+_unit = _bounded(float, 0.0, 1.0, "a number in [0, 1]")
+_positive = _bounded(int, 1, None, "a positive integer")
+_nonnegative = _bounded(int, 0, None, "an integer >= 0")
 
 
 def _count(text: str) -> Any:
-    from pixfeed.filter import CountRule
+    from pixfeed.detect.types import CountRule
 
     try:
         return CountRule.parse(text)
@@ -237,53 +230,25 @@ def _fail(code: int, message: str) -> int:
     return code
 
 
-def _copy_targets(paths: list[str], root: Path, dest: Path) -> list[Path]:
-    """Where each matched file goes: its path relative to ``root`` under ``dest``."""
-    taken: set[str] = set()
-    targets = []
-    for p in paths:
-        rel = os.path.relpath(p, root)
-        if rel.startswith(".."):
-            targets.append(_files.unique_name(dest, Path(p), taken))
-        else:
-            targets.append(dest / rel)
-    return targets
-
-
-def _same_content(src: str, dst: Path) -> bool:
-    """An identical copy is already there (a re-run): nothing to copy or to refuse."""
-    try:
-        return dst.is_file() and filecmp.cmp(src, dst, shallow=False)
-    except OSError:
-        return False
-
-
-def _copy_matches(pairs: list[tuple[str, Path]], overwrite: bool) -> int:
-    for src, target in pairs:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _files.copy_file(src, target, overwrite=overwrite)
-    return len(pairs)
-
-
 def _label_files(result: Any, args: argparse.Namespace) -> list[tuple[Path, bytes]]:
     """The --labelme / --yolo files that differ from what is on disk (a re-run writes
     nothing new)."""
-    from pixfeed import _filter_labels as fl
+    from pixfeed.detect import labels as fl
 
-    files: list[tuple[Path, bytes]] = []
+    files: list[tuple[Path, bytes, str | None]] = []
     if args.labelme is not None:
         made = fl.labelme_files(result, args.labelme, root=args.dir, embed=args.labelme_embed)
-        files += [(d, b) for d, b, _ in made]
+        files += made
     if args.yolo is not None:
-        files += [(d, b) for d, b, _ in fl.yolo_files(result, args.yolo, root=args.dir)]
-    return [(d, b) for d, b in files if not fl.unchanged(d, b)]
+        files += fl.yolo_files(result, args.yolo, root=args.dir)
+    return fl.pending(files)
 
 
 def run(args: argparse.Namespace) -> int:
-    from pixfeed._filter_cache import CacheError
     from pixfeed.config import load_config
+    from pixfeed.detect.cache import CacheError
+    from pixfeed.detect.filter import filter_images
     from pixfeed.errors import ModelError
-    from pixfeed.filter import filter_images
 
     if args.no_cache and args.cache is not None:
         return _fail(2, "--cache and --no-cache exclude each other")
@@ -307,7 +272,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as e:
         return _fail(2, f"configuration: {e}")
     if args.clear_cache and not args.no_cache:
-        from pixfeed._filter_cache import clear_cache
+        from pixfeed.detect.cache import clear_cache
 
         try:
             clear_cache(args.cache)
@@ -368,8 +333,10 @@ def run(args: argparse.Namespace) -> int:
     matched = result.matched_paths
     to_copy: list[tuple[str, Path]] = []
     if args.copy_to is not None:
-        targets = _copy_targets(matched, args.dir, args.copy_to)
-        to_copy = [(s, d) for s, d in zip(matched, targets, strict=True) if not _same_content(s, d)]
+        targets = _files.mirror_targets(matched, args.dir, args.copy_to)
+        to_copy = [
+            (s, d) for s, d in zip(matched, targets, strict=True) if not _files.same_content(s, d)
+        ]
     problems += _files.conflicts(
         [(Path(s), d) for s, d in to_copy], inputs, overwrite=args.overwrite
     )
@@ -390,8 +357,8 @@ def run(args: argparse.Namespace) -> int:
             result.write_csv(args.csv)
         if args.report:
             result.write_report(args.report)
-        copied = _copy_matches(to_copy, args.overwrite)
-        from pixfeed._filter_labels import write_files
+        copied = _files.copy_files(to_copy, overwrite=args.overwrite)
+        from pixfeed.detect.labels import write_files
 
         write_files(labels, overwrite=args.overwrite)
     except FileExistsError as e:

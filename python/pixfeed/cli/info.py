@@ -40,7 +40,7 @@ def config_facts() -> dict[str, Any]:
 def onnxruntime_facts() -> dict[str, Any]:
     """The installed onnxruntime: version, execution providers and the ``backend`` values
     they serve (what ``auto`` picks first); None values when it is not installed."""
-    from pixfeed.detector import AUTO_ORDER, available_backends
+    from pixfeed.detect.detector import AUTO_ORDER, available_backends
 
     try:
         import onnxruntime as ort

@@ -2,7 +2,7 @@
 format, in parallel native batches, with progress.
 
 Existing files are never replaced unless ``--overwrite`` is given (see
-:mod:`pixfeed.cli._files` for the rules); a refused run writes nothing and exits 2."""
+:mod:`pixfeed._files` for the rules); a refused run writes nothing and exits 2."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from pixfeed.cli import _files
-from pixfeed.cli._files import format_of
-from pixfeed.cli._output import Progress, print_json, thread_count
+from pixfeed import _files
+from pixfeed._files import format_of
+from pixfeed.cli._output import Progress, add_write_arguments, print_summary, write_output
 
 
 def _size(text: str) -> int | tuple[int, int]:
@@ -45,15 +45,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--interpolation", default="bilinear")
     p.add_argument("--no-antialias", action="store_true", help="OpenCV-style (cv2.resize)")
     p.add_argument("--quality", type=int, default=90, help="JPEG quality")
-    p.add_argument("--on-error", default="raise", choices=["raise", "skip"])
-    p.add_argument("--batch", type=int, default=64, help="files per native call")
-    p.add_argument("--threads", type=thread_count, default=None)
-    p.add_argument("--json", action="store_true", help="machine-readable summary")
-    p.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace existing files in --out, the sources included (atomically)",
-    )
+    add_write_arguments(p, batch=64, overwrite="existing files in --out")
     p.set_defaults(run=run)
 
 
@@ -99,32 +91,12 @@ def run(args: argparse.Namespace) -> int:
             for (k, _), img in zip(ok, resized, strict=True):
                 dst = targets[k]
                 data = pixfeed.encode(np.asarray(img), format_of(dst), quality=args.quality)  # type: ignore[arg-type]
-                try:
-                    _files.write_bytes(dst, data, overwrite=args.overwrite)
-                except FileExistsError:
-                    progress.close()
-                    print(
-                        f"pixfeed resize: {dst} appeared during the run; not replaced",
-                        file=sys.stderr,
-                    )
+                if not write_output(
+                    "resize", dst, data, overwrite=args.overwrite, progress=progress
+                ):
                     return 1
                 written += 1
         progress.update(len(chunk))
     progress.close()
-    renamed = {s: d for s, d in renamed.items() if s not in failed}
-    summary = {
-        "written": written,
-        "skipped": len(failed),
-        "failed": failed,
-        "renamed": renamed,
-        "out": str(args.out),
-    }
-    if args.json:
-        print_json(summary)
-    else:
-        print(f"{written} images -> {args.out}")
-        for name, why in failed.items():
-            print(f"  skipped {name}: {why}", file=sys.stderr)
-        for name, new in renamed.items():
-            print(f"  {name} -> {new} (its name was taken by an earlier source)", file=sys.stderr)
+    print_summary(args, f"{written} images -> {args.out}", written, failed, renamed, "source")
     return 0

@@ -84,7 +84,6 @@ import numpy as np
 import numpy.typing as npt
 
 import pixfeed
-from pixfeed import _batch
 
 __all__ = [
     "INTER_CUBIC",
@@ -147,7 +146,36 @@ def _as_list(images: Any, name: str = "images") -> list[U8]:
     return list(images)
 
 
-def _check_lengths(images: list[U8], values: Any, name: str, single: Any) -> None:
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _ints(value: Any, n: int) -> bool:
+    """A tuple, list or array of ``n`` ints."""
+    is_seq = isinstance(value, (tuple, list, np.ndarray))
+    return is_seq and len(value) == n and all(_is_int(v) for v in value)
+
+
+def _is_pair(value: Any) -> bool:
+    """One size: an int or a (width, height) pair (not a sequence of pairs)."""
+    return _is_int(value) or _ints(value, 2)
+
+
+def _is_box(value: Any) -> bool:
+    return _ints(value, 4)
+
+
+def _size(value: Any, name: str) -> tuple[int, int]:
+    """An int (square) or a (width, height) pair of positive ints."""
+    if not _is_pair(value):
+        raise TypeError(f"{name}: expected an int or a (width, height) pair, got {value!r}")
+    w, h = (int(value), int(value)) if _is_int(value) else (int(v) for v in value)
+    if w < 1 or h < 1:
+        raise ValueError(f"{name}: must be >= 1, got {value!r}")
+    return w, h
+
+
+def _check_lengths(images: list[Any], values: Any, name: str, single: Any) -> None:
     """One value for all images, or exactly one per image (never truncation)."""
     if single(values):
         return
@@ -158,13 +186,15 @@ def _check_lengths(images: list[U8], values: Any, name: str, single: Any) -> Non
         )
 
 
-def _sizes(images: list[U8], target_sizes: Any) -> list[tuple[int, int]]:
-    _check_lengths(images, target_sizes, "target_sizes", _batch.is_pair)
-    return _batch.per_image(target_sizes, len(images), "target_sizes", _size, _batch.is_pair)
-
-
-def _size(value: Any, name: str) -> tuple[int, int]:
-    return pixfeed.ops._crop_size(value, name)
+def _sizes(images: list[Any], target_sizes: Any) -> list[tuple[int, int]]:
+    """One ``(width, height)`` per image (or clip): ``target_sizes`` is one size for all, or
+    a sequence of one per image."""
+    _check_lengths(images, target_sizes, "target_sizes", _is_pair)
+    if _is_pair(target_sizes):
+        return [_size(target_sizes, "target_sizes")] * len(images)
+    if isinstance(target_sizes, (str, bytes)) or not isinstance(target_sizes, Sequence):
+        raise TypeError(f"target_sizes: expected one size or one per image, got {target_sizes!r}")
+    return [_size(v, f"target_sizes[{i}]") for i, v in enumerate(target_sizes)]
 
 
 def _fits(images: list[U8], sizes: list[tuple[int, int]], what: str) -> None:
@@ -184,7 +214,7 @@ def _fits(images: list[U8], sizes: list[tuple[int, int]], what: str) -> None:
 def batch_crop_images(images: Any, crop_boxes: Any) -> list[U8]:
     """Crop ``(x, y, width, height)`` boxes, one per image (or one for all)."""
     imgs = _as_list(images)
-    _check_lengths(imgs, crop_boxes, "crop_boxes", _batch.is_box)
+    _check_lengths(imgs, crop_boxes, "crop_boxes", _is_box)
     if not imgs:
         return []
     try:
@@ -337,7 +367,7 @@ def batch_resize_images_zero_copy(
     interp = _interpolation(interpolation)
     single = isinstance(images, np.ndarray) and images.ndim == 3
     _contiguous([images] if single else _as_list(images))
-    if single and _batch.is_pair(target_sizes):
+    if single and _is_pair(target_sizes):
         return _resize(images, _size(target_sizes, "target_sizes"), interp)
     imgs = [images] if single else _as_list(images)
     sizes = _sizes(imgs, target_sizes)
@@ -394,8 +424,7 @@ def batch_resize_videos(videos: Any, target_sizes: Any) -> list[U8]:
         raise TypeError(
             f"videos: expected a list of (T, H, W, C) arrays, got {type(videos).__name__}"
         )
-    _check_lengths(clips, target_sizes, "target_sizes", _batch.is_pair)
-    sizes = _batch.per_image(target_sizes, len(clips), "target_sizes", _size, _batch.is_pair)
+    sizes = _sizes(clips, target_sizes)
     if not clips:
         return []
     return list(resize_video(clips, sizes, interpolation="bilinear", antialias=False))
@@ -430,7 +459,7 @@ def resize_lanczos4_opencv(image: U8, target_width: int, target_height: int) -> 
 def _fit(width: int, height: int, dsize: Any) -> tuple[int, int]:
     """trainingsample's ``resize_py`` size: the largest size of the image's aspect ratio
     inside ``dsize`` (w, h), each side rounded half away from zero and at least 1."""
-    if not _batch.is_pair(dsize) or isinstance(dsize, (int, np.integer)):
+    if not _ints(dsize, 2):
         raise TypeError(f"dsize: expected a (width, height) pair, got {dsize!r}")
     w, h = (int(v) for v in dsize)
     if w < 0 or h < 0:
@@ -649,7 +678,7 @@ class PyBatchProcessor:
 
     @classmethod
     def run_benchmarks(cls, num_images: int, image_width: int, image_height: int) -> NoReturn:
-        raise NotImplementedError("run_benchmarks: see pixfeed's benchmarks (pixfeed bench)")
+        raise NotImplementedError("run_benchmarks: see pixfeed's benchmarks (python -m benchmarks)")
 
 
 class PyTrueBatchProcessor:

@@ -24,15 +24,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from torch.utils.data import IterableDataset
-
-from pixfeed.loader import Loader
-from pixfeed.pipeline import Pipeline
+from pixfeed import Pipeline
+from pixfeed.torch import ImageDataset
 
 __all__ = ["VantixLoader"]
 
 
-class VantixLoader(IterableDataset[Any]):
+class VantixLoader(ImageDataset):
+    """Vantix's loader: a `pixfeed.torch.ImageDataset` with Vantix's arguments and
+    pipeline. The epoch changes only through `set_epoch` (as in Vantix: every pass over a
+    loader left alone is the same epoch)."""
+
     def __init__(
         self,
         image_paths: Sequence[Any],
@@ -46,18 +48,13 @@ class VantixLoader(IterableDataset[Any]):
         *,
         seed: int = 0,
     ) -> None:
-        super().__init__()
         self.image_paths = list(image_paths)
-        self.width = width
-        self.height = height
-        self.batch_size = batch_size
-        self.augment = augment
-        self.shuffle = shuffle
+        self.width, self.height = width, height
+        self.batch_size, self.augment, self.shuffle = batch_size, augment, shuffle
         self.transform = transform
         self.queue_size = queue_size
         self.seed = seed
-        self.epoch = 0
-        self._pipeline = Pipeline(
+        pipeline = Pipeline(
             (width, height),
             crop="resize",
             flip=0.5 if augment else 0.0,
@@ -68,34 +65,16 @@ class VantixLoader(IterableDataset[Any]):
             apply_exif=False,
             exact=True,
         )
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def _loader(self) -> Loader:
-        loader = Loader(
+        super().__init__(
             self.image_paths,
-            pipeline=self._pipeline,
-            batch_size=self.batch_size,
-            shuffle=self.shuffle,
-            seed=self.seed,
-            prefetch=self.queue_size,
-            output="torch",
+            pipeline=pipeline,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            prefetch=queue_size,
         )
-        loader.set_epoch(self.epoch)
-        return loader
-
-    def __len__(self) -> int:
-        loader = self._loader()
-        try:
-            return len(loader)
-        finally:
-            loader.close()
+        self.set_epoch(0)
 
     def __iter__(self) -> Iterator[Any]:
-        loader = self._loader()
-        try:
-            for batch in loader:
-                yield self.transform(batch) if self.transform else batch
-        finally:
-            loader.close()
+        for batch in super().__iter__():
+            yield self.transform(batch) if self.transform else batch
