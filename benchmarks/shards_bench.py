@@ -153,13 +153,20 @@ def _workloads(ds: DataSet, n: int, names: Sequence[str]) -> list[Workload]:
         f"{n} files of '{ds.name}' in {len(urls)} tar shards (page cache), one epoch per call, "
         f"RandomResizedCrop 224 + flip + normalize, batches of {BATCH}, {THREADS} cores each."
     )
-    if "shards-files" in names:
-        wl = Workload("shards-files", WORKLOADS[0][1], desc, n, ds.megapixels(n))
+
+    def workload(k: int) -> Workload:
+        """Workload ``k`` with its primary row: the Loader over the shards."""
+        name, title = WORKLOADS[k]
+        wl = Workload(name, title, desc, n, ds.megapixels(n))
         case, loader = _pixfeed_case(
             shards, None, "pixfeed Loader (shards)", "global shuffle", True
         )
         wl.add(case)
         wl.closers.append(loader.close)
+        return wl
+
+    if "shards-files" in names:
+        wl = workload(0)
         files = ds.paths[:n]
         fcase, floader = _pixfeed_case(
             files, shards.labels, "pixfeed Loader (files)", "the same images", False
@@ -170,12 +177,7 @@ def _workloads(ds: DataSet, n: int, names: Sequence[str]) -> list[Workload]:
         wl.floor = Floor(1.0, ["pixfeed Loader (files)"], ">= 1.0x pixfeed's file Loader")
         out.append(wl)
     if "shards-webdataset" in names:
-        wl = Workload("shards-webdataset", WORKLOADS[1][1], desc, n, ds.megapixels(n))
-        case, loader = _pixfeed_case(
-            shards, None, "pixfeed Loader (shards)", "global shuffle", True
-        )
-        wl.add(case)
-        wl.closers.append(loader.close)
+        wl = workload(1)
         label = "webdataset + PIL + v2 (DataLoader)"
         try:
             dl = _wds_loader(urls)
@@ -214,12 +216,11 @@ def _workloads(ds: DataSet, n: int, names: Sequence[str]) -> list[Workload]:
 def build(
     sets: dict[str, DataSet], *, quick: bool, only: Sequence[str] | None = None
 ) -> list[Workload]:
-    n = 128 if quick else data_mod.N_LOADER
-    names = [name for name, _ in WORKLOADS if not only or name in only]
     if not peers.get("pixfeed").ok:
         return []
     os.environ.setdefault("PIXFEED_NUM_THREADS", str(THREADS))
-    return _workloads(sets["imagenet1000"], n, names)
+    n = 128 if quick else data_mod.N_LOADER
+    return _workloads(sets["imagenet1000"], n, [w for w, _ in WORKLOADS if not only or w in only])
 
 
 def ensure_data(log: Callable[[str], None] | None = print) -> dict[str, DataSet]:

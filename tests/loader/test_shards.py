@@ -472,7 +472,7 @@ def test_cli_shards(folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[
     from pixfeed.cli import main
 
     pattern = str(tmp_path / "cli-%03d.tar")
-    assert main(["shards", str(folder), pattern, "--max-count", "8", "--progress", "off"]) == 0
+    assert main(["shards", str(folder), pattern, "--max-count", "8"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["classes"] == ["cat", "dog", "zebra"]
     paths, labels, _ = pixfeed.image_folder(folder)

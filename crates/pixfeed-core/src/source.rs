@@ -113,20 +113,25 @@ fn read(path: &Path, file: &File, len: u64, limit: u64) -> Result<Vec<u8>> {
     consistent(path, file, || read_once(path, file, len, limit))
 }
 
-fn read_once(path: &Path, file: &File, len: u64, limit: u64) -> Result<Vec<u8>> {
-    let want = len.min(limit);
+/// An empty buffer with room for `want` bytes of `path` (`what` names them in the error).
+/// The size comes from outside: allocation failure is an error, not an abort.
+fn room(path: &Path, want: u64, what: impl FnOnce() -> String) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
-    // The size comes from outside: allocation failure is an error, not an abort.
     buf.try_reserve_exact(usize::try_from(want).unwrap_or(usize::MAX))
         .map_err(|_| {
             io_error(
                 path,
                 std::io::Error::new(
                     std::io::ErrorKind::OutOfMemory,
-                    format!("cannot hold the {len}-byte file in memory"),
+                    format!("cannot hold the {} in memory", what()),
                 ),
             )
         })?;
+    Ok(buf)
+}
+
+fn read_once(path: &Path, file: &File, len: u64, limit: u64) -> Result<Vec<u8>> {
+    let mut buf = room(path, len.min(limit), || format!("{len}-byte file"))?;
     let mut f = file;
     f.seek(SeekFrom::Start(0)).map_err(|e| io_error(path, e))?;
     f.take(limit)
@@ -266,18 +271,7 @@ fn read_member(path: &Path, offset: u64, size: u64, limit: u64) -> Result<Vec<u8
     }
     let want = size.min(limit);
     consistent(path, &file, || {
-        let mut buf = Vec::new();
-        // The size comes from outside: allocation failure is an error, not an abort.
-        buf.try_reserve_exact(usize::try_from(want).unwrap_or(usize::MAX))
-            .map_err(|_| {
-                io_error(
-                    path,
-                    std::io::Error::new(
-                        std::io::ErrorKind::OutOfMemory,
-                        format!("cannot hold the {want}-byte member in memory"),
-                    ),
-                )
-            })?;
+        let mut buf = room(path, want, || format!("{want}-byte member"))?;
         buf.resize(want as usize, 0);
         let mut done = 0;
         while done < buf.len() {

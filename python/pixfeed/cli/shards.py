@@ -21,7 +21,8 @@ def add_parser(sub: Any) -> None:
             "named by OUT_PATTERN (e.g. out/train-%%06d.tar or out/train-{:06d}.tar): "
             "<key>.<ext> with <key>.cls per sample, keys being the sample's position. "
             "Each shard gets a sidecar index <shard>.pfidx. Existing shards are an error "
-            "unless --overwrite. Prints the shards written and the classes as JSON."
+            "unless --overwrite. A progress line on stderr when it is a terminal. Prints "
+            "the shards written and the classes as JSON."
         ),
     )
     p.add_argument("src_dir", help="the class-per-folder tree")
@@ -29,12 +30,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--max-count", type=_positive, default=10_000, help="samples per shard")
     p.add_argument("--max-bytes", type=_positive, default=1 << 30, help="bytes per shard")
     p.add_argument("--overwrite", action="store_true", help="replace existing shards")
-    p.add_argument(
-        "--progress",
-        choices=["auto", "on", "off"],
-        default="auto",
-        help="a progress line on stderr (auto: when it is a terminal)",
-    )
     p.set_defaults(run=run)
 
 
@@ -42,7 +37,6 @@ def run(args: argparse.Namespace) -> int:
     from pixfeed.folder import image_folder
     from pixfeed.shards import write_shards
 
-    progress = {"auto": None, "on": True, "off": False}[args.progress]
     try:
         paths, labels, classes = image_folder(args.src_dir)
         written = write_shards(
@@ -52,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
             max_count=args.max_count,
             max_bytes=args.max_bytes,
             overwrite=args.overwrite,
-            progress=progress,
+            progress=None,
         )
     except (OSError, ValueError, TypeError) as e:
         print(f"pixfeed shards: {e}", file=sys.stderr)
