@@ -15,12 +15,19 @@ and drains it. Systems:
 * the local ``pixfeed.Loader`` with the same pipeline on 2 threads (not a peer: the ``-overhead``
   workload's reference, to make Ray's own overhead visible).
 
+Every Ray dataset runs with ``op_resource_reservation_enabled=False`` on its own DataContext
+(what ``read_images`` sets; applied to the peers' datasets too). Each Ray system's first call
+(the harness's untimed warm-up) also samples the object store's peak use and times the cold
+epoch; both go to the first workload's notes.
+
 Floors: ``ray-rrc`` >= 2x the faster Ray peer; ``ray-overhead`` >= 0.7x the local Loader.
 """
 
 from __future__ import annotations
 
 import io
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -40,6 +47,69 @@ BATCH = 64
 CPUS = 2
 LOCAL = "pixfeed Loader (local)"
 INPUTS = "files in the page cache; a local Ray with num_cpus=2"
+
+
+class _StorePeak:
+    """Samples the object store's bytes in use (the cluster's ``object_store_memory`` less
+    what is available: what ``ray status`` shows) every 10 ms in a thread, for one untimed
+    call. Raylets report every ~100 ms, so shorter peaks can be missed: a lower bound."""
+
+    def __init__(self, ray: Any) -> None:
+        self.ray = ray
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _used(self) -> float:
+        total = self.ray.cluster_resources().get("object_store_memory", 0.0)
+        return float(total - self.ray.available_resources().get("object_store_memory", 0.0))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._used())
+            self._stop.wait(0.01)
+
+    def __enter__(self) -> _StorePeak:
+        self.base = self._used()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _first_call_measured(
+    ray: Any, label: str, fn: Callable[[], list[np.ndarray]], notes: list[str]
+) -> Callable[[], list[np.ndarray]]:
+    """``fn``, whose first call (the harness's untimed warm-up) also samples the object
+    store's peak use and times itself (the cold call: Ray starts its workers) into ``notes``."""
+    done = [False]
+
+    def call() -> list[np.ndarray]:
+        if done[0]:
+            return fn()
+        done[0] = True
+        t0 = time.perf_counter()
+        with _StorePeak(ray) as sp:
+            out = fn()
+        cold = time.perf_counter() - t0
+        notes.append(
+            f"{label}: peak object store use {sp.peak / 2**20:.0f} MiB in one epoch (sampled "
+            f"every 10 ms, {sp.base / 2**20:.0f} MiB in use before); its first epoch in "
+            f"this Ray session {cold:.2f} s, untimed (the first system's includes starting "
+            "Ray's worker processes)."
+        )
+        return out
+
+    return call
+
+
+def _no_reservation(ds: Any) -> Any:
+    """The DataContext setting ``pixfeed.ray.read_images`` makes on its dataset, applied to
+    the peers' datasets too, so every Ray system runs under the same executor settings."""
+    ds.context.op_resource_reservation_enabled = False
+    return ds
 
 
 def _drain(ds: Any, n: int) -> list[np.ndarray]:
@@ -106,6 +176,7 @@ def _workloads(ds: DataSet, n: int, names: Sequence[str]) -> list[Workload]:
         missing = ""
     epoch = [0]
     cases: dict[str, Case] = {}
+    store_notes: list[str] = []
     closers: list[Callable[[], None]] = []
     if px.ok and pxray is not None:
         pipe = px.module.Pipeline(224, crop="random_resized", dtype="uint8", layout="NHWC")
@@ -118,9 +189,9 @@ def _workloads(ds: DataSet, n: int, names: Sequence[str]) -> list[Workload]:
 
         cases["pixfeed"] = Case(
             "pixfeed",
-            run_pixfeed_ray,
+            _first_call_measured(ray, "pixfeed.ray.read_images", run_pixfeed_ray, store_notes),
             label="pixfeed.ray.read_images",
-            note="map tasks of 1 CPU (1 native thread each), paths in",
+            note="map tasks of 1 CPU (1 native thread each, 4 tasks), paths in",
         )
         loader = px.module.Loader(paths, pipeline=pipe, batch_size=BATCH, threads=CPUS)
 
@@ -152,22 +223,24 @@ def _workloads(ds: DataSet, n: int, names: Sequence[str]) -> list[Workload]:
     if ray is not None and not tv_missing:
 
         def run_ray_read_images() -> list[np.ndarray]:
-            ds_ = ray.data.read_images(paths, size=(256, 256), mode="RGB")
+            ds_ = _no_reservation(ray.data.read_images(paths, size=(256, 256), mode="RGB"))
             return _drain(ds_.map_batches(_ray_read_images_fn, batch_size=BATCH), n)
 
         def run_binary_pil() -> list[np.ndarray]:
-            ds_ = ray.data.read_binary_files(paths)
+            ds_ = _no_reservation(ray.data.read_binary_files(paths))
             return _drain(ds_.map_batches(_binary_pil_fn, batch_size=BATCH), n)
 
         cases["ray.data.read_images + torchvision"] = Case(
             "ray",
-            run_ray_read_images,
+            _first_call_measured(
+                ray, "ray.data.read_images + torchvision", run_ray_read_images, store_notes
+            ),
             label="ray.data.read_images + torchvision",
             note="PIL whole-file decode resized to 256x256, then v2.RandomResizedCrop + flip",
         )
         cases["read_binary_files + PIL"] = Case(
             "ray",
-            run_binary_pil,
+            _first_call_measured(ray, "read_binary_files + PIL", run_binary_pil, store_notes),
             label="read_binary_files + PIL",
             note="PIL decode of every byte, v2.RandomResizedCrop + flip on the PIL image",
         )
@@ -190,13 +263,20 @@ def _workloads(ds: DataSet, n: int, names: Sequence[str]) -> list[Workload]:
                 "compared by shape and dtype only.",
                 "ray.data.read_images(size=(256, 256)) squashes each image to 256x256 before "
                 "the crop (aspect ratio not kept): less work than a crop of the original.",
-                "Peak object-store use is not measured (Ray's store statistics need grpcio, "
-                "which ray[data] does not install). What passes through the store per image: "
-                "150,528 bytes of uint8 224x224x3 output for every system; "
-                "read_binary_files also puts each file's bytes there, ray.data.read_images "
-                "its 256x256 decoded image (196,608 bytes).",
+                "What passes through the object store per image: 150,528 bytes of uint8 "
+                "224x224x3 output for every system; read_binary_files also puts each "
+                "file's bytes there, ray.data.read_images its 256x256 decoded image "
+                "(196,608 bytes).",
+                "Every Ray dataset here (pixfeed's and the peers') runs with "
+                "op_resource_reservation_enabled=False on its own DataContext, the "
+                "setting pixfeed.ray.read_images makes: with Ray Data's reservation, each "
+                "execution runs one task at a time for about its first second.",
             ],
         )
+        if not out:
+            # The first workload runs the warm-ups: its notes receive the store peaks.
+            store_notes.extend(wl.notes)
+            wl.notes = store_notes
         wanted = ["pixfeed", *peer_labels] if name == "ray-rrc" else ["pixfeed", LOCAL]
         for key in wanted:
             if key in cases:

@@ -7,8 +7,11 @@ import numpy.typing as npt
 
 __all__ = [
     "MAX_THREADS",
+    "NAMES",
     "Member",
+    "PipelineSpec",
     "__version__",
+    "_panic_for_test",
     "box_convert",
     "box_iou",
     "build_info",
@@ -50,6 +53,9 @@ __all__ = [
 
 __version__: str
 MAX_THREADS: int
+#: The accepted names of each string-valued argument, keyed "mode", "interpolation", "crop",
+#: "dtype", "layout", "format", "color", "weights", "tensor_layout".
+NAMES: dict[str, tuple[str, ...]]
 
 _Array = npt.NDArray[np.uint8] | npt.NDArray[np.uint16]
 
@@ -106,8 +112,41 @@ def flip(
 ) -> list[npt.NDArray[np.uint8]] | None: ...
 def recycled_empty(nbytes: int) -> npt.NDArray[np.uint8]: ...
 def recycled_pool_bytes() -> int: ...
+
+@final
+class PipelineSpec:
+    """`pixfeed.Pipeline`'s settings, parsed once (see `Pipeline._spec`)."""
+
+    def __new__(
+        cls,
+        *,
+        size: tuple[int, int],
+        crop: str,
+        scale: tuple[float, float],
+        ratio: tuple[float, float],
+        resize_shorter: int,
+        flip: float,
+        mean: list[float],
+        std: list[float],
+        dtype: str,
+        layout: str,
+        mode: str,
+        interpolation: str,
+        antialias: bool,
+        apply_exif: bool,
+        max_pixels: int,
+        fast_decode: bool,
+        exact: bool,
+        strict: bool,
+    ) -> PipelineSpec: ...
+    @property
+    def item_bytes(self) -> int: ...
+
+def _panic_for_test(release_gil: bool = True) -> None:
+    """Test only: panic inside the native call path (see tests/test_entry_helper.py)."""
+
 def pipeline_batch(
-    spec: tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], tuple[bool]],
+    spec: PipelineSpec,
     sources: list[_Source],
     keys: list[int],
     seed: int,
@@ -116,7 +155,7 @@ def pipeline_batch(
     threads: int | None,
 ) -> list[BaseException | None]: ...
 def pipeline_params(
-    spec: tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], tuple[bool]],
+    spec: PipelineSpec,
     width: int,
     height: int,
     seed: int,

@@ -223,13 +223,42 @@ class Pipeline:
     def _native_layout(self) -> str:
         return "NHWC" if self.memory_format == "channels_last" else self.layout
 
-    def _spec(self) -> tuple[Any, ...]:
-        return (
-            (self.size, self.crop, self.scale, self.ratio, self.resize_shorter, self.flip),
-            (self.mean, self.std, self.dtype, self._native_layout, self.mode, self.interpolation),
-            (self.antialias, self.apply_exif, self.max_pixels, self.fast_decode, self.exact),
-            (self.strict,),
-        )
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Any change (a Loader's copy setting ``strict``, a bucket's variant) drops the
+        # parsed native spec; `_spec` rebuilds it on next use.
+        object.__setattr__(self, name, value)
+        self.__dict__.pop("_native_spec", None)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Copies and pickles rebuild the native spec where they are used.
+        return {k: v for k, v in self.__dict__.items() if k != "_native_spec"}
+
+    def _spec(self) -> _core.PipelineSpec:
+        """The native spec, parsed and checked once and reused for every batch."""
+        spec: _core.PipelineSpec | None = self.__dict__.get("_native_spec")
+        if spec is None:
+            spec = _core.PipelineSpec(
+                size=self.size,
+                crop=self.crop,
+                scale=self.scale,
+                ratio=self.ratio,
+                resize_shorter=self.resize_shorter,
+                flip=self.flip,
+                mean=list(self.mean),
+                std=list(self.std),
+                dtype=self.dtype,
+                layout=self._native_layout,
+                mode=self.mode,
+                interpolation=self.interpolation,
+                antialias=self.antialias,
+                apply_exif=self.apply_exif,
+                max_pixels=self.max_pixels,
+                fast_decode=self.fast_decode,
+                exact=self.exact,
+                strict=self.strict,
+            )
+            self.__dict__["_native_spec"] = spec
+        return spec
 
     def _run(
         self,

@@ -24,6 +24,8 @@ from pixfeed import DecodeError, Loader, Pipeline
 
 ray = pytest.importorskip("ray")
 pxray = pytest.importorskip("pixfeed.ray")
+# The implementation module (the public pixfeed.ray re-exports it): patched and probed here.
+impl = pytest.importorskip("pixfeed.integrations.ray")
 
 N_GOOD = 300
 SIZE = 32
@@ -171,7 +173,7 @@ def test_decode_passes_the_assigned_cpus_to_the_native_pool(
 
     p = Recording(size=SIZE, dtype="uint8", layout="NHWC")
     batch = {"path": np.array(photo_files[:3], dtype=object), "key": np.arange(3)}
-    monkeypatch.setattr(pxray, "assigned_cpus", lambda: 1)
+    monkeypatch.setattr(impl, "assigned_cpus", lambda: 1)
     pxray.Decode(p, output="pipeline")(batch)
     pxray.Decode(p, output="pipeline", threads=2)(batch)
     assert seen == [1, 2]
@@ -250,6 +252,24 @@ def test_rows_equal_loader_across_blocks_and_batch_sizes(
         np.testing.assert_array_equal(got["image"], rrc_reference, err_msg=f"{blocks} blocks")
         np.testing.assert_array_equal(got["label"], labels)
         np.testing.assert_array_equal(got["key"], np.arange(N_GOOD))
+
+
+def test_default_task_sizing_and_context(
+    ray_session: Any, photo_files: list[str], rrc_reference: np.ndarray
+) -> None:
+    # Default blocks: BATCHES_PER_TASK batches per map task, but at least TASKS_PER_CPU
+    # tasks per cluster CPU (2 here) while there are batches to spread.
+    assert impl._default_num_blocks(300, 16, ray) == 4  # 19 batches, 2 CPUs: 4 tasks
+    assert impl._default_num_blocks(300, 64, ray) == 4  # 5 batches: still 4 tasks
+    assert impl._default_num_blocks(100, 64, ray) == 2  # 2 batches: 2 tasks, not 4
+    assert impl._default_num_blocks(64 * 8 * 10, 64, ray) == 10
+    assert impl._default_num_blocks(64 * 8 * 10 + 1, 64, ray) == 11
+    ds = pxray.read_images(photo_files, pipeline=RRC, seed=SEED, batch_size=16)
+    # The reservation is switched off on this dataset's own context, never on the global one.
+    assert ds.context.op_resource_reservation_enabled is False
+    assert ray.data.DataContext.get_current().op_resource_reservation_enabled is True
+    np.testing.assert_array_equal(collect(ds)["image"], rrc_reference)
+    assert "MapBatches(Decode): 4 tasks executed" in ds.stats()
 
 
 def test_float_output_equals_loader(ray_session: Any, photo_files: list[str]) -> None:
@@ -470,3 +490,10 @@ def test_torch_trainer_covers_epoch_and_resumes(
         want_labels = [int(x) for _, labels in want for x in labels]
         assert [x for h in head for x in h] + tail == want_labels
         assert len(tail) == len(want_labels) - 8
+
+
+def test_public_module_reexports_the_integration() -> None:
+    """pixfeed.ray is the public name of pixfeed.integrations.ray: the same objects."""
+    for name in pxray.__all__:
+        assert getattr(pxray, name) is getattr(impl, name)
+    assert sorted(pxray.__all__) == sorted(impl.__all__)

@@ -25,13 +25,14 @@ pub fn jpeg_decoder_build() -> &'static str {
 pub fn simd_level() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512bw") {
+        let cpu = crate::kernels::cpu::features();
+        if cpu.avx512bw {
             return "avx512bw";
         }
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if cpu.avx2 {
             return "avx2";
         }
-        if std::arch::is_x86_feature_detected!("sse4.1") {
+        if cpu.sse41 {
             return "sse4.1";
         }
         "sse2"

@@ -11,6 +11,7 @@ pub mod geometry;
 pub mod image;
 pub mod info;
 pub mod kernels;
+pub mod names;
 pub mod orient;
 pub mod pipeline;
 pub mod pool;

@@ -18,13 +18,10 @@
 //! binding makes the Python strings without any intermediate list of paths.
 //!
 //! Why not `jwalk` (or `walkdir` + rayon): both sit on `std::fs::read_dir` (the per-entry
-//! allocations above), build a rich entry per file, and leave the global sort to us.
-//! Measured on the benchmark tree (80,000 of 100,000 files, 1,000 folders; a 2-core machine
-//! shared with other jobs, medians of 15): jwalk 0.8 (sorting off, then the paths sorted)
-//! 98-125 ms; this walker (an earlier state of it) 62-65 ms *including* making the Python
-//! `str` list; a first version of this walker on `std::fs::read_dir` with a global sort spent
-//! 3-5x the user CPU time of the getdents64 one. See `benchmarks/io_bench.py` for the figures against Python's `os.scandir`,
-//! `os.walk` and `glob`.
+//! allocations above), build a rich entry per file, and leave the global sort to us; on the
+//! benchmark tree jwalk is slower than this walker even before the Python list is made.
+//! `benchmarks/io_bench.py` compares it with Python's `os.scandir`, `os.walk` and `glob`;
+//! figures in benchmarks/RESULTS.md.
 //!
 //! # Semantics (those of Python's `os.walk`, `followlinks=False` by default)
 //! - a symlink to a file is listed like a file; a symlink to a folder is not listed, and is

@@ -2,34 +2,11 @@
 //! layout and both row orders, RLE8/RLE4, decoded back against a reference model; ROI ==
 //! crop of the full decode; probe; truncation, bit flips, random bytes, bomb headers.
 
-use pixfeed_core::codecs::{bmp, Decoded, Layout, Mode, RawRequest};
+mod common;
+
+use common::{crop, is_typed, req, Rng};
+use pixfeed_core::codecs::{bmp, Layout, Mode, RawRequest};
 use pixfeed_core::{DecodeErrorKind, Error, PixelData, Rect};
-
-const MAX_PIXELS: u64 = 178_956_970;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-fn req(roi: Option<Rect>) -> RawRequest {
-    RawRequest {
-        mode: Mode::Rgb,
-        roi,
-        min_size: None,
-        max_pixels: MAX_PIXELS,
-        fast: false,
-        strict: false,
-    }
-}
 
 /// A BMP to write. `pixels` are top-to-bottom, one value per pixel: palette index (1/4/8
 /// bits), the 16-bit word, `0x00RRGGBB`-style 24-bit value stored little-endian, or the
@@ -385,7 +362,7 @@ fn variants(rng: &mut Rng, w: u32, h: u32) -> Vec<(String, Bmp)> {
 
 fn check(b: &Bmp, name: &str) {
     let data = b.write();
-    let got = bmp::decode(&data, &req(None)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let got = bmp::decode(&data, &req(Mode::Rgb, None)).unwrap_or_else(|e| panic!("{name}: {e}"));
     let (layout, px) = b.expected();
     assert_eq!(got.layout, layout, "{name}");
     assert_eq!(
@@ -418,7 +395,7 @@ fn pillow_palette_quirks() {
     let mut b = Bmp::new(4, 1, 1);
     b.palette = vec![[0, 0, 0]];
     b.pixels = vec![0, 1, 1, 0];
-    let d = bmp::decode(&b.write(), &req(None)).unwrap();
+    let d = bmp::decode(&b.write(), &req(Mode::Rgb, None)).unwrap();
     assert_eq!(
         (d.layout, d.image.as_u8().unwrap()),
         (Layout::Gray, &[0, 255, 255, 0][..])
@@ -427,19 +404,19 @@ fn pillow_palette_quirks() {
     let mut b = Bmp::new(4, 1, 8);
     b.palette = (0..3).map(|i| [i; 3]).collect();
     b.pixels = vec![0, 1, 2, 200];
-    let d = bmp::decode(&b.write(), &req(None)).unwrap();
+    let d = bmp::decode(&b.write(), &req(Mode::Rgb, None)).unwrap();
     assert_eq!(
         (d.layout, d.image.as_u8().unwrap()),
         (Layout::Gray, &[0, 1, 2, 200][..])
     );
     // Non-ramp gray palette: out-of-range indices are black.
     b.palette = vec![[0; 3], [9; 3], [2; 3]];
-    let d = bmp::decode(&b.write(), &req(None)).unwrap();
+    let d = bmp::decode(&b.write(), &req(Mode::Rgb, None)).unwrap();
     assert_eq!(d.image.as_u8().unwrap(), &[0, 9, 2, 0]);
     // Colour palette, out-of-range index: black.
     b.palette = vec![[10, 20, 30], [40, 50, 60]];
     b.pixels = vec![0, 1, 2, 255];
-    let d = bmp::decode(&b.write(), &req(None)).unwrap();
+    let d = bmp::decode(&b.write(), &req(Mode::Rgb, None)).unwrap();
     assert_eq!(
         d.image.as_u8().unwrap(),
         &[10, 20, 30, 40, 50, 60, 0, 0, 0, 0, 0, 0]
@@ -448,14 +425,14 @@ fn pillow_palette_quirks() {
     for off in [0, 54] {
         let mut b2 = b.clone();
         b2.offset = Some(off);
-        let d2 = bmp::decode(&b2.write(), &req(None)).unwrap();
+        let d2 = bmp::decode(&b2.write(), &req(Mode::Rgb, None)).unwrap();
         assert_eq!(d2.image, d.image, "offset {off}");
     }
 }
 
 #[test]
 fn unsupported_and_corrupt_headers() {
-    let kind = |b: &Bmp| match bmp::decode(&b.write(), &req(None)) {
+    let kind = |b: &Bmp| match bmp::decode(&b.write(), &req(Mode::Rgb, None)) {
         Err(Error::Decode { kind, .. }) => kind,
         other => panic!("{other:?}"),
     };
@@ -586,19 +563,19 @@ fn rle_pillow_state_machine() {
     lin.extend([9u8; 2]); // encoded 3 clipped to 8 - 6 = 2 -> len 32 = full
     let rows: Vec<&[u8]> = lin.chunks(8).rev().collect();
     let want: Vec<u8> = rows.concat().iter().flat_map(|&i| [i, 0, 1]).collect();
-    let d = bmp::decode(&b.write(), &req(None)).unwrap();
+    let d = bmp::decode(&b.write(), &req(Mode::Rgb, None)).unwrap();
     assert_eq!(d.image.as_u8().unwrap(), &want[..]);
 
     // End of bitmap before the last pixel: lenient, the rest is index 0; strict (as Pillow)
     // raises.
     b.raw = Some(vec![8, 7, 0, 1]);
-    let d = bmp::decode(&b.write(), &req(None)).unwrap();
+    let d = bmp::decode(&b.write(), &req(Mode::Rgb, None)).unwrap();
     let px = d.image.as_u8().unwrap();
     assert_eq!(&px[3 * 24..], &[7, 0, 1].repeat(8)[..]);
     assert_eq!(&px[..3 * 24], &[0, 0, 1].repeat(24)[..]);
     let strict = RawRequest {
         strict: true,
-        ..req(None)
+        ..req(Mode::Rgb, None)
     };
     let e = bmp::decode(&b.write(), &strict).unwrap_err();
     assert!(
@@ -623,7 +600,7 @@ fn rle_pillow_state_machine() {
     }
     // Running out of bytes is truncation.
     b.raw = Some(vec![8, 7, 0]);
-    let e = bmp::decode(&b.write(), &req(None)).unwrap_err();
+    let e = bmp::decode(&b.write(), &req(Mode::Rgb, None)).unwrap_err();
     assert!(
         matches!(
             e,
@@ -638,16 +615,6 @@ fn rle_pillow_state_machine() {
 
 // ---------------------------------------------------------------- ROI
 
-fn crop(d: &Decoded, r: Rect) -> Vec<u8> {
-    let (w, c) = (d.image.width, d.image.channels);
-    let v = d.image.as_u8().unwrap();
-    (r.y as usize..(r.y + r.height) as usize)
-        .flat_map(|y| {
-            v[(y * w + r.x as usize) * c..(y * w + (r.x + r.width) as usize) * c].to_vec()
-        })
-        .collect()
-}
-
 #[test]
 fn roi_equals_crop_of_full_decode() {
     let mut rng = Rng(1234);
@@ -657,7 +624,7 @@ fn roi_equals_crop_of_full_decode() {
     files.push(("rle4".into(), rle_bmp(&mut rng, w, h, true, true)));
     for (name, b) in files {
         let data = b.write();
-        let full = bmp::decode(&data, &req(None)).unwrap();
+        let full = bmp::decode(&data, &req(Mode::Rgb, None)).unwrap();
         for _ in 0..12 {
             let x = rng.below(u64::from(w)) as u32;
             let y = rng.below(u64::from(h)) as u32;
@@ -667,7 +634,7 @@ fn roi_equals_crop_of_full_decode() {
                 1 + rng.below(u64::from(w - x)) as u32,
                 1 + rng.below(u64::from(h - y)) as u32,
             );
-            let got = bmp::decode(&data, &req(Some(r))).unwrap();
+            let got = bmp::decode(&data, &req(Mode::Rgb, Some(r))).unwrap();
             assert_eq!(got.layout, full.layout);
             assert_eq!(
                 (got.image.width, got.image.height),
@@ -700,7 +667,7 @@ fn large_roi_reads_only_needed_rows() {
         }
     }
     let t = std::time::Instant::now();
-    let d = bmp::decode(&data, &req(Some(r))).unwrap();
+    let d = bmp::decode(&data, &req(Mode::Rgb, Some(r))).unwrap();
     let elapsed = t.elapsed();
     let px = d.image.as_u8().unwrap();
     for j in 0..256 {
@@ -716,34 +683,14 @@ fn large_roi_reads_only_needed_rows() {
 
 // ---------------------------------------------------------------- robustness
 
-fn is_typed(e: &Error) -> bool {
-    matches!(e, Error::Decode { .. } | Error::TooLarge { .. })
-}
-
 fn fuzz_one(data: &[u8]) {
     // A flipped size bit can turn a small RLE file into a valid huge image (end-of-bitmap
     // fills the rest): keep the limit low so that the test stays fast.
-    let small = |roi| RawRequest {
+    let base = RawRequest {
         max_pixels: 1 << 20,
-        ..req(roi)
+        ..req(Mode::Rgb, None)
     };
-    match bmp::probe(data) {
-        Err(e) => assert!(is_typed(&e), "probe: {e:?}"),
-        Ok(info) => {
-            let r = Rect::new(
-                info.width / 2,
-                info.height / 3,
-                1,
-                info.height - info.height / 3,
-            );
-            if let Err(e) = bmp::decode(data, &small(Some(r))) {
-                assert!(is_typed(&e), "decode roi: {e:?}");
-            }
-        }
-    }
-    if let Err(e) = bmp::decode(data, &small(None)) {
-        assert!(is_typed(&e), "decode: {e:?}");
-    }
+    common::fuzz_one(data, bmp::probe, bmp::decode, base, &[Mode::Rgb]);
 }
 
 #[test]
@@ -758,9 +705,9 @@ fn truncation_at_every_offset() {
     files.push(rle_bmp(&mut rng, 9, 4, true, false));
     for b in files {
         let data = b.write();
-        let full = bmp::decode(&data, &req(None)).unwrap();
+        let full = bmp::decode(&data, &req(Mode::Rgb, None)).unwrap();
         for cut in 0..data.len() {
-            match bmp::decode(&data[..cut], &req(None)) {
+            match bmp::decode(&data[..cut], &req(Mode::Rgb, None)) {
                 // Only the last row's padding (or the RLE end marker) may be missing.
                 Ok(d) => assert_eq!(d, full, "cut {cut}"),
                 Err(e) => assert!(is_typed(&e), "cut {cut}: {e:?}"),
@@ -770,7 +717,8 @@ fn truncation_at_every_offset() {
             }
         }
         if b.raw.is_none() {
-            let e = bmp::decode(&data[..data.len() - b.stride()], &req(None)).unwrap_err();
+            let e =
+                bmp::decode(&data[..data.len() - b.stride()], &req(Mode::Rgb, None)).unwrap_err();
             assert!(
                 matches!(
                     e,
@@ -833,11 +781,11 @@ fn decompression_bomb_headers() {
         data[18..22].copy_from_slice(&w.to_le_bytes());
         data[22..26].copy_from_slice(&h.to_le_bytes());
         assert!(data.len() < 100);
-        let e = bmp::decode(&data, &req(None)).unwrap_err();
+        let e = bmp::decode(&data, &req(Mode::Rgb, None)).unwrap_err();
         assert!(matches!(e, Error::TooLarge { .. }), "{e:?}");
         // Top-down with i32::MIN height.
         data[22..26].copy_from_slice(&i32::MIN.to_le_bytes());
-        let e = bmp::decode(&data, &req(None)).unwrap_err();
+        let e = bmp::decode(&data, &req(Mode::Rgb, None)).unwrap_err();
         assert!(matches!(e, Error::TooLarge { .. }), "{e:?}");
         assert_eq!(bmp::probe(&data).unwrap().width, w);
     }
@@ -845,7 +793,7 @@ fn decompression_bomb_headers() {
     let mut data = Bmp::new(1, 1, 24).write();
     data[18..22].copy_from_slice(&10000u32.to_le_bytes());
     data[22..26].copy_from_slice(&10000u32.to_le_bytes());
-    let e = bmp::decode(&data, &req(None)).unwrap_err();
+    let e = bmp::decode(&data, &req(Mode::Rgb, None)).unwrap_err();
     assert!(
         matches!(
             e,
@@ -858,7 +806,7 @@ fn decompression_bomb_headers() {
     );
     // Negative width is corrupt.
     data[18..22].copy_from_slice(&(-5i32).to_le_bytes());
-    let e = bmp::decode(&data, &req(None)).unwrap_err();
+    let e = bmp::decode(&data, &req(Mode::Rgb, None)).unwrap_err();
     assert!(
         matches!(
             e,
@@ -893,7 +841,7 @@ fn pillow_parity() {
         let data = std::fs::read(&path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let expected = std::fs::read(format!("{}.rgba", path.display())).ok();
-        match (bmp::decode(&data, &req(None)), expected) {
+        match (bmp::decode(&data, &req(Mode::Rgb, None)), expected) {
             (Ok(d), Some(e)) => {
                 let px = d.image.as_u8().unwrap();
                 let rgba: Vec<u8> = px

@@ -2,34 +2,11 @@
 //! model of the documented Pillow semantics, ROI == crop of the full decode, probe, and
 //! robustness (truncation, bit flips, random bytes, decompression-bomb headers).
 
-use pixfeed_core::codecs::{png, Decoded, Layout, Mode, RawRequest};
+mod common;
+
+use common::{is_typed, req, Rng};
+use pixfeed_core::codecs::{png, Decoded, Layout, Mode};
 use pixfeed_core::{DecodeErrorKind, Error, PixelData, Rect};
-
-const MAX_PIXELS: u64 = 178_956_970;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-fn req(mode: Mode, roi: Option<Rect>) -> RawRequest {
-    RawRequest {
-        mode,
-        roi,
-        min_size: None,
-        max_pixels: MAX_PIXELS,
-        fast: false,
-        strict: false,
-    }
-}
 
 // ---------------------------------------------------------------- a tiny PNG writer
 
@@ -572,38 +549,15 @@ fn exif_orientation_and_probe() {
     check(&src, &data, "exif");
 }
 
-fn is_typed(e: &Error) -> bool {
-    matches!(
-        e,
-        Error::Decode {
-            kind: DecodeErrorKind::Corrupt
-                | DecodeErrorKind::Truncated
-                | DecodeErrorKind::Unsupported,
-            ..
-        } | Error::TooLarge { .. }
-    )
-}
-
 fn fuzz_one(data: &[u8]) {
-    match png::probe(data) {
-        Err(e) => assert!(is_typed(&e), "probe: {e:?}"),
-        Ok(info) => {
-            let r = Rect::new(
-                info.width / 2,
-                info.height / 3,
-                1,
-                info.height - info.height / 3,
-            );
-            if let Err(e) = png::decode(data, &req(Mode::Rgb, Some(r))) {
-                assert!(is_typed(&e), "decode roi: {e:?}");
-            }
-        }
-    }
-    for mode in [Mode::Rgb, Mode::Unchanged] {
-        if let Err(e) = png::decode(data, &req(mode, None)) {
-            assert!(is_typed(&e), "decode: {e:?}");
-        }
-    }
+    let base = req(Mode::Rgb, None);
+    common::fuzz_one(
+        data,
+        png::probe,
+        png::decode,
+        base,
+        &[Mode::Rgb, Mode::Unchanged],
+    );
 }
 
 #[test]

@@ -2,35 +2,12 @@
 //! EXIF), ROI == crop of the full decode, probe, truncation, bit flips, random bytes and
 //! bomb headers.
 
+mod common;
+
+use common::{crop, is_typed, req, Rng};
 use image_webp::{ColorType, WebPEncoder};
-use pixfeed_core::codecs::{webp, Decoded, Layout, Mode, RawRequest};
+use pixfeed_core::codecs::{webp, Layout, Mode};
 use pixfeed_core::{DecodeErrorKind, Error, Rect};
-
-const MAX_PIXELS: u64 = 178_956_970;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-fn req(roi: Option<Rect>) -> RawRequest {
-    RawRequest {
-        mode: Mode::Rgb,
-        roi,
-        min_size: None,
-        max_pixels: MAX_PIXELS,
-        fast: false,
-        strict: false,
-    }
-}
 
 /// Pixels with some structure (so the lossless transforms get used) and some noise.
 fn pixels(rng: &mut Rng, w: u32, h: u32, ch: usize) -> Vec<u8> {
@@ -78,7 +55,7 @@ fn lossless_round_trip() {
                         .to_vec()
                 });
                 let data = encode(&px, w, h, alpha, block);
-                let d = webp::decode(&data, &req(None)).unwrap();
+                let d = webp::decode(&data, &req(Mode::Rgb, None)).unwrap();
                 assert_eq!(d.layout, if alpha { Layout::Rgba } else { Layout::Rgb });
                 assert_eq!((d.image.width, d.image.height), (w as usize, h as usize));
                 assert_eq!(d.image.as_u8().unwrap(), &px[..], "{w}x{h} alpha={alpha}");
@@ -93,16 +70,6 @@ fn lossless_round_trip() {
     }
 }
 
-fn crop(d: &Decoded, r: Rect) -> Vec<u8> {
-    let (w, c) = (d.image.width, d.image.channels);
-    let v = d.image.as_u8().unwrap();
-    (r.y as usize..(r.y + r.height) as usize)
-        .flat_map(|y| {
-            v[(y * w + r.x as usize) * c..(y * w + (r.x + r.width) as usize) * c].to_vec()
-        })
-        .collect()
-}
-
 #[test]
 fn roi_equals_crop_of_full_decode() {
     let mut rng = Rng(7);
@@ -115,7 +82,7 @@ fn roi_equals_crop_of_full_decode() {
             alpha,
             None,
         );
-        let full = webp::decode(&data, &req(None)).unwrap();
+        let full = webp::decode(&data, &req(Mode::Rgb, None)).unwrap();
         for _ in 0..30 {
             let x = rng.below(u64::from(w)) as u32;
             let y = rng.below(u64::from(h)) as u32;
@@ -125,7 +92,7 @@ fn roi_equals_crop_of_full_decode() {
                 1 + rng.below(u64::from(w - x)) as u32,
                 1 + rng.below(u64::from(h - y)) as u32,
             );
-            let got = webp::decode(&data, &req(Some(r))).unwrap();
+            let got = webp::decode(&data, &req(Mode::Rgb, Some(r))).unwrap();
             assert_eq!(got.layout, full.layout);
             assert_eq!(
                 (got.image.width, got.image.height),
@@ -136,28 +103,14 @@ fn roi_equals_crop_of_full_decode() {
     }
 }
 
-fn is_typed(e: &Error) -> bool {
-    matches!(e, Error::Decode { .. } | Error::TooLarge { .. })
-}
-
 fn fuzz_one(data: &[u8]) {
-    match webp::probe(data) {
-        Err(e) => assert!(is_typed(&e), "probe: {e:?}"),
-        Ok(info) => {
-            let r = Rect::new(
-                info.width / 2,
-                info.height / 3,
-                1,
-                info.height - info.height / 3,
-            );
-            if let Err(e) = webp::decode(data, &req(Some(r))) {
-                assert!(is_typed(&e), "decode roi: {e:?}");
-            }
-        }
-    }
-    if let Err(e) = webp::decode(data, &req(None)) {
-        assert!(is_typed(&e), "decode: {e:?}");
-    }
+    common::fuzz_one(
+        data,
+        webp::probe,
+        webp::decode,
+        req(Mode::Rgb, None),
+        &[Mode::Rgb],
+    );
 }
 
 #[test]
@@ -173,7 +126,7 @@ fn truncation_at_every_offset() {
             exif.then(|| b"MM\0\x2a\0\0\0\x08\0\0".to_vec()),
         );
         for cut in 0..data.len() {
-            let e = webp::decode(&data[..cut], &req(None)).unwrap_err();
+            let e = webp::decode(&data[..cut], &req(Mode::Rgb, None)).unwrap_err();
             assert!(
                 matches!(
                     e,
@@ -192,8 +145,8 @@ fn truncation_at_every_offset() {
         let mut longer = data.clone();
         longer.extend_from_slice(b"garbage");
         assert_eq!(
-            webp::decode(&longer, &req(None)).unwrap(),
-            webp::decode(&data, &req(None)).unwrap()
+            webp::decode(&longer, &req(Mode::Rgb, None)).unwrap(),
+            webp::decode(&data, &req(Mode::Rgb, None)).unwrap()
         );
     }
 }
@@ -261,23 +214,23 @@ fn decompression_bomb_headers() {
     vp8x.extend_from_slice(&[0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
     let data = riff(&[(b"VP8X", vp8x), (b"VP8L", vec![0x2f, 0, 0, 0, 0])]);
     assert!(data.len() < 100);
-    let e = webp::decode(&data, &req(None)).unwrap_err();
+    let e = webp::decode(&data, &req(Mode::Rgb, None)).unwrap_err();
     assert!(matches!(e, Error::TooLarge { .. }), "{e:?}");
     assert_eq!(webp::probe(&data).unwrap().width, 1 << 24);
     // VP8L 16384 x 16384.
     let data = riff(&[(b"VP8L", vec![0x2f, 0xFF, 0xFF, 0xFF, 0x0F, 0, 0])]);
-    let e = webp::decode(&data, &req(None)).unwrap_err();
+    let e = webp::decode(&data, &req(Mode::Rgb, None)).unwrap_err();
     assert!(matches!(e, Error::TooLarge { .. }), "{e:?}");
     // Under the limit, no data: an error.
     let data = riff(&[(b"VP8L", vec![0x2f, 0xFF, 0x0F, 0xFC, 0x03, 0, 0])]);
-    let e = webp::decode(&data, &req(None)).unwrap_err();
+    let e = webp::decode(&data, &req(Mode::Rgb, None)).unwrap_err();
     assert!(is_typed(&e), "{e:?}");
     // Animated canvas under max_pixels but whose RGBA size overflows u32 (image-webp's
     // canvas arithmetic) when the caller raises the limit.
     let mut vp8x = vec![0x12, 0, 0, 0];
     vp8x.extend_from_slice(&[0xFF, 0xFF, 0x00, 0xFF, 0xFF, 0x00]);
     let data = riff(&[(b"VP8X", vp8x), (b"ANIM", vec![0; 6])]);
-    let mut r = req(None);
+    let mut r = req(Mode::Rgb, None);
     r.max_pixels = u64::MAX;
     let e = webp::decode(&data, &r).unwrap_err();
     assert!(is_typed(&e), "{e:?}");
@@ -381,7 +334,7 @@ fn lossy_alpha_and_animated_match_pillow() {
         ("lossy rgba", LOSSY_RGBA, LOSSY_RGBA_HASH, Layout::Rgba),
         ("animated", ANIMATED, ANIMATED_HASH, Layout::Rgba),
     ] {
-        let d = webp::decode(data, &req(None)).unwrap();
+        let d = webp::decode(data, &req(Mode::Rgb, None)).unwrap();
         assert_eq!(d.layout, layout, "{name}");
         assert_eq!((d.image.width, d.image.height), (19, 12), "{name}");
         assert_eq!(fnv1a(d.image.as_u8().unwrap()), hash, "{name}");
@@ -392,10 +345,10 @@ fn lossy_alpha_and_animated_match_pillow() {
         );
         // ROI of a lossy file: still a crop of the full decode.
         let r = Rect::new(3, 2, 11, 7);
-        let roi = webp::decode(data, &req(Some(r))).unwrap();
+        let roi = webp::decode(data, &req(Mode::Rgb, Some(r))).unwrap();
         assert_eq!(roi.image.as_u8().unwrap(), &crop(&d, r)[..], "{name}");
         for cut in [data.len() / 3, data.len() - 1] {
-            let e = webp::decode(&data[..cut], &req(None)).unwrap_err();
+            let e = webp::decode(&data[..cut], &req(Mode::Rgb, None)).unwrap_err();
             assert!(is_typed(&e), "{name} cut {cut}: {e:?}");
         }
     }
@@ -424,7 +377,7 @@ fn pillow_parity() {
         let data = std::fs::read(&path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let expected = std::fs::read(format!("{}.rgba", path.display())).ok();
-        match (webp::decode(&data, &req(None)), expected) {
+        match (webp::decode(&data, &req(Mode::Rgb, None)), expected) {
             (Ok(d), Some(e)) => {
                 let px = d.image.as_u8().unwrap();
                 let rgba: Vec<u8> = px

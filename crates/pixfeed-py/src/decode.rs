@@ -3,7 +3,6 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use pixfeed_core::error::catch_panic;
 use pixfeed_core::{DecodeOptions, Mode, Rect, Source};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -11,6 +10,7 @@ use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyList, PyString};
 
 use crate::convert::image_to_numpy;
+use crate::entry;
 use crate::errors::{to_pyerr, Subject};
 
 /// A source held across the GIL release: a path, immutable bytes kept alive by Python, or a
@@ -87,20 +87,8 @@ impl Subject for SourceName<'_> {
     }
 }
 
-pub fn parse_mode(mode: &str) -> PyResult<Mode> {
-    match mode {
-        "RGB" => Ok(Mode::Rgb),
-        "BGR" => Ok(Mode::Bgr),
-        "RGBA" => Ok(Mode::Rgba),
-        "L" => Ok(Mode::L),
-        "unchanged" => Ok(Mode::Unchanged),
-        other => Err(PyValueError::new_err(format!(
-            "mode: expected one of 'RGB', 'BGR', 'RGBA', 'L', 'unchanged', got {other:?}"
-        ))),
-    }
-}
-
 fn options(
+    py: Python<'_>,
     mode: &str,
     apply_exif: bool,
     reduce_to: Option<(u32, u32)>,
@@ -108,7 +96,7 @@ fn options(
     strict: bool,
 ) -> PyResult<DecodeOptions> {
     Ok(DecodeOptions {
-        mode: parse_mode(mode)?,
+        mode: entry::held(py, "mode", || mode.parse::<Mode>())?,
         apply_exif,
         reduce_to,
         roi: None,
@@ -139,13 +127,12 @@ pub fn decode(
     strict: bool,
 ) -> PyResult<Py<PyAny>> {
     let src = OwnedSource::extract(source)?;
-    let mut opts = options(mode, apply_exif, reduce_to, max_pixels, strict)?;
+    let mut opts = options(py, mode, apply_exif, reduce_to, max_pixels, strict)?;
     opts.roi = roi.map(rect);
-    let result = py.detach(|| catch_panic(|| pixfeed_core::decode_source(src.as_source(), &opts)));
-    match result {
-        Ok(img) => image_to_numpy(py, img),
-        Err(e) => Err(to_pyerr(py, &src.name(), e)),
-    }
+    let img = entry::native(py, &src.name(), || {
+        pixfeed_core::decode_source(src.as_source(), &opts)
+    })?;
+    image_to_numpy(py, img)
 }
 
 /// Decode many sources in parallel. `reduce_to` and `rois` hold one entry per source
@@ -180,7 +167,7 @@ pub fn decode_batch<'py>(
             )));
         }
     }
-    let base = options(mode, apply_exif, None, max_pixels, strict)?;
+    let base = options(py, mode, apply_exif, None, max_pixels, strict)?;
     let opts: Vec<DecodeOptions> = (0..n)
         .map(|i| DecodeOptions {
             reduce_to: reduce_to.as_ref().and_then(|v| v[i]),
@@ -189,12 +176,10 @@ pub fn decode_batch<'py>(
         })
         .collect();
     let opts = if opts.is_empty() { vec![base] } else { opts };
-    let results = py
-        .detach(|| {
-            let srcs: Vec<Source<'_>> = owned.iter().map(OwnedSource::as_source).collect();
-            catch_panic(|| pixfeed_core::batch::decode_batch(&srcs, &opts, threads))
-        })
-        .map_err(|e| to_pyerr(py, "decode_batch", e))?;
+    let results = entry::native(py, "decode_batch", || {
+        let srcs: Vec<Source<'_>> = owned.iter().map(OwnedSource::as_source).collect();
+        pixfeed_core::batch::decode_batch(&srcs, &opts, threads)
+    })?;
     let out = PyList::empty(py);
     for (src, r) in owned.iter().zip(results) {
         match r {
@@ -207,24 +192,27 @@ pub fn decode_batch<'py>(
 
 /// Header facts: (format, width, height, channels, bit_depth, orientation, progressive).
 #[pyfunction]
-pub fn probe(
-    py: Python<'_>,
-    source: &Bound<'_, PyAny>,
-) -> PyResult<(&'static str, u32, u32, u8, u8, u8, bool)> {
+pub fn probe(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<InfoTuple> {
     let src = OwnedSource::extract(source)?;
-    let r = py.detach(|| catch_panic(|| pixfeed_core::probe_source(src.as_source())));
-    match r {
-        Ok(i) => Ok((
-            i.format.name(),
-            i.width,
-            i.height,
-            i.channels,
-            i.bit_depth,
-            i.orientation,
-            i.progressive,
-        )),
-        Err(e) => Err(to_pyerr(py, &src.name(), e)),
-    }
+    let i = entry::native(py, &src.name(), || {
+        pixfeed_core::probe_source(src.as_source())
+    })?;
+    Ok(info_tuple(&i))
+}
+
+/// Header facts as Python receives them.
+type InfoTuple = (&'static str, u32, u32, u8, u8, u8, bool);
+
+fn info_tuple(i: &pixfeed_core::ImageInfo) -> InfoTuple {
+    (
+        i.format.name(),
+        i.width,
+        i.height,
+        i.channels,
+        i.bit_depth,
+        i.orientation,
+        i.progressive,
+    )
 }
 
 /// `probe` of many sources on the pool (GIL released): one header tuple, or the exception,
@@ -241,28 +229,18 @@ pub fn probe_batch<'py>(
         .map(|s| OwnedSource::extract(&s))
         .collect::<PyResult<_>>()?;
     let n = owned.len();
-    let results = py
-        .detach(|| {
-            let srcs: Vec<Source<'_>> = owned.iter().map(OwnedSource::as_source).collect();
-            // A header read is small: count each as 32 KiB of work so that a batch of a few
-            // files still goes to the pool.
-            pixfeed_core::pool::map(n, n.saturating_mul(32 << 10), threads, |i| {
-                Ok(pixfeed_core::probe_source(srcs[i]))
-            })
+    let results = entry::native(py, "probe_batch", || {
+        let srcs: Vec<Source<'_>> = owned.iter().map(OwnedSource::as_source).collect();
+        // A header read is small: count each as 32 KiB of work so that a batch of a few
+        // files still goes to the pool.
+        pixfeed_core::pool::map(n, n.saturating_mul(32 << 10), threads, |i| {
+            Ok(pixfeed_core::probe_source(srcs[i]))
         })
-        .map_err(|e| to_pyerr(py, "probe_batch", e))?;
+    })?;
     let list = PyList::empty(py);
     for (src, r) in owned.iter().zip(results) {
         match r {
-            Ok(i) => list.append((
-                i.format.name(),
-                i.width,
-                i.height,
-                i.channels,
-                i.bit_depth,
-                i.orientation,
-                i.progressive,
-            ))?,
+            Ok(i) => list.append(info_tuple(&i))?,
             Err(e) => list.append(to_pyerr(py, &src.name(), e).into_value(py))?,
         }
     }
@@ -278,25 +256,15 @@ pub fn encode<'py>(
     format: &str,
     quality: u8,
 ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
-    let fmt = match format {
-        "jpeg" => pixfeed_core::Format::Jpeg,
-        "png" => pixfeed_core::Format::Png,
-        "bmp" => pixfeed_core::Format::Bmp,
-        "webp" => pixfeed_core::Format::Webp,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "format: expected 'jpeg', 'png', 'bmp' or 'webp', got {other:?}"
-            )))
-        }
-    };
+    let fmt = entry::held(py, "format", || format.parse::<pixfeed_core::Format>())?;
     let arr = crate::arrays::ArrayIn::extract(image, "image")?;
     let view = arr.view();
     if !view.is_contiguous() {
         return Err(PyValueError::new_err("image: must be C-contiguous"));
     }
     let (w, h, c) = (view.width as u32, view.height as u32, view.channels);
-    let data = py
-        .detach(|| pixfeed_core::codecs::encode::encode(view.data, w, h, c, fmt, quality))
-        .map_err(|e| to_pyerr(py, "encode", e))?;
+    let data = entry::native(py, "encode", || {
+        pixfeed_core::codecs::encode::encode(view.data, w, h, c, fmt, quality)
+    })?;
     Ok(pyo3::types::PyBytes::new(py, &data))
 }

@@ -8,13 +8,12 @@ use numpy::{
     PyReadonlyArray2, PyUntypedArrayMethods,
 };
 use pixfeed_core::detect::{boxes, letterbox as lb, nms as core_nms, polygon, simplify, yolo};
-use pixfeed_core::error::catch_panic;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use crate::arrays::ArrayIn;
-use crate::errors::to_pyerr;
+use crate::entry;
 
 fn slice<'a, T: numpy::Element>(a: &'a PyReadonlyArray2<'_, T>, name: &str) -> PyResult<&'a [T]> {
     a.as_slice()
@@ -84,14 +83,18 @@ pub fn nms<'py>(
     let r = match &b {
         Boxes::F32(a) => {
             let bs = slice(a, "boxes")?;
-            py.detach(|| catch_panic(|| core_nms::nms(bs, s, c, iou_threshold, max_detections)))
+            entry::native(py, "nms", || {
+                core_nms::nms(bs, s, c, iou_threshold, max_detections)
+            })
         }
         Boxes::F64(a) => {
             let bs = slice(a, "boxes")?;
-            py.detach(|| catch_panic(|| core_nms::nms(bs, s, c, iou_threshold, max_detections)))
+            entry::native(py, "nms", || {
+                core_nms::nms(bs, s, c, iou_threshold, max_detections)
+            })
         }
     };
-    Ok(int64_array(py, r.map_err(|e| to_pyerr(py, "nms", e))?))
+    Ok(int64_array(py, r?))
 }
 
 /// The (N, M) IoU matrix; `a` and `b` have the same dtype.
@@ -111,17 +114,13 @@ pub fn box_iou<'py>(
     ) -> PyResult<Bound<'py, PyAny>> {
         let (sa, sb) = (slice(a, "a")?, slice(b, "b")?);
         let (n, m) = (sa.len() / 4, sb.len() / 4);
-        let out = py
-            .detach(|| {
-                catch_panic(|| {
-                    boxes::validate_xyxy(sa, "a")?;
-                    boxes::validate_xyxy(sb, "b")?;
-                    let mut out = vec![T::ZERO; n * m];
-                    boxes::box_iou_into(sa, sb, &mut out, threads)?;
-                    Ok(out)
-                })
-            })
-            .map_err(|e| to_pyerr(py, "box_iou", e))?;
+        let out = entry::native(py, "box_iou", || {
+            boxes::validate_xyxy(sa, "a")?;
+            boxes::validate_xyxy(sb, "b")?;
+            let mut out = vec![T::ZERO; n * m];
+            boxes::box_iou_into(sa, sb, &mut out, threads)?;
+            Ok(out)
+        })?;
         Ok(Array2::from_shape_vec((n, m), out)
             .map_err(shape_err)?
             .into_pyarray(py)
@@ -142,8 +141,8 @@ pub fn box_convert<'py>(
     in_fmt: &str,
     out_fmt: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let from = boxes::BoxFormat::parse(in_fmt, "in_fmt").map_err(|e| to_pyerr(py, "", e))?;
-    let to = boxes::BoxFormat::parse(out_fmt, "out_fmt").map_err(|e| to_pyerr(py, "", e))?;
+    let from = entry::held(py, "", || boxes::BoxFormat::parse(in_fmt, "in_fmt"))?;
+    let to = entry::held(py, "", || boxes::BoxFormat::parse(out_fmt, "out_fmt"))?;
     fn run<'py, T: pixfeed_core::detect::Real + numpy::Element>(
         py: Python<'py>,
         a: &PyReadonlyArray2<'py, T>,
@@ -151,11 +150,11 @@ pub fn box_convert<'py>(
         to: boxes::BoxFormat,
     ) -> PyResult<Bound<'py, PyAny>> {
         let s = slice(a, "boxes")?;
-        let out = py.detach(|| {
+        let out = entry::native(py, "box_convert", || {
             let mut out = vec![T::ZERO; s.len()];
             boxes::box_convert_into(s, &mut out, from, to);
-            out
-        });
+            Ok(out)
+        })?;
         Ok(Array2::from_shape_vec((s.len() / 4, 4), out)
             .map_err(shape_err)?
             .into_pyarray(py)
@@ -189,7 +188,7 @@ impl<'py> Packed<'py> {
         let name = arg_name(name);
         let xy = slice(&self.xy, name)?;
         let off = slice1(&self.offsets, name)?;
-        polygon::PolySet::new(xy, off, name).map_err(|e| PyValueError::new_err(e.to_string()))
+        entry::held(self.xy.py(), "", || polygon::PolySet::new(xy, off, name))
     }
 }
 
@@ -205,9 +204,8 @@ pub fn polygon_area<'py>(
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let p = Packed { xy, offsets };
     let set = p.set(name)?;
-    let r = py.detach(|| polygon::polygon_area(&set, threads));
-    Ok(r.map_err(|e| to_pyerr(py, "polygon_area", e))?
-        .into_pyarray(py))
+    let r = entry::native(py, "polygon_area", || polygon::polygon_area(&set, threads))?;
+    Ok(r.into_pyarray(py))
 }
 
 /// IoU of packed polygon pairs (one side may hold a single polygon).
@@ -230,9 +228,10 @@ pub fn polygon_iou<'py>(
         offsets: b_offsets,
     };
     let (sa, sb) = (pa.set("a")?, pb.set("b")?);
-    let r = py.detach(|| polygon::polygon_iou(&sa, &sb, threads));
-    Ok(r.map_err(|e| to_pyerr(py, "polygon_iou", e))?
-        .into_pyarray(py))
+    let r = entry::native(py, "polygon_iou", || {
+        polygon::polygon_iou(&sa, &sb, threads)
+    })?;
+    Ok(r.into_pyarray(py))
 }
 
 /// Which (N, 2) points lie in the (K, 2) polygon (boundary included, even-odd rule).
@@ -246,9 +245,10 @@ pub fn points_in_polygon<'py>(
 ) -> PyResult<Bound<'py, PyArray1<bool>>> {
     let pts = slice(&points, "points")?;
     let poly = slice(&polygon, "polygon")?;
-    let r = py.detach(|| polygon::points_in_polygon(pts, poly, threads));
-    Ok(r.map_err(|e| to_pyerr(py, "points_in_polygon", e))?
-        .into_pyarray(py))
+    let r = entry::native(py, "points_in_polygon", || {
+        polygon::points_in_polygon(pts, poly, threads)
+    })?;
+    Ok(r.into_pyarray(py))
 }
 
 /// Packed polygons handed back: (K, 2) vertices and P + 1 offsets.
@@ -265,9 +265,9 @@ pub fn simplify_polygon<'py>(
 ) -> PyResult<PackedOut<'py>> {
     let p = Packed { xy, offsets };
     let set = p.set("points")?;
-    let (out, off) = py
-        .detach(|| catch_panic(|| simplify::simplify(&set, tolerance, closed)))
-        .map_err(|e| to_pyerr(py, "simplify_polygon", e))?;
+    let (out, off) = entry::native(py, "simplify_polygon", || {
+        simplify::simplify(&set, tolerance, closed)
+    })?;
     let n = out.len() / 2;
     let arr = Array2::from_shape_vec((n, 2), out)
         .map_err(shape_err)?
@@ -286,9 +286,9 @@ pub fn letterbox<'py>(
     scaleup: bool,
 ) -> PyResult<(Py<PyAny>, f64, (usize, usize))> {
     let a = ArrayIn::extract(image, "image")?;
-    let (out, g) = py
-        .detach(|| catch_panic(|| lb::letterbox(a.view(), width, height, &color, scaleup)))
-        .map_err(|e| to_pyerr(py, "letterbox", e))?;
+    let (out, g) = entry::native(py, "letterbox", || {
+        lb::letterbox(a.view(), width, height, &color, scaleup)
+    })?;
     let arr = crate::ops::to_numpy(py, out, height, width, a.channels, a.ndim == 2)?;
     Ok((arr, g.scale, (g.left, g.top)))
 }
@@ -320,30 +320,32 @@ pub fn letterbox_tensor<'py>(
         )));
     }
     let slot = c * width * height;
-    let err = |e| to_pyerr(py, "letterbox_tensor", e);
     let (mean, std) = (vec![0.0; c], vec![1.0; c]);
-    let geometries = match dtype {
-        "float32" => {
-            let tables = nz::f32_tables(&mean, &std).map_err(err)?;
+    use pixfeed_core::pipeline::OutDtype;
+    let dtype_err = || {
+        PyValueError::new_err(format!(
+            "dtype: expected 'float32' or 'float16', got {dtype:?}"
+        ))
+    };
+    let parsed = entry::held(py, "dtype", || dtype.parse::<OutDtype>()).map_err(|_| dtype_err())?;
+    let geometries = match parsed {
+        OutDtype::F32 => {
+            let tables = entry::held(py, "letterbox_tensor", || nz::f32_tables(&mean, &std))?;
             let mut o = crate::ops::TypedOut::<f32>::extract(out, "float32")?;
             let dests = o.slots(arrays.len(), slot)?;
             letterbox_all(
                 py, &arrays, &dests, width, height, &color, scaleup, &tables, threads,
             )
         }
-        "float16" => {
-            let tables = nz::f16_tables(&mean, &std).map_err(err)?;
+        OutDtype::F16 => {
+            let tables = entry::held(py, "letterbox_tensor", || nz::f16_tables(&mean, &std))?;
             let mut o = crate::ops::TypedOut::<u16>::extract(out, "uint16")?;
             let dests = o.slots(arrays.len(), slot)?;
             letterbox_all(
                 py, &arrays, &dests, width, height, &color, scaleup, &tables, threads,
             )
         }
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "dtype: expected 'float32' or 'float16', got {other:?}"
-            )))
-        }
+        OutDtype::BF16 | OutDtype::U8 => return Err(dtype_err()),
     }?;
     Ok(geometries
         .into_iter()
@@ -364,14 +366,13 @@ fn letterbox_all<T: Copy + Send + Sync>(
     threads: Option<usize>,
 ) -> PyResult<Vec<lb::LetterboxGeometry>> {
     let work = dests.slots.iter().map(|s| s.1).sum::<usize>() * std::mem::size_of::<T>();
-    py.detach(|| {
+    entry::native(py, "letterbox_tensor", || {
         pixfeed_core::pool::map(arrays.len(), work, threads, |i| {
             // SAFETY: index `i` is handed to exactly one task; `out` outlives the call.
             let dst = unsafe { dests.get(i) };
             lb::letterbox_planar(arrays[i].view(), dst, width, height, color, scaleup, tables)
         })
     })
-    .map_err(|e| to_pyerr(py, "letterbox_tensor", e))
 }
 
 /// YOLO post-processing of a C-contiguous float32 (B, d1, d2) output: per image (n, 6).
@@ -401,15 +402,13 @@ pub fn yolo_postprocess<'py>(
     };
     let hint = match layout {
         None => None,
-        Some("v5") => Some(yolo::YoloLayout::V5),
-        Some("v8") => Some(yolo::YoloLayout::V8),
-        Some(other) => {
-            return Err(PyValueError::new_err(format!(
-                "layout: expected 'v5', 'v8' or None, got {other:?}"
-            )))
-        }
+        Some(name) => Some(
+            entry::held(py, "layout", || name.parse::<yolo::YoloLayout>()).map_err(|_| {
+                PyValueError::new_err(format!("layout: expected 'v5', 'v8' or None, got {name:?}"))
+            })?,
+        ),
     };
-    let (layout, _nc) = yolo::resolve_layout([b, d1, d2], hint).map_err(|e| to_pyerr(py, "", e))?;
+    let (layout, _nc) = entry::held(py, "", || yolo::resolve_layout([b, d1, d2], hint))?;
     let data = arr
         .as_slice()
         .map_err(|_| PyValueError::new_err("output: must be C-contiguous"))?;
@@ -420,11 +419,9 @@ pub fn yolo_postprocess<'py>(
         classes,
         agnostic,
     };
-    let per_image = py
-        .detach(|| {
-            catch_panic(|| yolo::yolo_postprocess(data, [b, d1, d2], layout, &opts, threads))
-        })
-        .map_err(|e| to_pyerr(py, "yolo_postprocess", e))?;
+    let per_image = entry::native(py, "yolo_postprocess", || {
+        yolo::yolo_postprocess(data, [b, d1, d2], layout, &opts, threads)
+    })?;
     let list = PyList::empty(py);
     for rows in per_image {
         let n = rows.len() / 6;

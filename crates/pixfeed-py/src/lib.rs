@@ -5,6 +5,7 @@ mod buffers;
 mod convert;
 mod decode;
 mod detect;
+mod entry;
 mod errors;
 mod ops;
 mod pipeline;
@@ -15,9 +16,8 @@ mod shards;
 use pyo3::prelude::*;
 
 // Decoded images are large, short-lived and made on pool threads: glibc's malloc hands such
-// buffers back to the kernel and page-faults them in again on the next batch (measured here:
-// ~35k minor faults per 256-image batch, 20% of decode_batch's time). mimalloc keeps and
-// reuses them. Only this extension's (Rust) allocations use it.
+// buffers back to the kernel and page-faults them in again on the next batch (a large share
+// of decode_batch's time; figures in benchmarks/RESULTS.md). mimalloc keeps and reuses them. Only this extension's (Rust) allocations use it.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -26,9 +26,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// By default mimalloc hands freed pages back to the kernel after a few milliseconds, so
-/// every batch of decoded images page-faults (and the kernel zeroes) its memory afresh:
-/// measured here, 16-23% of `decode_batch`'s time, and no purge delay short of "never"
-/// avoided it. Keep freed memory for reuse instead, as glibc's heap does; the process keeps
+/// every batch of decoded images page-faults (and the kernel zeroes) its memory afresh, and
+/// no purge delay short of "never" avoids it (figures in benchmarks/RESULTS.md). Keep freed memory for reuse instead, as glibc's heap does; the process keeps
 /// its peak footprint. `MIMALLOC_PURGE_DELAY` in the environment still wins.
 fn keep_freed_memory() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
@@ -43,21 +42,27 @@ fn keep_freed_memory() {
 use pyo3::types::PyDict;
 
 #[pyfunction]
-fn set_num_threads(n: usize) -> PyResult<()> {
-    pixfeed_core::pool::set_num_threads(n)
-        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+fn set_num_threads(py: Python<'_>, n: usize) -> PyResult<()> {
+    entry::held(py, "set_num_threads", || {
+        pixfeed_core::pool::set_num_threads(n)
+    })
 }
 
 #[pyfunction]
-fn get_num_threads() -> usize {
-    pixfeed_core::pool::num_threads()
+fn get_num_threads(py: Python<'_>) -> PyResult<usize> {
+    entry::held(py, "get_num_threads", || {
+        Ok(pixfeed_core::pool::num_threads())
+    })
 }
 
 /// `PIXFEED_NUM_THREADS` as the pool reads it: None when unset, empty or `auto`; an int in
 /// `1..=MAX_THREADS`; or the text itself when the pool ignores it (out of range, not a number).
 #[pyfunction]
 fn env_num_threads(py: Python<'_>) -> PyResult<Py<PyAny>> {
-    Ok(match pixfeed_core::pool::env_threads() {
+    let env = entry::held(py, "env_num_threads", || {
+        Ok(pixfeed_core::pool::env_threads())
+    })?;
+    Ok(match env {
         Ok(None) => py.None(),
         Ok(Some(n)) => n.into_pyobject(py)?.into_any().unbind(),
         Err(text) => text.into_pyobject(py)?.into_any().unbind(),
@@ -69,13 +74,21 @@ fn env_num_threads(py: Python<'_>) -> PyResult<Py<PyAny>> {
 fn build_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("version", env!("CARGO_PKG_VERSION"))?;
+    let (libs, simd, jpeg) = entry::held(py, "build_info", || {
+        use pixfeed_core::info;
+        Ok((
+            info::codecs(),
+            info::simd_level(),
+            info::jpeg_decoder_build(),
+        ))
+    })?;
     let codecs = PyDict::new(py);
-    for (name, lib) in pixfeed_core::info::codecs() {
+    for (name, lib) in libs {
         codecs.set_item(name, lib)?;
     }
     d.set_item("codecs", codecs)?;
-    d.set_item("simd", pixfeed_core::info::simd_level())?;
-    d.set_item("jpeg_decoder", pixfeed_core::info::jpeg_decoder_build())?;
+    d.set_item("simd", simd)?;
+    d.set_item("jpeg_decoder", jpeg)?;
     d.set_item("max_pixels", pixfeed_core::decode::DEFAULT_MAX_PIXELS)?;
     d.set_item("debug_build", cfg!(debug_assertions))?;
     Ok(d)
@@ -86,6 +99,14 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     keep_freed_memory();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_THREADS", pixfeed_core::pool::MAX_THREADS)?;
+    // The accepted names of every string-valued enum, for the Python modules that check them.
+    let names = PyDict::new(m.py());
+    for (kind, list) in pixfeed_core::names::all() {
+        names.set_item(kind, pyo3::types::PyTuple::new(m.py(), list)?)?;
+    }
+    m.add("NAMES", names)?;
+    m.add_class::<pipeline::PySpec>()?;
+    m.add_function(wrap_pyfunction!(entry::panic_for_test, m)?)?;
     m.add_function(wrap_pyfunction!(decode::decode, m)?)?;
     m.add_function(wrap_pyfunction!(decode::decode_batch, m)?)?;
     m.add_function(wrap_pyfunction!(decode::probe, m)?)?;

@@ -10,13 +10,14 @@ use pixfeed_core::codecs::Layout;
 use pixfeed_core::image::ImageViewMut;
 use pixfeed_core::kernels;
 use pixfeed_core::kernels::crop::CropBox;
+use pixfeed_core::names::Named;
 use pixfeed_core::rng::SampleRng;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use crate::arrays::{ArrayIn, ArrayOut};
-use crate::errors::to_pyerr;
+use crate::entry;
 
 /// Extract `images` (a list of uint8 arrays) for a batch op.
 pub fn extract_images<'py>(images: &Bound<'py, PyList>) -> PyResult<Vec<ArrayIn<'py>>> {
@@ -81,28 +82,25 @@ pub fn flip<'py>(
         let mut out = ArrayOut::extract(out)?;
         let slot = out.slot_len(arrays.len())?;
         let buf = out.bytes();
-        py.detach(|| {
+        entry::native(py, "flip", || {
             pixfeed_core::pool::for_each_slot(buf, slot, threads, |i, s| {
                 let v = arrays[i].view();
                 let dst = ImageViewMut::new(s, v.width, v.height, v.channels)?;
                 kernels::flip::flip_into(v, dst, horizontal, vertical);
                 Ok(())
             })
-        })
-        .map_err(|e| to_pyerr(py, "flip", e))?;
+        })?;
         return Ok(None);
     }
-    let outs = py
-        .detach(|| {
-            pixfeed_core::pool::map(arrays.len(), work, threads, |i| {
-                let v = arrays[i].view();
-                let mut out = vec![0u8; v.width * v.height * v.channels];
-                let dst = ImageViewMut::new(&mut out, v.width, v.height, v.channels)?;
-                kernels::flip::flip_into(v, dst, horizontal, vertical);
-                Ok(out)
-            })
+    let outs = entry::native(py, "flip", || {
+        pixfeed_core::pool::map(arrays.len(), work, threads, |i| {
+            let v = arrays[i].view();
+            let mut out = vec![0u8; v.width * v.height * v.channels];
+            let dst = ImageViewMut::new(&mut out, v.width, v.height, v.channels)?;
+            kernels::flip::flip_into(v, dst, horizontal, vertical);
+            Ok(out)
         })
-        .map_err(|e| to_pyerr(py, "flip", e))?;
+    })?;
     let list = PyList::empty(py);
     for (a, data) in arrays.iter().zip(outs) {
         list.append(to_numpy(
@@ -279,14 +277,13 @@ where
         })
         .collect();
     let dests = Dests { slots };
-    py.detach(|| {
+    entry::native(py, name, || {
         pixfeed_core::pool::map(n, total, threads, |i| {
             // SAFETY: index `i` is handed to exactly one task; slots are disjoint parts of
             // the buffer, which is borrowed until the call returns.
             kernel(i, unsafe { dests.get(i) })
         })
-    })
-    .map_err(|e| to_pyerr(py, name, e))?;
+    })?;
     drop(view);
     if same || out.is_some() {
         return Ok(result);
@@ -432,7 +429,9 @@ pub fn center_crop<'py>(
         .enumerate()
         .map(|(i, (a, s))| {
             let (w, h) = crop_size(i, s)?;
-            Ok(kernels::crop::center_box(a.width, a.height, w, h))
+            entry::held(py, "center_crop", || {
+                Ok(kernels::crop::center_box(a.width, a.height, w, h))
+            })
         })
         .collect::<PyResult<Vec<_>>>()?;
     let pad = Some(pad_value.as_slice());
@@ -470,8 +469,11 @@ pub fn random_crop<'py>(
         .enumerate()
         .map(|(i, (a, s))| {
             let (w, h) = crop_size(i, s)?;
-            let mut rng = SampleRng::new(seed, 0, i as u64);
-            kernels::crop::random_box(&mut rng, a.width, a.height, w, h).map_err(|_| {
+            let drawn = entry::held(py, "random_crop", || {
+                let mut rng = SampleRng::new(seed, 0, i as u64);
+                Ok(kernels::crop::random_box(&mut rng, a.width, a.height, w, h))
+            })?;
+            drawn.map_err(|_| {
                 PyValueError::new_err(format!(
                     "sizes[{i}]: crop {w}x{h} is larger than the {}x{} image images[{i}]",
                     a.width, a.height
@@ -491,19 +493,8 @@ pub fn random_crop<'py>(
     )
 }
 
-fn layout(name: &str, arg: &str) -> PyResult<Layout> {
-    Ok(match name {
-        "L" => Layout::Gray,
-        "RGB" => Layout::Rgb,
-        "BGR" => Layout::Bgr,
-        "RGBA" => Layout::Rgba,
-        "BGRA" => Layout::Bgra,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "{arg}: expected one of 'L', 'RGB', 'BGR', 'RGBA', 'BGRA', got {other:?}"
-            )))
-        }
-    })
+fn layout(py: Python<'_>, name: &str, arg: &'static str) -> PyResult<Layout> {
+    entry::held(py, arg, || Layout::parse_as(name, arg))
 }
 
 /// Convert images laid out as `source` to `to` (L output is 2-D).
@@ -520,7 +511,7 @@ pub fn convert<'py>(
     out: Option<&Bound<'py, PyAny>>,
     squeeze: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let (to_layout, from) = (layout(to, "to")?, layout(source, "source")?);
+    let (to_layout, from) = (layout(py, to, "to")?, layout(py, source, "source")?);
     let arrays = extract_images(images)?;
     if let Some((i, a)) = arrays
         .iter()
@@ -555,15 +546,7 @@ pub fn luminance<'py>(
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     use kernels::luminance::Weights;
-    let weights = match weights {
-        "bt601" => Weights::Bt601,
-        "bt709" => Weights::Bt709,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "weights: expected 'bt601' or 'bt709', got {other:?}"
-            )))
-        }
-    };
+    let weights = entry::held(py, "weights", || weights.parse::<Weights>())?;
     let arrays = extract_images(images)?;
     // Tasks of whole images, large images split into row bands: one big image still uses
     // every thread, and the sums are exact integers, so the split never changes the result.
@@ -584,15 +567,13 @@ pub fn luminance<'py>(
         }
     }
     let work = arrays.iter().map(|a| a.height * a.width * a.channels).sum();
-    let sums = py
-        .detach(|| {
-            pixfeed_core::pool::map(tasks.len(), work, threads, |t| {
-                let (i, y0, rows) = tasks[t];
-                let band = kernels::luminance::band(arrays[i].view(), y0, rows);
-                Ok(kernels::luminance::channel_sums(band))
-            })
+    let sums = entry::native(py, "luminance", || {
+        pixfeed_core::pool::map(tasks.len(), work, threads, |t| {
+            let (i, y0, rows) = tasks[t];
+            let band = kernels::luminance::band(arrays[i].view(), y0, rows);
+            Ok(kernels::luminance::channel_sums(band))
         })
-        .map_err(|e| to_pyerr(py, "luminance", e))?;
+    })?;
     let mut totals = vec![[0u64; 4]; arrays.len()];
     for (&(i, _, _), s) in tasks.iter().zip(&sums) {
         for (t, v) in totals[i].iter_mut().zip(s) {
@@ -625,15 +606,7 @@ pub fn normalize<'py>(
     out: &Bound<'py, PyAny>,
 ) -> PyResult<()> {
     use kernels::normalize::{self as nz, TensorLayout};
-    let layout = match layout {
-        "CHW" => TensorLayout::Chw,
-        "HWC" => TensorLayout::Hwc,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "layout: expected 'CHW' or 'HWC', got {other:?}"
-            )))
-        }
-    };
+    let layout = entry::held(py, "layout", || layout.parse::<TensorLayout>())?;
     let arrays = extract_images(images)?;
     let n = arrays.len();
     let slot = arrays
@@ -648,28 +621,33 @@ pub fn normalize<'py>(
             "images[{i}]: all images must have the same shape to be stacked"
         )));
     }
-    let err = |e| to_pyerr(py, "normalize", e);
-    match dtype {
-        "float32" => {
-            let tables = nz::f32_tables(&mean, &std).map_err(err)?;
+    use pixfeed_core::pipeline::OutDtype;
+    let dtype_err = || {
+        PyValueError::new_err(format!(
+            "dtype: expected 'float32', 'float16' or 'bfloat16', got {dtype:?}"
+        ))
+    };
+    let parsed = entry::held(py, "dtype", || dtype.parse::<OutDtype>()).map_err(|_| dtype_err())?;
+    match parsed {
+        OutDtype::F32 => {
+            let tables = entry::held(py, "normalize", || nz::f32_tables(&mean, &std))?;
             let mut o = TypedOut::<f32>::extract(out, "float32")?;
             let dests = o.slots(n, slot)?;
             run_typed(py, &arrays, &dests, &tables, layout, threads)
         }
-        "float16" | "bfloat16" => {
-            let tables = if dtype == "float16" {
-                nz::f16_tables(&mean, &std)
-            } else {
-                nz::bf16_tables(&mean, &std)
-            }
-            .map_err(err)?;
+        OutDtype::F16 | OutDtype::BF16 => {
+            let tables = entry::held(py, "normalize", || {
+                if parsed == OutDtype::F16 {
+                    nz::f16_tables(&mean, &std)
+                } else {
+                    nz::bf16_tables(&mean, &std)
+                }
+            })?;
             let mut o = TypedOut::<u16>::extract(out, "uint16")?;
             let dests = o.slots(n, slot)?;
             run_typed(py, &arrays, &dests, &tables, layout, threads)
         }
-        other => Err(PyValueError::new_err(format!(
-            "dtype: expected 'float32', 'float16' or 'bfloat16', got {other:?}"
-        ))),
+        OutDtype::U8 => Err(dtype_err()),
     }
 }
 
@@ -682,13 +660,12 @@ fn run_typed<T: Copy + Send + Sync>(
     threads: Option<usize>,
 ) -> PyResult<()> {
     let work = dests.slots.iter().map(|s| s.1).sum::<usize>() * std::mem::size_of::<T>();
-    py.detach(|| {
+    entry::native(py, "normalize", || {
         pixfeed_core::pool::map(arrays.len(), work, threads, |i| {
             // SAFETY: index `i` is handed to exactly one task; `out` outlives the call.
             let dst = unsafe { dests.get(i) };
             kernels::normalize::normalize_into(arrays[i].view(), dst, tables, layout)
         })
-    })
-    .map_err(|e| to_pyerr(py, "normalize", e))?;
+    })?;
     Ok(())
 }

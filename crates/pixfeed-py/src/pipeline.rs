@@ -1,93 +1,94 @@
-//! Loader pipeline binding: parse the spec Python validated, release the GIL, run a batch
-//! into the caller's buffer, return one exception (or None) per item.
+//! Loader pipeline binding: the spec Python validated, parsed once into a
+//! `_core.PipelineSpec` and reused for every batch; each batch runs with the GIL released
+//! into the caller's buffer and returns one exception (or None) per item.
 
+use pixfeed_core::geometry::CropSampling;
+use pixfeed_core::kernels::resize::Interpolation;
 use pixfeed_core::pipeline::crop::CropSpec;
 use pixfeed_core::pipeline::{
-    self, CropKind, Interp, Lut, OutDtype, OutLayout, PipelineSpec, RelativeCrop,
+    self, CropKind, CropName, Lut, OutDtype, OutLayout, PipelineSpec, RelativeCrop,
 };
-use pixfeed_core::Source;
+use pixfeed_core::{Mode, Source};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use crate::arrays::ArrayOut;
-use crate::decode::{parse_mode, OwnedSource};
+use crate::decode::OwnedSource;
+use crate::entry;
 use crate::errors::to_pyerr;
 
-/// The tuple `pixfeed.Pipeline._spec()` builds (already validated in Python).
-/// Grouped in three because PyO3 extracts tuples of at most 12 items.
-type SpecTuple = (
-    ((u32, u32), String, (f64, f64), (f64, f64), u32, f64),
-    (Vec<f64>, Vec<f64>, String, String, String, String),
-    (bool, bool, u64, bool, bool),
-    // strict
-    (bool,),
-);
-
-fn bad(arg: &str, v: &str) -> PyErr {
-    PyValueError::new_err(format!("{arg}: unexpected value {v:?}"))
+/// `pixfeed.Pipeline`'s settings, parsed and checked once (`Pipeline` validates them in
+/// Python first and keeps this object until an attribute changes).
+#[pyclass(name = "PipelineSpec", module = "pixfeed._core", frozen)]
+pub struct PySpec {
+    spec: PipelineSpec,
 }
 
-fn parse_interp(interp: &str) -> PyResult<Interp> {
-    Ok(match interp {
-        "nearest" => Interp::Nearest,
-        "bilinear" => Interp::Bilinear,
-        "bicubic" => Interp::Bicubic,
-        "lanczos" => Interp::Lanczos,
-        "area" => Interp::Area,
-        other => return Err(bad("interpolation", other)),
-    })
-}
-
-fn parse_spec(t: SpecTuple) -> PyResult<PipelineSpec> {
-    let (
-        (size, crop, scale, ratio, shorter, flip),
-        (mean, std, dtype, layout, mode, interp),
-        (aa, exif, maxp, fast, exact),
-        (strict,),
-    ) = t;
-    let crop = match crop.as_str() {
-        "random_resized" => CropKind::RandomResized { scale, ratio },
-        "center" => CropKind::Center { shorter },
-        "resize" => CropKind::Resize,
-        "none" => CropKind::None,
-        other => return Err(bad("crop", other)),
-    };
-    let dtype = match dtype.as_str() {
-        "float32" => OutDtype::F32,
-        "float16" => OutDtype::F16,
-        "bfloat16" => OutDtype::BF16,
-        "uint8" => OutDtype::U8,
-        other => return Err(bad("dtype", other)),
-    };
-    let layout = match layout.as_str() {
-        "NCHW" => OutLayout::Nchw,
-        "NHWC" => OutLayout::Nhwc,
-        other => return Err(bad("layout", other)),
-    };
-    let interp = parse_interp(&interp)?;
-    let mode = parse_mode(&mode)?;
-    let mut spec = PipelineSpec {
-        size,
-        crop,
-        flip,
-        mode,
-        interp,
-        antialias: aa,
-        apply_exif: exif,
-        max_pixels: maxp,
-        fast_decode: fast,
-        exact,
-        strict,
-        dtype,
-        layout,
-        lut: Lut::Identity,
-    };
-    if mean.len() != spec.channels() || std.len() != spec.channels() {
-        return Err(PyValueError::new_err("mean/std: one value per channel"));
+#[pymethods]
+impl PySpec {
+    #[new]
+    #[pyo3(signature = (*, size, crop, scale, ratio, resize_shorter, flip, mean, std, dtype,
+        layout, mode, interpolation, antialias, apply_exif, max_pixels, fast_decode, exact,
+        strict))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        size: (u32, u32),
+        crop: &str,
+        scale: (f64, f64),
+        ratio: (f64, f64),
+        resize_shorter: u32,
+        flip: f64,
+        mean: Vec<f64>,
+        std: Vec<f64>,
+        dtype: &str,
+        layout: &str,
+        mode: &str,
+        interpolation: &str,
+        antialias: bool,
+        apply_exif: bool,
+        max_pixels: u64,
+        fast_decode: bool,
+        exact: bool,
+        strict: bool,
+    ) -> PyResult<Self> {
+        let mut spec = entry::held(py, "PipelineSpec", || {
+            let crop = CropKind::new(
+                crop.parse::<CropName>()?,
+                CropSampling { scale, ratio },
+                resize_shorter,
+            );
+            Ok(PipelineSpec {
+                size,
+                crop,
+                flip,
+                mode: mode.parse::<Mode>()?,
+                interp: interpolation.parse::<Interpolation>()?,
+                antialias,
+                apply_exif,
+                max_pixels,
+                fast_decode,
+                exact,
+                strict,
+                dtype: dtype.parse::<OutDtype>()?,
+                layout: layout.parse::<OutLayout>()?,
+                lut: Lut::Identity,
+            })
+        })?;
+        let channels = spec.mode.channels();
+        if mean.len() != channels || std.len() != channels {
+            return Err(PyValueError::new_err("mean/std: one value per channel"));
+        }
+        spec.lut = entry::held(py, "PipelineSpec", || Lut::new(spec.dtype, &mean, &std))?;
+        Ok(PySpec { spec })
     }
-    spec.lut = Lut::new(dtype, &mean, &std).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(spec)
+
+    /// Bytes of one batch item.
+    #[getter]
+    fn item_bytes(&self) -> usize {
+        self.spec.item_bytes()
+    }
 }
 
 #[pyfunction]
@@ -95,7 +96,7 @@ fn parse_spec(t: SpecTuple) -> PyResult<PipelineSpec> {
 #[allow(clippy::too_many_arguments)]
 pub fn pipeline_batch<'py>(
     py: Python<'py>,
-    spec: SpecTuple,
+    spec: &Bound<'py, PySpec>,
     sources: &Bound<'py, PyList>,
     keys: Vec<u64>,
     seed: u64,
@@ -103,19 +104,26 @@ pub fn pipeline_batch<'py>(
     out: &Bound<'py, PyAny>,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let spec = parse_spec(spec)?;
+    let spec = &spec.get().spec;
     let owned: Vec<OwnedSource> = sources
         .iter()
         .map(|s| OwnedSource::extract(&s))
         .collect::<PyResult<_>>()?;
     let mut out = ArrayOut::extract(out)?;
     let buf = out.bytes();
-    let results = py
-        .detach(|| {
-            let srcs: Vec<Source<'_>> = owned.iter().map(OwnedSource::as_source).collect();
-            pipeline::run_batch(&spec, &srcs, &keys, None, seed, epoch, buf, threads)
-        })
-        .map_err(|e| to_pyerr(py, "pipeline", e))?;
+    let results = entry::native(py, "pipeline", || {
+        let srcs: Vec<Source<'_>> = owned.iter().map(OwnedSource::as_source).collect();
+        pipeline::run_batch(spec, &srcs, &keys, None, seed, epoch, buf, threads)
+    })?;
+    item_errors(py, &owned, results)
+}
+
+/// One exception (or None) per source.
+fn item_errors<'py>(
+    py: Python<'py>,
+    owned: &[OwnedSource],
+    results: Vec<pixfeed_core::Result<()>>,
+) -> PyResult<Bound<'py, PyList>> {
     let list = PyList::empty(py);
     for (src, r) in owned.iter().zip(results) {
         match r {
@@ -131,15 +139,20 @@ pub fn pipeline_batch<'py>(
 #[pyfunction]
 #[pyo3(signature = (spec, width, height, seed, epoch, key))]
 pub fn pipeline_params(
-    spec: SpecTuple,
+    py: Python<'_>,
+    spec: &Bound<'_, PySpec>,
     width: u32,
     height: u32,
     seed: u64,
     epoch: u64,
     key: u64,
 ) -> PyResult<((f64, f64, f64, f64), bool)> {
-    let spec = parse_spec(spec)?;
-    let p = pipeline::sample_params(&spec, width, height, seed, epoch, key, None);
+    let spec = &spec.get().spec;
+    let p = entry::held(py, "pipeline_params", || {
+        Ok(pipeline::sample_params(
+            spec, width, height, seed, epoch, key, None,
+        ))
+    })?;
     Ok(((p.crop.x, p.crop.y, p.crop.w, p.crop.h), p.flip))
 }
 
@@ -184,8 +197,10 @@ pub fn crop_paths<'py>(
         window,
         max_img_percent,
         center,
-        mode: parse_mode(mode)?,
-        interp: parse_interp(interpolation)?,
+        mode: entry::held(py, "mode", || mode.parse::<Mode>())?,
+        interp: entry::held(py, "interpolation", || {
+            interpolation.parse::<Interpolation>()
+        })?,
         antialias,
         max_pixels: pixfeed_core::decode::DEFAULT_MAX_PIXELS,
         exact,
@@ -193,18 +208,9 @@ pub fn crop_paths<'py>(
     };
     let mut out = ArrayOut::extract(out)?;
     let buf = out.bytes();
-    let results = py
-        .detach(|| {
-            let srcs: Vec<Source<'_>> = owned.iter().map(OwnedSource::as_source).collect();
-            pipeline::crop::crop_batch(&spec, &srcs, &rel, buf, threads)
-        })
-        .map_err(|e| to_pyerr(py, "crop_paths", e))?;
-    let list = PyList::empty(py);
-    for (src, r) in owned.iter().zip(results) {
-        match r {
-            Ok(()) => list.append(py.None())?,
-            Err(e) => list.append(to_pyerr(py, &src.name(), e).into_value(py))?,
-        }
-    }
-    Ok(list)
+    let results = entry::native(py, "crop_paths", || {
+        let srcs: Vec<Source<'_>> = owned.iter().map(OwnedSource::as_source).collect();
+        pipeline::crop::crop_batch(&spec, &srcs, &rel, buf, threads)
+    })?;
+    item_errors(py, &owned, results)
 }

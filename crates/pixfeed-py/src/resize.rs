@@ -15,12 +15,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyInt, PyList, PyString};
 
 use crate::arrays::{ArrayIn, ArrayOut};
-use crate::errors::to_pyerr;
+use crate::entry;
 use crate::ops::{extract_images, to_numpy};
 
-fn filter(interpolation: &str, antialias: bool) -> PyResult<Filter> {
-    let i =
-        Interpolation::parse(interpolation).map_err(|e| PyValueError::new_err(e.to_string()))?;
+fn filter(py: Python<'_>, interpolation: &str, antialias: bool) -> PyResult<Filter> {
+    let i = entry::held(py, "interpolation", || {
+        interpolation.parse::<Interpolation>()
+    })?;
     Ok(Filter::new(i, antialias))
 }
 
@@ -120,7 +121,7 @@ pub fn resize_one<'py>(
     antialias: bool,
     threads: Option<i64>,
 ) -> PyResult<Py<PyAny>> {
-    let f = filter(interpolation, antialias)?;
+    let f = filter(py, interpolation, antialias)?;
     let threads = threads_arg(threads)?;
     let a = ArrayIn::extract(image, "images").map_err(|e| empty_or(image, e))?;
     non_empty(&a, "images")?;
@@ -128,11 +129,10 @@ pub fn resize_one<'py>(
     let v = a.view();
     // Tiny images are not worth a GIL round trip either.
     let data = if a.height * a.width * a.channels + w * h * a.channels < 16 * 1024 {
-        resize_to_vec(v, w, h, f, threads)
+        entry::held(py, "resize", || resize_to_vec(v, w, h, f, threads))
     } else {
-        py.detach(|| resize_to_vec(v, w, h, f, threads))
-    }
-    .map_err(|e| to_pyerr(py, "resize", e))?;
+        entry::native(py, "resize", || resize_to_vec(v, w, h, f, threads))
+    }?;
     to_numpy(py, data, h, w, a.channels, a.ndim == 2)
 }
 
@@ -207,15 +207,14 @@ fn run_into(
         .zip(dims)
         .map(|(v, (w, h, c))| v.width * v.height * v.channels + w * h * c)
         .sum();
-    py.detach(|| {
+    entry::native(py, "resize", || {
         pixfeed_core::pool::map(views.len(), work, threads, |i| {
             let (w, h, c) = dims[i];
             let mut slot = slots[i].lock().unwrap_or_else(|e| e.into_inner());
             let dst = ImageViewMut::new(&mut slot[..], w, h, c)?;
             kernel::resize_into_par(views[i], dst, f, threads)
         })
-    })
-    .map_err(|e| to_pyerr(py, "resize", e))?;
+    })?;
     Ok(())
 }
 
@@ -247,7 +246,7 @@ pub fn resize_into<'py>(
     antialias: bool,
     threads: Option<i64>,
 ) -> PyResult<()> {
-    let f = filter(interpolation, antialias)?;
+    let f = filter(py, interpolation, antialias)?;
     let threads = threads_arg(threads)?;
     let arrays = extract_images(images)?;
     let mut dest = Dest::extract(out, arrays.len())?;
@@ -257,8 +256,8 @@ pub fn resize_into<'py>(
     run_into(py, &views, &dims, slots, f, threads)
 }
 
-fn sampling(scale: (f64, f64), ratio: (f64, f64)) -> PyResult<CropSampling> {
-    CropSampling::new(scale, ratio).map_err(|e| PyValueError::new_err(e.to_string()))
+fn sampling(py: Python<'_>, scale: (f64, f64), ratio: (f64, f64)) -> PyResult<CropSampling> {
+    entry::held(py, "", || CropSampling::new(scale, ratio))
 }
 
 /// The sample index of image `i`: `indices[i]`, or `i`.
@@ -274,19 +273,22 @@ fn sample_indices(n: usize, indices: Option<Vec<u64>>) -> PyResult<Vec<u64>> {
 }
 
 fn boxes_for(
+    py: Python<'_>,
     sizes: &[(u32, u32)],
     s: &CropSampling,
     seed: u64,
     epoch: u64,
     indices: &[u64],
-) -> Vec<Rect> {
-    sizes
-        .iter()
-        .zip(indices)
-        .map(|(&(w, h), &idx)| {
-            random_resized_crop_box(w, h, s, &mut SampleRng::new(seed, epoch, idx))
-        })
-        .collect()
+) -> PyResult<Vec<Rect>> {
+    entry::held(py, "random_resized_crop", || {
+        Ok(sizes
+            .iter()
+            .zip(indices)
+            .map(|(&(w, h), &idx)| {
+                random_resized_crop_box(w, h, s, &mut SampleRng::new(seed, epoch, idx))
+            })
+            .collect())
+    })
 }
 
 /// `(x, y, width, height)`.
@@ -300,6 +302,7 @@ fn box_tuple(r: &Rect) -> BoxTuple {
 #[pyfunction]
 #[pyo3(signature = (sizes, scale, ratio, seed, epoch, indices=None))]
 pub fn random_resized_crop_params(
+    py: Python<'_>,
     sizes: Vec<(u32, u32)>,
     scale: (f64, f64),
     ratio: (f64, f64),
@@ -307,9 +310,9 @@ pub fn random_resized_crop_params(
     epoch: u64,
     indices: Option<Vec<u64>>,
 ) -> PyResult<Vec<BoxTuple>> {
-    let s = sampling(scale, ratio)?;
+    let s = sampling(py, scale, ratio)?;
     let idx = sample_indices(sizes.len(), indices)?;
-    Ok(boxes_for(&sizes, &s, seed, epoch, &idx)
+    Ok(boxes_for(py, &sizes, &s, seed, epoch, &idx)?
         .iter()
         .map(box_tuple)
         .collect())
@@ -335,9 +338,9 @@ pub fn random_resized_crop<'py>(
     threads: Option<i64>,
     out: &Bound<'py, PyAny>,
 ) -> PyResult<Vec<BoxTuple>> {
-    let f = filter(interpolation, antialias)?;
+    let f = filter(py, interpolation, antialias)?;
     let threads = threads_arg(threads)?;
-    let s = sampling(scale, ratio)?;
+    let s = sampling(py, scale, ratio)?;
     let arrays = extract_images(images)?;
     for (i, a) in arrays.iter().enumerate() {
         non_empty(a, &format!("images[{i}]"))?;
@@ -347,13 +350,14 @@ pub fn random_resized_crop<'py>(
         .iter()
         .map(|a| (a.width as u32, a.height as u32))
         .collect();
-    let boxes = boxes_for(&dims_in, &s, seed, epoch, &idx);
-    let views = arrays
-        .iter()
-        .zip(&boxes)
-        .map(|(a, b)| kernel::crop_view(a.view(), *b))
-        .collect::<pixfeed_core::Result<Vec<_>>>()
-        .map_err(|e| to_pyerr(py, "random_resized_crop", e))?;
+    let boxes = boxes_for(py, &dims_in, &s, seed, epoch, &idx)?;
+    let views = entry::held(py, "random_resized_crop", || {
+        arrays
+            .iter()
+            .zip(&boxes)
+            .map(|(a, b)| kernel::crop_view(a.view(), *b))
+            .collect::<pixfeed_core::Result<Vec<_>>>()
+    })?;
     let mut dest = Dest::extract(out, arrays.len())?;
     let dims = check_dims(&arrays, &dest)?;
     if let Some(bad) = dims.iter().find(|&&(w, h, _)| (w, h) != size) {

@@ -4,11 +4,11 @@
 use std::cell::Cell;
 use std::path::PathBuf;
 
-use pixfeed_core::error::catch_panic;
 use pixfeed_core::scan::{scan as core_scan, Paths, ScanOptions};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 
+use crate::entry;
 use crate::errors::to_pyerr;
 
 /// Walk `root`. Returns `(paths, errors, sorted)`: `paths` sorted by bytes, `errors` a list
@@ -30,9 +30,7 @@ pub fn scan<'py>(
         recursive,
         follow_symlinks,
     };
-    let out = py
-        .detach(|| catch_panic(|| core_scan(&root, &opts, threads)))
-        .map_err(|e| to_pyerr(py, root.as_path(), e))?;
+    let out = entry::native(py, root.as_path(), || core_scan(&root, &opts, threads))?;
     let in_str_order = Cell::new(true);
     let paths = PyList::new(
         py,

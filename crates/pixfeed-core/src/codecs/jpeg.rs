@@ -342,9 +342,8 @@ pub fn scale_region(width: u32, height: u32, region: Rect, m: u32) -> Rect {
 }
 
 /// The DCT scales we decode at: `M/8` for these `M` only. libjpeg-turbo has SIMD inverse
-/// DCTs for 8x8, 4x4, 2x2 and 1x1 blocks; the other sizes (3..7) run C code that, measured
-/// here on 500x375 photos, costs *more* than a full-size SIMD decode (M=5..7: 1.1-1.7x the
-/// time of M=8), so they are never the cheap choice.
+/// DCTs for 8x8, 4x4, 2x2 and 1x1 blocks; the other sizes (3..7) run C code that costs
+/// *more* than a full-size SIMD decode, so they are never the cheap choice.
 pub const SCALES: [u32; 4] = [1, 2, 4, 8];
 
 /// The DCT scale `M` (decode at `M/8`, `M` in [`SCALES`]) for a request: the smallest whose
@@ -507,8 +506,7 @@ fn decode_spliced(
 /// [`decode_at`] on the original (the margin is the upsampling context), with libjpeg
 /// decoding only those blocks. `None` when the narrow file cannot be made, or would keep more
 /// than a third of the MCU columns: there our parse of the full-width rows costs more than
-/// libjpeg's decode of the columns it saves (measured on 256-wide windows of 512x512
-/// colour files: 1.40x the peer with narrow files, 1.59x without).
+/// libjpeg's decode of the columns it saves.
 fn decode_narrowed(
     data: &[u8],
     st: &skip::Stream,

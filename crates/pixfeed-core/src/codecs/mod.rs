@@ -26,14 +26,21 @@ pub enum Format {
     Webp,
 }
 
+crate::names::named!(
+    Format,
+    "format",
+    Or,
+    [
+        ("jpeg", Format::Jpeg),
+        ("png", Format::Png),
+        ("bmp", Format::Bmp),
+        ("webp", Format::Webp),
+    ]
+);
+
 impl Format {
     pub fn name(self) -> &'static str {
-        match self {
-            Format::Jpeg => "jpeg",
-            Format::Png => "png",
-            Format::Bmp => "bmp",
-            Format::Webp => "webp",
-        }
+        crate::names::Named::name(self)
     }
 }
 
@@ -49,6 +56,20 @@ pub enum Layout {
     /// C, M, Y, K as Pillow presents a CMYK image (Adobe-inverted files already un-inverted).
     Cmyk,
 }
+
+// The layouts `pixfeed.convert` takes (its `to` and `source` arguments).
+crate::names::named!(
+    Layout,
+    "layout",
+    OneOf,
+    [
+        ("L", Layout::Gray),
+        ("RGB", Layout::Rgb),
+        ("BGR", Layout::Bgr),
+        ("RGBA", Layout::Rgba),
+        ("BGRA", Layout::Bgra),
+    ]
+);
 
 impl Layout {
     pub fn channels(self) -> usize {
@@ -73,6 +94,32 @@ pub enum Mode {
     L,
     /// Native channels and bit depth.
     Unchanged,
+}
+
+crate::names::named!(
+    Mode,
+    "mode",
+    OneOf,
+    [
+        ("RGB", Mode::Rgb),
+        ("BGR", Mode::Bgr),
+        ("RGBA", Mode::Rgba),
+        ("L", Mode::L),
+        ("unchanged", Mode::Unchanged),
+    ]
+);
+
+impl Mode {
+    /// Channels of this mode's 8-bit output. `Unchanged` keeps the file's own channels,
+    /// unknown before its header is read; it counts as 3 here (the pipelines, which size
+    /// their slots by this, are never given `Unchanged`).
+    pub fn channels(self) -> usize {
+        match self {
+            Mode::L => 1,
+            Mode::Rgba => 4,
+            Mode::Rgb | Mode::Bgr | Mode::Unchanged => 3,
+        }
+    }
 }
 
 /// Header facts in stored geometry.

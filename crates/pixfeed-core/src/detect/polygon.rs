@@ -27,10 +27,10 @@
 //! IoU 1. The tests check against exact rational arithmetic where GEOS itself fails.
 //! Cost O(n·m) per pair with bounding-box pruning, no allocation per pair.
 //!
-//! `geo`'s `BooleanOps::intersection` (0.31, via i_overlay) was measured first on the
-//! benchmark's 10k pairs of 6-16 vertex polygons: about 4-5x shapely's speed (under the 5x
-//! floor) and a relative area error up to 7e-6 (it snaps coordinates to an integer grid),
-//! over the 1e-9 the tests require. It builds the intersection polygons we do not need.
+//! Why not `geo`'s `BooleanOps::intersection` (via i_overlay): it snaps coordinates to an
+//! integer grid (relative area errors far over the 1e-9 the tests require), builds the
+//! intersection polygons we do not need, and falls short of the speed floor (figures in
+//! benchmarks/RESULTS.md, "Moved from code comments").
 
 use super::orient;
 use crate::{Error, Result};

@@ -23,6 +23,13 @@ pub enum YoloLayout {
     V8,
 }
 
+crate::names::named!(
+    YoloLayout,
+    "layout",
+    Or,
+    [("v5", YoloLayout::V5), ("v8", YoloLayout::V8)]
+);
+
 /// What `yolo_postprocess` keeps.
 #[derive(Debug, Clone)]
 pub struct YoloOptions {

@@ -64,7 +64,7 @@ pub fn convert_into(
         return Ok(());
     }
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
+    if crate::kernels::cpu::avx2() {
         // SAFETY: the CPU supports AVX2 (checked just above).
         unsafe { convert_rows_avx2(src, dst, from, to, alpha) };
         return Ok(());
@@ -74,7 +74,7 @@ pub fn convert_into(
 }
 
 /// [`convert_rows`] compiled for AVX2: LLVM turns the stride-3/4 pixel loops into shuffles,
-/// 2-7x faster than the SSE2 build (e.g. RGB -> L 640x480: 56 us instead of 126 us).
+/// several times faster than the SSE2 build (figures in benchmarks/RESULTS.md).
 ///
 /// # Safety
 /// The CPU must support AVX2.

@@ -2,6 +2,7 @@
 //! Batch parallelism lives in `crate::pool`; kernels are single-threaded and deterministic.
 
 pub mod color;
+pub mod cpu;
 pub mod crop;
 pub mod flip;
 pub mod luminance;

@@ -20,6 +20,13 @@ pub enum TensorLayout {
     Hwc,
 }
 
+crate::names::named!(
+    TensorLayout,
+    "layout",
+    Or,
+    [("CHW", TensorLayout::Chw), ("HWC", TensorLayout::Hwc)]
+);
+
 /// One 256-entry table per channel.
 pub type Tables<T> = Vec<[T; 256]>;
 

@@ -1,6 +1,6 @@
 //! `crop_paths` (docs/crop-from-files.md): one window per source, uint8 HWC straight into the caller's
 //! batch. The crop box comes from the header (parallel_image_crop's geometry, see
-//! [`plan::relative_box`]); only that box is decoded (JPEG: ROI + the smallest DCT scale
+//! [`relative_box`]); only that box is decoded (JPEG: ROI + the smallest DCT scale
 //! that still covers the window; BMP: its rows; PNG: rows down to its last one), then resized
 //! into the batch slot in one step. A crop that is already the window's size (scale 1,
 //! e.g. a 256x256 box for a 256 window) is copied, not resampled.
@@ -12,13 +12,12 @@ use std::cell::RefCell;
 
 use fast_image_resize as fir;
 
-use super::plan::{self, RelativeCrop};
-use super::{pixel_type, resize_alg, Interp};
 use crate::codecs::Mode;
 use crate::decode::{decode_region, probe, DecodeOptions};
 use crate::error::catch_panic;
+use crate::geometry::{relative_box, RelativeCrop};
 use crate::image::Rect;
-use crate::kernels::resize::Filter;
+use crate::kernels::resize::{Filter, Interpolation};
 use crate::source::{with_ranges, Source};
 use crate::{pool, Error, Result};
 
@@ -32,7 +31,7 @@ pub struct CropSpec {
     pub center: bool,
     /// `Rgb`, `Bgr`, `Rgba` or `L` (8-bit output).
     pub mode: Mode,
-    pub interp: Interp,
+    pub interp: Interpolation,
     pub antialias: bool,
     pub max_pixels: u64,
     /// See `RawRequest::strict`.
@@ -43,16 +42,9 @@ pub struct CropSpec {
 }
 
 impl CropSpec {
-    pub fn channels(&self) -> usize {
-        match self.mode {
-            Mode::L => 1,
-            Mode::Rgba => 4,
-            _ => 3,
-        }
-    }
     /// Bytes of one batch item.
     pub fn item_bytes(&self) -> usize {
-        self.window as usize * self.window as usize * self.channels()
+        self.window as usize * self.window as usize * self.mode.channels()
     }
 }
 
@@ -66,7 +58,7 @@ fn bmp_rows(spec: &CropSpec, head: &[u8], rel: RelativeCrop) -> Option<Vec<std::
     let info = probe(head)
         .ok()
         .filter(|i| i.format == crate::codecs::Format::Bmp)?;
-    let b = plan::relative_box(
+    let b = relative_box(
         info.width,
         info.height,
         rel,
@@ -83,7 +75,7 @@ pub fn crop_one(spec: &CropSpec, data: &[u8], rel: RelativeCrop, slot: &mut [u8]
         return Err(Error::invalid("mode", "crop_paths needs an 8-bit mode"));
     }
     let (tw, th) = (spec.window, spec.window);
-    let c = spec.channels();
+    let c = spec.mode.channels();
     if slot.len() != spec.item_bytes() {
         return Err(Error::invalid("out", "slot size does not match the window"));
     }
@@ -91,11 +83,11 @@ pub fn crop_one(spec: &CropSpec, data: &[u8], rel: RelativeCrop, slot: &mut [u8]
     let (iw, ih) = (info.width, info.height);
     crate::codecs::check_pixels(iw, ih, spec.max_pixels)?;
     // An integer box inside the image (relative_box floors sizes and truncates corners).
-    let b = plan::relative_box(iw, ih, rel, spec.max_img_percent, spec.center);
+    let b = relative_box(iw, ih, rel, spec.max_img_percent, spec.center);
     let roi = Rect::new(b.x as u32, b.y as u32, b.w as u32, b.h as u32);
     if spec.exact {
         let (w, h) = (tw as usize, th as usize);
-        let filter = Filter::new(super::kernel_interp(spec.interp), spec.antialias);
+        let filter = Filter::new(spec.interp, spec.antialias);
         return super::exact_window(
             data,
             spec.mode,
@@ -145,33 +137,9 @@ pub fn crop_one(spec: &CropSpec, data: &[u8], rel: RelativeCrop, slot: &mut [u8]
         return Ok(());
     }
 
-    // The box in the decoded region's pixels (a reduced JPEG rounds the region outwards).
-    let k = region.scale;
-    let (ox, oy) = region.origin;
-    let (dw, dh) = (vw as f64, img.height as f64);
-    let bx = ((b.x - ox) * k).clamp(0.0, dw);
-    let by = ((b.y - oy) * k).clamp(0.0, dh);
-    let bw = (b.w * k).min(dw - bx).max(f64::MIN_POSITIVE);
-    let bh = (b.h * k).min(dh - by).max(f64::MIN_POSITIVE);
-    RESIZER.with(|cell| -> Result<()> {
-        let mut resizer = cell.borrow_mut();
-        let full_img =
-            fir::images::ImageRef::new(img.width as u32, img.height as u32, src, pixel_type(c))
-                .map_err(|e| Error::Internal(format!("resize source: {e}")))?;
-        // Only the region's columns: the filter treats the region's edges as the image's.
-        let src_img =
-            fir::images::CroppedImage::new(&full_img, vx as u32, 0, vw as u32, img.height as u32)
-                .map_err(|e| Error::Internal(format!("resize source: {e}")))?;
-        let mut dst_img = fir::images::Image::from_slice_u8(tw, th, slot, pixel_type(c))
-            .map_err(|e| Error::Internal(format!("resize destination: {e}")))?;
-        // Channels resized independently (no premultiplied alpha), as `pixfeed.resize`.
-        let options = fir::ResizeOptions::new()
-            .resize_alg(resize_alg(spec.interp, spec.antialias))
-            .use_alpha(false)
-            .crop(bx, by, bw, bh);
-        resizer
-            .resize(&src_img, &mut dst_img, &options)
-            .map_err(|e| Error::Internal(format!("resize: {e}")))
+    RESIZER.with(|cell| {
+        let filter = Filter::new(spec.interp, spec.antialias);
+        super::fast_resize_box(&mut cell.borrow_mut(), &region, b, filter, (tw, th), slot)
     })
 }
 

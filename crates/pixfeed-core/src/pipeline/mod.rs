@@ -2,8 +2,9 @@
 //! decode only that region at the smallest sufficient DCT scale -> resize the crop to the
 //! output size -> flip -> normalize into the batch slot. One image never leaves its thread.
 
+#[cfg(test)]
+mod batch_tests;
 pub mod crop;
-pub mod plan;
 pub mod write;
 mod write_avx2;
 
@@ -14,23 +15,21 @@ use fast_image_resize as fir;
 use crate::codecs::Mode;
 use crate::decode::{decode_region, probe, DecodeOptions};
 use crate::error::catch_panic;
+use crate::geometry::{self, CropSampling};
 use crate::image::{ImageView, ImageViewMut, Rect};
 use crate::kernels::resize::{self, pillow, Filter, Interpolation};
 use crate::rng::SampleRng;
 use crate::source::{with_bytes, Source};
 use crate::{pool, Error, Result};
 
-pub use plan::{BoxF, RelativeCrop};
+pub use crate::geometry::{BoxF, RelativeCrop};
 pub use write::{Lut, OutDtype, OutLayout};
 
 /// How each image is cropped before the resize to `size`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum CropKind {
     /// torchvision RandomResizedCrop sampling from the header's size.
-    RandomResized {
-        scale: (f64, f64),
-        ratio: (f64, f64),
-    },
+    RandomResized(CropSampling),
     /// Resize the shorter side to `shorter`, then centre-crop `size` (torchvision order).
     Center { shorter: u32 },
     /// The whole image straight to `size`.
@@ -38,18 +37,42 @@ pub enum CropKind {
     /// No crop or resize: the image must already be `size`.
     None,
     /// A per-item [`RelativeCrop`] (parallel_image_crop's geometry, see
-    /// [`plan::relative_box`]), resized to `size`.
+    /// [`geometry::relative_box`]), resized to `size`.
     Relative { max_img_percent: f64, center: bool },
 }
 
-/// Resampling filter (see `resize_alg` for the library mapping).
+/// The crop names of `pixfeed.Pipeline(crop=...)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Interp {
-    Nearest,
-    Bilinear,
-    Bicubic,
-    Lanczos,
-    Area,
+pub enum CropName {
+    RandomResized,
+    Center,
+    Resize,
+    None,
+}
+
+crate::names::named!(
+    CropName,
+    "crop",
+    Or,
+    [
+        ("random_resized", CropName::RandomResized),
+        ("center", CropName::Center),
+        ("resize", CropName::Resize),
+        ("none", CropName::None),
+    ]
+);
+
+impl CropKind {
+    /// The crop `name` with its parameters (`sampling` for the random resized crop,
+    /// `shorter` for the centre crop; the others take none).
+    pub fn new(name: CropName, sampling: CropSampling, shorter: u32) -> Self {
+        match name {
+            CropName::RandomResized => CropKind::RandomResized(sampling),
+            CropName::Center => CropKind::Center { shorter },
+            CropName::Resize => CropKind::Resize,
+            CropName::None => CropKind::None,
+        }
+    }
 }
 
 /// Everything a batch's images share.
@@ -61,7 +84,7 @@ pub struct PipelineSpec {
     /// Probability of a horizontal flip.
     pub flip: f64,
     pub mode: Mode,
-    pub interp: Interp,
+    pub interp: Interpolation,
     pub antialias: bool,
     pub apply_exif: bool,
     pub max_pixels: u64,
@@ -79,42 +102,9 @@ pub struct PipelineSpec {
 }
 
 impl PipelineSpec {
-    pub fn channels(&self) -> usize {
-        match self.mode {
-            Mode::L => 1,
-            Mode::Rgba => 4,
-            _ => 3,
-        }
-    }
     /// Bytes of one batch item.
     pub fn item_bytes(&self) -> usize {
-        self.size.0 as usize * self.size.1 as usize * self.channels() * self.dtype.size()
-    }
-}
-
-fn resize_alg(interp: Interp, antialias: bool) -> fir::ResizeAlg {
-    use fir::FilterType as F;
-    let filter = match interp {
-        Interp::Nearest => return fir::ResizeAlg::Nearest,
-        Interp::Bilinear => F::Bilinear,
-        Interp::Bicubic => F::CatmullRom,
-        Interp::Lanczos => F::Lanczos3,
-        Interp::Area => F::Box,
-    };
-    if antialias {
-        fir::ResizeAlg::Convolution(filter)
-    } else {
-        fir::ResizeAlg::Interpolation(filter)
-    }
-}
-
-/// Filter radius in source pixels at scale 1 (for the margin a centre crop needs).
-fn support(interp: Interp) -> f64 {
-    match interp {
-        Interp::Nearest | Interp::Area => 0.5,
-        Interp::Bilinear => 1.0,
-        Interp::Bicubic => 2.0,
-        Interp::Lanczos => 3.0,
+        self.size.0 as usize * self.size.1 as usize * self.mode.channels() * self.dtype.size()
     }
 }
 
@@ -154,28 +144,18 @@ pub fn sample_params(
     let (tw, th) = spec.size;
     let mut rng = SampleRng::new(seed, epoch, key);
     let crop = match spec.crop {
-        CropKind::RandomResized { scale, ratio } => {
-            plan::random_resized_crop_box(iw, ih, scale, ratio, &mut rng)
+        CropKind::RandomResized(sampling) => {
+            geometry::random_resized_crop_box(iw, ih, &sampling, &mut rng).into()
         }
-        CropKind::Center { shorter } => plan::center_box(iw, ih, shorter, tw, th),
+        CropKind::Center { shorter } => geometry::center_box(iw, ih, shorter, tw, th),
         CropKind::Relative {
             max_img_percent,
             center,
         } => match rel {
-            Some(r) => plan::relative_box(iw, ih, r, max_img_percent, center),
-            None => BoxF {
-                x: 0.0,
-                y: 0.0,
-                w: f64::from(iw),
-                h: f64::from(ih),
-            },
+            Some(r) => geometry::relative_box(iw, ih, r, max_img_percent, center),
+            None => BoxF::whole(iw, ih),
         },
-        CropKind::Resize | CropKind::None => BoxF {
-            x: 0.0,
-            y: 0.0,
-            w: f64::from(iw),
-            h: f64::from(ih),
-        },
+        CropKind::Resize | CropKind::None => BoxF::whole(iw, ih),
     };
     let flip = spec.flip > 0.0 && rng.bernoulli(spec.flip);
     SampleParams { crop, flip }
@@ -210,7 +190,7 @@ pub fn run_one(
             let factor = (crop_box.w / f64::from(tw))
                 .max(crop_box.h / f64::from(th))
                 .max(1.0);
-            (support(spec.interp) * factor).ceil() + 8.0
+            (spec.interp.support() * factor).ceil() + 8.0
         }
         _ => 0.0,
     };
@@ -269,45 +249,14 @@ pub fn run_one(
         return Ok(());
     }
 
-    // The crop box in the decoded region's pixels.
-    let k = region.scale;
-    let (ox, oy) = region.origin;
-    let (dw, dh) = (region.view_width as f64, img.height as f64);
-    let bx = ((crop_box.x - ox) * k).clamp(0.0, dw);
-    let by = ((crop_box.y - oy) * k).clamp(0.0, dh);
-    let bw = (crop_box.w * k).min(dw - bx).max(f64::MIN_POSITIVE);
-    let bh = (crop_box.h * k).min(dh - by).max(f64::MIN_POSITIVE);
-
     SCRATCH.with(|cell| -> Result<()> {
         let mut guard = cell.borrow_mut();
         let (resizer, buf) = &mut *guard;
         let n = tw as usize * th as usize * c;
         buf.clear();
         buf.resize(n, 0);
-        let full_img =
-            fir::images::ImageRef::new(img.width as u32, img.height as u32, src, pixel_type(c))
-                .map_err(|e| Error::Internal(format!("resize source: {e}")))?;
-        // Only the region's columns: the resize filter must treat its edges as the image's
-        // (crop, then resize), not reach into the band's extra columns.
-        let src_img = fir::images::CroppedImage::new(
-            &full_img,
-            region.view_x as u32,
-            0,
-            region.view_width as u32,
-            img.height as u32,
-        )
-        .map_err(|e| Error::Internal(format!("resize source: {e}")))?;
-        let mut dst_img = fir::images::Image::from_slice_u8(tw, th, buf, pixel_type(c))
-            .map_err(|e| Error::Internal(format!("resize destination: {e}")))?;
-        // Channels are resized independently, as `pixfeed.resize` does (no premultiplied
-        // alpha): one rule on every path.
-        let options = fir::ResizeOptions::new()
-            .resize_alg(resize_alg(spec.interp, spec.antialias))
-            .use_alpha(false)
-            .crop(bx, by, bw, bh);
-        resizer
-            .resize(&src_img, &mut dst_img, &options)
-            .map_err(|e| Error::Internal(format!("resize: {e}")))?;
+        let filter = Filter::new(spec.interp, spec.antialias);
+        fast_resize_box(resizer, &region, crop_box, filter, (tw, th), buf)?;
         write::write_item(
             buf,
             tw as usize,
@@ -322,14 +271,52 @@ pub fn run_one(
     })
 }
 
-fn kernel_interp(i: Interp) -> Interpolation {
-    match i {
-        Interp::Nearest => Interpolation::Nearest,
-        Interp::Bilinear => Interpolation::Bilinear,
-        Interp::Bicubic => Interpolation::Bicubic,
-        Interp::Lanczos => Interpolation::Lanczos,
-        Interp::Area => Interpolation::Area,
-    }
+/// The fast mode's resize (fir, see `kernels::resize`): the box `b` (oriented source pixels)
+/// of a decoded `region`, 8-bit, to `dst` (`tw x th`). Only the region's columns are read, so
+/// the filter treats the region's edges as the image's (crop, then resize) and never reaches
+/// into a band's extra columns; channels are resized independently (no premultiplied alpha),
+/// as `pixfeed.resize` does.
+pub(crate) fn fast_resize_box(
+    resizer: &mut fir::Resizer,
+    region: &crate::decode::Region,
+    b: BoxF,
+    filter: Filter,
+    (tw, th): (u32, u32),
+    dst: &mut [u8],
+) -> Result<()> {
+    let img = &region.image;
+    let c = img.channels;
+    let src = img
+        .as_u8()
+        .ok_or_else(|| Error::invalid("mode", "the loader needs 8-bit output"))?;
+    // The box in the decoded region's pixels (a reduced JPEG rounds the region outwards).
+    let k = region.scale;
+    let (ox, oy) = region.origin;
+    let (dw, dh) = (region.view_width as f64, img.height as f64);
+    let bx = ((b.x - ox) * k).clamp(0.0, dw);
+    let by = ((b.y - oy) * k).clamp(0.0, dh);
+    let bw = (b.w * k).min(dw - bx).max(f64::MIN_POSITIVE);
+    let bh = (b.h * k).min(dh - by).max(f64::MIN_POSITIVE);
+    let full_img =
+        fir::images::ImageRef::new(img.width as u32, img.height as u32, src, pixel_type(c))
+            .map_err(|e| Error::Internal(format!("resize source: {e}")))?;
+    let src_img = fir::images::CroppedImage::new(
+        &full_img,
+        region.view_x as u32,
+        0,
+        region.view_width as u32,
+        img.height as u32,
+    )
+    .map_err(|e| Error::Internal(format!("resize source: {e}")))?;
+    let mut dst_img = fir::images::Image::from_slice_u8(tw, th, dst, pixel_type(c))
+        .map_err(|e| Error::Internal(format!("resize destination: {e}")))?;
+    let options = fir::ResizeOptions::new()
+        .resize_alg(resize::fast_alg(filter))
+        .use_alpha(false)
+        .crop(bx, by, bw, bh);
+    resizer
+        .resize(&src_img, &mut dst_img, &options)
+        .map_err(|e| Error::Internal(format!("resize: {e}")))
 }
 
 /// Resize the integer rectangle `rect` of the oriented image (`iw x ih`) to `dst` and keep
@@ -455,11 +442,11 @@ fn run_exact(
             (rect, (tw, th), (0, 0, tw, th))
         }
     };
-    let filter = Filter::new(kernel_interp(spec.interp), spec.antialias);
+    let filter = Filter::new(spec.interp, spec.antialias);
     SCRATCH.with(|cell| -> Result<()> {
         let mut guard = cell.borrow_mut();
         let (_, buf) = &mut *guard;
-        let c = spec.channels();
+        let c = spec.mode.channels();
         buf.clear();
         buf.resize(tw * th * c, 0);
         exact_window(
@@ -528,13 +515,14 @@ mod tests {
     use crate::decode::decode;
     use crate::image::Image;
 
-    fn spec(crop: CropKind, size: (u32, u32)) -> PipelineSpec {
+    /// An exact-mode, uint8 NHWC RGB spec with a 0.5 flip.
+    pub(super) fn spec(crop: CropKind, size: (u32, u32)) -> PipelineSpec {
         PipelineSpec {
             size,
             crop,
             flip: 0.5,
             mode: Mode::Rgb,
-            interp: Interp::Bilinear,
+            interp: Interpolation::Bilinear,
             antialias: true,
             apply_exif: true,
             max_pixels: crate::decode::DEFAULT_MAX_PIXELS,
@@ -596,10 +584,7 @@ mod tests {
         }
         // Random resized crop: the integer box cropped, then resized.
         let s = spec(
-            CropKind::RandomResized {
-                scale: (0.05, 1.0),
-                ratio: (0.75, 4.0 / 3.0),
-            },
+            CropKind::RandomResized(CropSampling::new((0.05, 1.0), (0.75, 4.0 / 3.0)).unwrap()),
             (33, 47),
         );
         for key in 0..12 {

@@ -13,6 +13,18 @@ pub enum OutDtype {
     U8,
 }
 
+crate::names::named!(
+    OutDtype,
+    "dtype",
+    Or,
+    [
+        ("float32", OutDtype::F32),
+        ("float16", OutDtype::F16),
+        ("bfloat16", OutDtype::BF16),
+        ("uint8", OutDtype::U8),
+    ]
+);
+
 impl OutDtype {
     pub fn size(self) -> usize {
         match self {
@@ -28,6 +40,13 @@ pub enum OutLayout {
     Nchw,
     Nhwc,
 }
+
+crate::names::named!(
+    OutLayout,
+    "layout",
+    Or,
+    [("NCHW", OutLayout::Nchw), ("NHWC", OutLayout::Nhwc)]
+);
 
 /// Per-channel lookup tables `v -> (v/255 - mean)/std`, already in the output's bits, with
 /// exactly the rounding of `pixfeed.normalize` (see `kernels::normalize`).

@@ -36,11 +36,11 @@ const MASKS: [[([i8; 16], [i8; 16]); 3]; 2] = [
     [masks(0, true), masks(1, true), masks(2, true)],
 ];
 
-/// Whether [`write_rgb_f32_nchw`] can run here (checked once per process by std).
+/// Whether [`write_rgb_f32_nchw`] can run here.
 pub fn available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        std::arch::is_x86_feature_detected!("avx2")
+        crate::kernels::cpu::avx2()
     }
     #[cfg(not(target_arch = "x86_64"))]
     {

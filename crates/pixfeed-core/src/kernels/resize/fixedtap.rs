@@ -88,7 +88,7 @@ fn resize_n<const C: usize>(src: ImageView<'_>, dst: ImageViewMut<'_>, kernel: K
         }
         let mut done = 0;
         #[cfg(target_arch = "x86_64")]
-        if C >= 3 && std::arch::is_x86_feature_detected!("avx2") {
+        if C >= 3 && crate::kernels::cpu::avx2() {
             // SAFETY: AVX2 is available (checked just above).
             done = unsafe { horizontal_avx2::<C>(&tmp, taps, &xoff, &wide, out) };
         }
@@ -118,23 +118,7 @@ unsafe fn horizontal_avx2<const C: usize>(
     out: &mut [u8],
 ) -> usize {
     use std::arch::x86_64::*;
-    const Z: i8 = -128;
-    let inter = if C == 3 {
-        _mm256_setr_epi8(
-            0, 1, 6, 7, 2, 3, 8, 9, 4, 5, 10, 11, Z, Z, Z, Z, 0, 1, 6, 7, 2, 3, 8, 9, 4, 5, 10, 11,
-            Z, Z, Z, Z,
-        )
-    } else {
-        _mm256_setr_epi8(
-            0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15, 0, 1, 8, 9, 2, 3, 10, 11, 4, 5,
-            12, 13, 6, 7, 14, 15,
-        )
-    };
-    let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-    let squeeze = _mm256_setr_epi8(
-        0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, Z, Z, Z, Z, 0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14,
-        Z, Z, Z, Z,
-    );
+    let (inter, order, squeeze) = super::shuffles::pairs(C);
     let round = _mm256_set1_epi32(1 << (W_BITS + T_BITS - 1));
     let groups = taps / 2;
     // Every load reads 8 i16 from a pair's start: the last pair of the last output must fit.

@@ -2,9 +2,8 @@
 //! positions (`(d + 0.5) * src / dst - 0.5` in single precision, edge pixels clamped).
 //!
 //! Own kernel for speed. fast_image_resize's `Interpolation(Bilinear)` computes the same
-//! thing within one level, but its horizontal pass makes it 1.3x (3 channels) to 2.7x (1
-//! channel) slower than OpenCV on a 640x480 -> 256x256 resize, and this call's budget is
-//! 0.8x OpenCV. Here the vertical pass blends two rows into a 16-bit row with 6 fractional
+//! thing within one level, but its horizontal pass makes it slower than OpenCV, over this
+//! call's budget (figures in benchmarks/RESULTS.md). Here the vertical pass blends two rows into a 16-bit row with 6 fractional
 //! bits (`pmulhrsw`), and the horizontal pass blends pixel pairs with one `pmaddwd` per
 //! output pixel, so both passes run 16 lanes wide (AVX2, with a scalar fallback).
 //!
@@ -132,7 +131,7 @@ pub(crate) fn prefetch(bytes: &[u8]) {
 pub(crate) fn vertical_n(rows: &[&[u8]], w: &[i32], out: &mut [i16]) {
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
+    if crate::kernels::cpu::avx2() {
         // SAFETY: AVX2 is available (checked just above).
         done = unsafe { vertical_n_avx2(rows, w, out) };
     }
@@ -172,7 +171,7 @@ unsafe fn vertical_n_avx2(rows: &[&[u8]], w: &[i32], out: &mut [i16]) -> usize {
 fn vertical(r0: &[u8], r1: &[u8], w0: i32, w1: i32, out: &mut [i16]) {
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
+    if crate::kernels::cpu::avx2() {
         // SAFETY: AVX2 is available (checked just above).
         done = unsafe { vertical_avx2(r0, r1, w0, w1, out) };
     }
@@ -225,7 +224,7 @@ fn horizontal(
 ) {
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
+    if crate::kernels::cpu::avx2() {
         // SAFETY: AVX2 is available (checked just above).
         done = unsafe {
             match c {
@@ -339,26 +338,7 @@ unsafe fn horizontal_avx2(
     out: &mut [u8],
 ) -> usize {
     use std::arch::x86_64::*;
-    const Z: i8 = -128;
-    // i16 lanes [a0 a1 a2 (a3) b0 b1 b2 (b3)] -> [a0 b0 a1 b1 a2 b2 a3|0 b3|0].
-    let inter = if c == 3 {
-        _mm256_setr_epi8(
-            0, 1, 6, 7, 2, 3, 8, 9, 4, 5, 10, 11, Z, Z, Z, Z, 0, 1, 6, 7, 2, 3, 8, 9, 4, 5, 10, 11,
-            Z, Z, Z, Z,
-        )
-    } else {
-        _mm256_setr_epi8(
-            0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15, 0, 1, 8, 9, 2, 3, 10, 11, 4, 5,
-            12, 13, 6, 7, 14, 15,
-        )
-    };
-    // After packing, dwords hold pixels 0 2 4 6 | 1 3 5 7: restore the order.
-    let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-    // Three channels: squeeze 4-byte pixels to 3 bytes within each 16-byte lane.
-    let squeeze = _mm256_setr_epi8(
-        0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, Z, Z, Z, Z, 0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14,
-        Z, Z, Z, Z,
-    );
+    let (inter, order, squeeze) = super::shuffles::pairs(c);
     let round = _mm256_set1_epi32(1 << (W_BITS + T_BITS - 1));
     // Loads read 8 i16 from each pair's start: `t` is padded for that (see `resize`); offsets
     // never decrease, so checking the last one covers all.

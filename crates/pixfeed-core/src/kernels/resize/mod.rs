@@ -24,11 +24,22 @@
 //!   order and its own placement of pixel centres; each breaks the one-level contract in some
 //!   cases (details in [`pillow`]), so we reproduce Pillow's integer arithmetic exactly.
 //! - OpenCV INTER_LINEAR: fir's `Interpolation(Bilinear)` matches within one level but is
-//!   1.3-2.7x slower than OpenCV, against a budget of 0.8x (see [`linear`]).
+//!   slower than OpenCV, over this call's budget (see [`linear`]).
 //!
 //! Channels are resized independently (no alpha premultiplication), like `cv2.resize` and
 //! Pillow's RGBX/CMYK modes. Pillow premultiplies RGBA and LA images; we do not (the fourth
 //! channel of an array is not necessarily alpha).
+//!
+//! Which engine serves which caller:
+//!
+//! | caller                                               | engine                              |
+//! |------------------------------------------------------|-------------------------------------|
+//! | `pixfeed.resize`, `random_resized_crop` (arrays)     | the kernels above ([`resize_into`]) |
+//! | loader and `crop_paths`, `exact=True`                | the kernels above (Pillow column)   |
+//! | loader and `crop_paths`, fast mode (the default)     | fir ([`fast_alg`]), not the above   |
+//!
+//! The fast mode trades the one-level contract for speed: its input is already a reduced
+//! DCT-scale decode, so it is close to the reference, not equal (docs/loader.md).
 
 pub mod fixedtap;
 pub mod linear;
@@ -49,28 +60,18 @@ pub enum Interpolation {
     Area,
 }
 
-impl Interpolation {
-    pub const NAMES: [&'static str; 5] = ["nearest", "bilinear", "bicubic", "lanczos", "area"];
-
-    pub fn parse(name: &str) -> Result<Self> {
-        Ok(match name {
-            "nearest" => Interpolation::Nearest,
-            "bilinear" => Interpolation::Bilinear,
-            "bicubic" => Interpolation::Bicubic,
-            "lanczos" => Interpolation::Lanczos,
-            "area" => Interpolation::Area,
-            _ => {
-                return Err(Error::invalid(
-                    "interpolation",
-                    format!(
-                        "expected one of {}, got {name:?}",
-                        Interpolation::NAMES.join(", ")
-                    ),
-                ))
-            }
-        })
-    }
-}
+crate::names::named!(
+    Interpolation,
+    "interpolation",
+    OneOfBare,
+    [
+        ("nearest", Interpolation::Nearest),
+        ("bilinear", Interpolation::Bilinear),
+        ("bicubic", Interpolation::Bicubic),
+        ("lanczos", Interpolation::Lanczos),
+        ("area", Interpolation::Area),
+    ]
+);
 
 /// How to resize: the filter and which reference it follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +128,72 @@ pub fn crop_view<'a>(src: ImageView<'a>, r: Rect) -> Result<ImageView<'a>> {
     let start = y * src.row_stride + x * src.channels;
     let end = start + (h - 1) * src.row_stride + w * src.channels;
     ImageView::new(&src.data[start..end], w, h, src.channels, src.row_stride)
+}
+
+/// Byte shuffles shared by the AVX2 horizontal passes of [`linear`] and [`fixedtap`] (both
+/// blend pairs of taps with one `pmaddwd` and pack eight output pixels per step).
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod shuffles {
+    use std::arch::x86_64::{__m256i, _mm256_setr_epi32, _mm256_setr_epi8};
+
+    /// A shuffle index with the top bit set yields 0.
+    const Z: i8 = -128;
+
+    /// For `c` = 3 or 4 channels: `inter` turns the i16 lanes of two pixels
+    /// `[a0 a1 a2 (a3) b0 b1 b2 (b3)]` into `[a0 b0 a1 b1 a2 b2 a3|0 b3|0]`; `order` restores
+    /// the pixel order of the dwords after packing (0 2 4 6 | 1 3 5 7); `squeeze` packs
+    /// 4-byte pixels into 3 bytes within each 16-byte lane.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(crate) fn pairs(c: usize) -> (__m256i, __m256i, __m256i) {
+        let inter = if c == 3 {
+            _mm256_setr_epi8(
+                0, 1, 6, 7, 2, 3, 8, 9, 4, 5, 10, 11, Z, Z, Z, Z, 0, 1, 6, 7, 2, 3, 8, 9, 4, 5, 10,
+                11, Z, Z, Z, Z,
+            )
+        } else {
+            _mm256_setr_epi8(
+                0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15, 0, 1, 8, 9, 2, 3, 10, 11, 4,
+                5, 12, 13, 6, 7, 14, 15,
+            )
+        };
+        let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        let squeeze = _mm256_setr_epi8(
+            0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, Z, Z, Z, Z, 0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13,
+            14, Z, Z, Z, Z,
+        );
+        (inter, order, squeeze)
+    }
+}
+
+impl Interpolation {
+    /// Filter radius in source pixels at scale 1 (the margin a resampled crop reads).
+    pub fn support(self) -> f64 {
+        match self {
+            Interpolation::Nearest | Interpolation::Area => 0.5,
+            Interpolation::Bilinear => 1.0,
+            Interpolation::Bicubic => 2.0,
+            Interpolation::Lanczos => 3.0,
+        }
+    }
+}
+
+/// fast_image_resize's algorithm for `filter` in the loader's fast mode (see the table
+/// above): its convolution when antialiased, its interpolation otherwise.
+pub fn fast_alg(filter: Filter) -> fast_image_resize::ResizeAlg {
+    use fast_image_resize::{FilterType as F, ResizeAlg};
+    let f = match filter.interpolation {
+        Interpolation::Nearest => return ResizeAlg::Nearest,
+        Interpolation::Bilinear => F::Bilinear,
+        Interpolation::Bicubic => F::CatmullRom,
+        Interpolation::Lanczos => F::Lanczos3,
+        Interpolation::Area => F::Box,
+    };
+    if filter.antialias {
+        ResizeAlg::Convolution(f)
+    } else {
+        ResizeAlg::Interpolation(f)
+    }
 }
 
 pub(crate) fn pil_filter(i: Interpolation) -> pillow::PilFilter {

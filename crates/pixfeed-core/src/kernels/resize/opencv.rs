@@ -140,7 +140,7 @@ pub fn resize_area(src: ImageView<'_>, dst: ImageViewMut<'_>) {
 /// rounds half up, the scalar path multiplies by the float reciprocal and rounds to even).
 fn area_fast(src: ImageView<'_>, dst: ImageViewMut<'_>, fx: usize, fy: usize) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
+    if crate::kernels::cpu::avx2() {
         // SAFETY: AVX2 is available (checked just above).
         return unsafe { area_fast_avx2(src, dst, fx, fy) };
     }

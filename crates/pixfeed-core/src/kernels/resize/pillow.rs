@@ -343,7 +343,7 @@ fn rows_n<const C: usize>(
 /// One output row of the vertical pass: `out[x] = clip8(HALF + sum_t row(t)[x] * k[t])`.
 fn vertical_row<'a>(row: impl Fn(usize) -> &'a [u8], k: &[i32], out: &mut [u8]) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
+    if crate::kernels::cpu::avx2() {
         // SAFETY: AVX2 is available (checked just above).
         return unsafe { vertical_row_avx2(row, k, out) };
     }
@@ -381,7 +381,7 @@ fn vertical_row_body<'a>(row: impl Fn(usize) -> &'a [u8], k: &[i32], out: &mut [
 /// One output row of the horizontal pass.
 fn horizontal_row<const C: usize>(row: &[u8], co: &Coeffs, out: &mut [u8]) {
     #[cfg(target_arch = "x86_64")]
-    if C >= 3 && std::arch::is_x86_feature_detected!("avx2") {
+    if C >= 3 && crate::kernels::cpu::avx2() {
         // SAFETY: AVX2 is available (checked just above).
         return unsafe { horizontal_rows_avx2::<C, 1>([row], co, [out]) };
     }
@@ -485,7 +485,7 @@ unsafe fn horizontal_rows_avx2<const C: usize, const R: usize>(
 /// Two rows of the horizontal pass (the SIMD kernel shares each weight load between them).
 fn horizontal_rows2<const C: usize>(a: &[u8], b: &[u8], co: &Coeffs, oa: &mut [u8], ob: &mut [u8]) {
     #[cfg(target_arch = "x86_64")]
-    if C >= 3 && std::arch::is_x86_feature_detected!("avx2") {
+    if C >= 3 && crate::kernels::cpu::avx2() {
         // SAFETY: AVX2 is available (checked just above).
         return unsafe { horizontal_rows_avx2::<C, 2>([a, b], co, [oa, ob]) };
     }

@@ -1,8 +1,7 @@
-//! Per-sample parameters, drawn in one place from the sample's own random stream, before
-//! any pixel is decoded: the crop box (oriented source coordinates, possibly fractional)
-//! and the flip.
+//! The deterministic crop boxes: torchvision's centre crop mapped back to the source, and
+//! parallel_image_crop's relative crop. Boxes are in source pixels, possibly fractional.
 
-use crate::rng::SampleRng;
+use crate::image::Rect;
 
 /// A crop box in source pixels: `(x, y, width, height)`, possibly fractional.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -13,44 +12,21 @@ pub struct BoxF {
     pub h: f64,
 }
 
-/// torchvision `RandomResizedCrop.get_params` on an image of `width x height`: 10 attempts
-/// at an area fraction in `scale` and a log-uniform aspect ratio in `ratio`, sizes rounded
-/// half-to-even as Python's `round`, then a centre crop of the clamped ratio as fallback.
-/// Returns an integer box.
-pub fn random_resized_crop_box(
-    width: u32,
-    height: u32,
-    scale: (f64, f64),
-    ratio: (f64, f64),
-    rng: &mut SampleRng,
-) -> BoxF {
-    let (w0, h0) = (f64::from(width), f64::from(height));
-    let area = w0 * h0;
-    let (log_lo, log_hi) = (ratio.0.ln(), ratio.1.ln());
-    for _ in 0..10 {
-        let target_area = area * rng.uniform_range(scale.0, scale.1);
-        let aspect = rng.uniform_range(log_lo, log_hi).exp();
-        let w = (target_area * aspect).sqrt().round_ties_even();
-        let h = (target_area / aspect).sqrt().round_ties_even();
-        if 0.0 < w && w <= w0 && 0.0 < h && h <= h0 {
-            let i = rng.int_inclusive(0, (h0 - h) as i64) as f64;
-            let j = rng.int_inclusive(0, (w0 - w) as i64) as f64;
-            return BoxF { x: j, y: i, w, h };
-        }
+impl BoxF {
+    /// The whole `width x height` image.
+    pub fn whole(width: u32, height: u32) -> Self {
+        Rect::new(0, 0, width, height).into()
     }
-    let in_ratio = w0 / h0;
-    let (w, h) = if in_ratio < ratio.0 {
-        (w0, (w0 / ratio.0).round_ties_even())
-    } else if in_ratio > ratio.1 {
-        ((h0 * ratio.1).round_ties_even(), h0)
-    } else {
-        (w0, h0)
-    };
-    BoxF {
-        x: ((w0 - w) / 2.0).floor(),
-        y: ((h0 - h) / 2.0).floor(),
-        w,
-        h,
+}
+
+impl From<Rect> for BoxF {
+    fn from(r: Rect) -> Self {
+        BoxF {
+            x: f64::from(r.x),
+            y: f64::from(r.y),
+            w: f64::from(r.width),
+            h: f64::from(r.height),
+        }
     }
 }
 
@@ -119,31 +95,6 @@ pub fn relative_box(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn boxes_stay_inside_and_respect_bounds() {
-        for i in 0..2000u64 {
-            let mut r = SampleRng::new(3, 0, i);
-            let (w, h) = (1 + (i * 37 % 900) as u32, 1 + (i * 91 % 700) as u32);
-            let b = random_resized_crop_box(w, h, (0.08, 1.0), (0.75, 4.0 / 3.0), &mut r);
-            assert!(b.w >= 1.0 && b.h >= 1.0, "{b:?}");
-            assert!(b.x >= 0.0 && b.y >= 0.0);
-            assert!(
-                b.x + b.w <= f64::from(w) && b.y + b.h <= f64::from(h),
-                "{b:?} {w}x{h}"
-            );
-            assert_eq!(b.x.fract(), 0.0);
-        }
-    }
-
-    #[test]
-    fn fallback_is_centre_with_clamped_ratio() {
-        // scale > 1 can never fit: always the fallback.
-        let mut r = SampleRng::new(0, 0, 0);
-        let b = random_resized_crop_box(400, 100, (2.0, 3.0), (0.75, 4.0 / 3.0), &mut r);
-        assert_eq!((b.w, b.h), (133.0, 100.0));
-        assert_eq!((b.x, b.y), (133.0, 0.0));
-    }
 
     #[test]
     fn relative_box_geometry() {

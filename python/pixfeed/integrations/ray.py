@@ -1,0 +1,437 @@
+"""Ray Data integration: the same pixels on a cluster as from a local `Loader`.
+
+Imported only when used (``import pixfeed`` never imports ray; this module imports it on first
+call). `Decode` is a ``map_batches`` function that runs pixfeed's fused pipeline on a batch of
+paths (or encoded bytes); `read_images` builds a dataset of decoded images from a list of
+paths in one call; `collate` normalizes uint8 batches after they reach the trainer.
+
+Randomness is keyed by the sample, not by where it lands: sample ``key`` gets the crop and
+flip of (seed, epoch, key), exactly as sample ``key`` of ``Loader(shuffle=False, seed=seed)``
+does, so the output never depends on block boundaries, batch size, concurrency or pool size.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+import os
+import sys
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from pixfeed import _args, _core
+from pixfeed.errors import DecodeError
+from pixfeed.pipeline import Pipeline
+
+if TYPE_CHECKING:  # pragma: no cover
+    import ray.data
+
+__all__ = ["Decode", "assigned_cpus", "collate", "path_key", "read_images"]
+
+OnError = Literal["raise", "skip", "report"]
+_KEY_MAX = 2**64 - 1
+
+
+def _ray() -> Any:
+    """The ray module, or ImportError saying how to get it."""
+    try:
+        import ray
+    except ImportError as e:  # pragma: no cover - exercised in a child without ray
+        raise ImportError(
+            "pixfeed.ray needs Ray Data: pip install 'pixfeed[ray]' (or 'ray[data]')"
+        ) from e
+    return ray
+
+
+def path_key(source: str | bytes | bytearray) -> int:
+    """The key of a sample without an integer key column: the first 8 bytes of the BLAKE2b
+    digest (digest_size=8) of the path's UTF-8 bytes (surrogate escapes kept as the file
+    name's own bytes), or of the encoded bytes themselves, read as a little-endian integer
+    and cut to 63 bits. The same in every process and on every machine (unlike ``hash()``)."""
+    if isinstance(source, str):
+        data = source.encode("utf-8", "surrogateescape")
+    else:
+        data = bytes(source)
+    digest = hashlib.blake2b(data, digest_size=8).digest()
+    return int.from_bytes(digest, "little") & (2**63 - 1)
+
+
+def assigned_cpus() -> int | None:
+    """Inside a Ray task or actor: the CPUs Ray assigned to it (fractions round down, at
+    least 1; an actor that holds no CPU gets 1). Outside Ray (or on the driver): None."""
+    ray = sys.modules.get("ray")
+    if ray is None:
+        return None
+    try:
+        if not ray.is_initialized():
+            return None
+        ctx = ray.get_runtime_context()
+        if ctx.worker.mode != ray._private.worker.WORKER_MODE:
+            return None
+        cpus = float(ctx.get_assigned_resources().get("CPU", 0.0))
+    except Exception:  # a Ray without these internals: behave as outside Ray
+        return None
+    return max(1, min(_args.MAX_THREADS, math.floor(cpus)))
+
+
+def _columns(batch: Any) -> dict[str, Any]:
+    """A batch as {column: array}: numpy dicts, pyarrow tables and pandas frames."""
+    if isinstance(batch, Mapping):
+        return dict(batch)
+    to_pydict = getattr(batch, "to_pydict", None)  # pyarrow.Table
+    if callable(to_pydict) and hasattr(batch, "schema"):
+        return {k: np.asarray(v, dtype=object) for k, v in to_pydict().items()}
+    if hasattr(batch, "columns") and hasattr(batch, "to_numpy"):  # pandas.DataFrame
+        return {str(c): batch[c].to_numpy() for c in batch.columns}
+    raise TypeError(
+        f"Decode: expected a batch of columns (dict, pyarrow.Table or pandas.DataFrame), "
+        f"got {type(batch).__name__}"
+    )
+
+
+def _error_text(src: str | bytes | bytearray, exc: BaseException) -> str:
+    name = src if isinstance(src, str) else "<bytes>"
+    if isinstance(exc, DecodeError) and exc.source == name:
+        return str(exc)
+    text = str(exc)
+    return text if name in text else f"{name}: {text}"
+
+
+class Decode:
+    """Run ``pipeline`` on each row of a Ray Data batch; use it as a ``map_batches`` function.
+
+    As tasks: ``ds.map_batches(Decode(pipeline, ...), batch_size=64)``. As an actor pool:
+    ``ds.map_batches(Decode, fn_constructor_args=(pipeline,), fn_constructor_kwargs={...},
+    concurrency=4)``. Both give the same rows.
+
+    ``source``: the input column, ``"path"`` (file paths; pixfeed opens the file and reads
+    only what the crop needs) or ``"bytes"`` (encoded images, as ``read_binary_files``
+    gives; any other type is a TypeError naming the row). Another column name is accepted
+    and may hold either. ``key``: the column of non-negative integer sample keys (what
+    `read_images` assigns: the index into its list), or None to key each row by
+    `path_key` of its path (``source="bytes"``: of its ``"path"`` column when there is one,
+    else of the bytes). Row with key k gets the crop and flip of (seed, epoch, k), the
+    same as sample k of ``Loader(paths, shuffle=False, seed=seed)`` in epoch ``epoch``.
+
+    ``output="uint8"`` (default): the image column ``"image"`` holds uint8 NHWC arrays
+    whatever the pipeline's dtype (a quarter of float32's bytes in the object store;
+    normalize after transfer with `collate`); ``output="pipeline"``: the pipeline's own dtype
+    and layout (bfloat16 as its uint16 bits). Every other input column passes through except
+    a bytes source column; ``label`` names a column that must be present.
+
+    ``threads``: native threads per batch; None: the CPUs Ray assigned to the task or actor
+    (`assigned_cpus`), never all cores of the node. ``on_error``: ``"raise"`` raises the
+    row's error (`DecodeError` or OSError naming the file); ``"skip"`` drops failed rows
+    and counts them (``self.skipped`` in an actor; a RuntimeWarning per batch names them);
+    ``"report"`` keeps every row and adds an ``"error"`` column, None for good rows and
+    ``"<path>: <reason>"`` for failed ones, whose images are zeros.
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        *,
+        source: str = "path",
+        key: str | None = "key",
+        label: str | None = None,
+        seed: int = 0,
+        epoch: int = 0,
+        threads: int | None = None,
+        on_error: OnError = "raise",
+        output: Literal["uint8", "pipeline"] = "uint8",
+        image_column: str = "image",
+    ) -> None:
+        if not isinstance(pipeline, Pipeline):
+            raise TypeError(f"pipeline: expected a pixfeed.Pipeline, got {type(pipeline).__name__}")
+        for name, value in (("source", source), ("image_column", image_column)):
+            if not isinstance(value, str) or not value:
+                raise TypeError(f"{name}: expected a column name, got {value!r}")
+        if key is not None and (not isinstance(key, str) or not key):
+            raise TypeError(f"key: expected a column name or None, got {key!r}")
+        if label is not None and (not isinstance(label, str) or not label):
+            raise TypeError(f"label: expected a column name or None, got {label!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"seed: expected an int, got {type(seed).__name__}")
+        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+            raise ValueError(f"epoch: expected an int >= 0, got {epoch!r}")
+        if on_error not in ("raise", "skip", "report"):
+            raise ValueError(f"on_error: expected 'raise', 'skip' or 'report', got {on_error!r}")
+        if output not in ("uint8", "pipeline"):
+            raise ValueError(f"output: expected 'uint8' or 'pipeline', got {output!r}")
+        if output == "uint8":
+            pipeline = copy.copy(pipeline)
+            pipeline.dtype = "uint8"
+            pipeline.layout = "NHWC"
+        self.pipeline = pipeline
+        self.source = source
+        self.key = key
+        self.label = label
+        self.seed = int(seed)
+        self.epoch = int(epoch)
+        self.threads = _args.threads(threads)
+        self.on_error: OnError = on_error
+        self.output = output
+        self.image_column = image_column
+        #: Rows dropped by ``on_error="skip"`` in this process.
+        self.skipped = 0
+
+    def resolved_threads(self) -> int | None:
+        """The native thread count a call uses here: ``threads``, else the CPUs Ray
+        assigned to this task or actor, else (outside Ray) pixfeed's default."""
+        return self.threads if self.threads is not None else assigned_cpus()
+
+    def _sources(self, cols: dict[str, Any]) -> list[str | bytes | bytearray]:
+        if self.source not in cols:
+            raise KeyError(
+                f"source: the batch has no column {self.source!r} (columns: {sorted(cols)})"
+            )
+        out: list[str | bytes | bytearray] = []
+        for i, v in enumerate(cols[self.source]):
+            if isinstance(v, np.ndarray) and v.dtype == np.uint8 and v.ndim == 1:
+                v = v.tobytes()
+            elif isinstance(v, np.bytes_):
+                v = bytes(v)
+            elif isinstance(v, np.str_):
+                v = str(v)
+            if self.source == "bytes" and not isinstance(v, (bytes, bytearray, memoryview)):
+                raise TypeError(
+                    f"source: column 'bytes' row {i}: expected encoded image bytes, "
+                    f"got {type(v).__name__}"
+                )
+            src = _args.source(v, f"source: column {self.source!r} row {i}")
+            if isinstance(src, _core.Member):
+                raise TypeError(f"source: column {self.source!r} row {i}: a shard member")
+            out.append(src)
+        return out
+
+    def _keys(self, cols: dict[str, Any], srcs: list[str | bytes | bytearray]) -> list[int]:
+        if self.key is None:
+            names = cols.get("path") if self.source == "bytes" else None
+            if names is not None:
+                return [path_key(str(p)) for p in names]
+            return [path_key(s) for s in srcs]
+        if self.key not in cols:
+            raise KeyError(
+                f"key: the batch has no column {self.key!r} (columns: {sorted(cols)}); "
+                "pass key=None to key rows by a hash of their path"
+            )
+        keys = []
+        for i, k in enumerate(cols[self.key]):
+            if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
+                raise TypeError(
+                    f"key: column {self.key!r} row {i}: expected an int, got {type(k).__name__}"
+                )
+            if not 0 <= int(k) <= _KEY_MAX:
+                raise ValueError(
+                    f"key: column {self.key!r} row {i}: expected 0 <= key < 2**64, got {k}"
+                )
+            keys.append(int(k))
+        return keys
+
+    def __call__(self, batch: Any) -> dict[str, Any]:
+        cols = _columns(batch)
+        if self.label is not None and self.label not in cols:
+            raise KeyError(
+                f"label: the batch has no column {self.label!r} (columns: {sorted(cols)})"
+            )
+        srcs = self._sources(cols)
+        keys = self._keys(cols, srcs)
+        n = len(srcs)
+        out = np.empty(self.pipeline.batch_shape(n), dtype=self.pipeline.numpy_dtype)
+        errors = self.pipeline._run(srcs, keys, self.seed, self.epoch, out, self.resolved_threads())
+        if errors and self.on_error == "raise":
+            raise errors[min(errors)]
+        result: dict[str, Any] = {}
+        for name, values in cols.items():
+            if name == self.source and any(not isinstance(s, str) for s in srcs):
+                continue  # encoded bytes stay out of the object store's output
+            if name in (self.image_column, "error"):
+                continue
+            result[name] = np.asarray(values) if not isinstance(values, np.ndarray) else values
+        if self.key is None:
+            result["key"] = np.asarray(keys, dtype=np.uint64)
+        if errors and self.on_error == "skip":
+            keep = np.ones(n, dtype=bool)
+            keep[list(errors)] = False
+            self.skipped += len(errors)
+            names = ", ".join(_error_text(srcs[k], errors[k]) for k in sorted(errors))
+            warnings.warn(
+                f"pixfeed.ray.Decode: skipped {len(errors)} row(s): {names}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            result = {k: v[keep] for k, v in result.items()}
+            out = out[keep]
+        elif self.on_error == "report":
+            err = np.full(n, None, dtype=object)
+            for k, exc in errors.items():
+                out[k] = 0
+                err[k] = _error_text(srcs[k], exc)
+            result["error"] = err
+        result[self.image_column] = out
+        return result
+
+
+#: Batches per map task by default: a Ray task costs tens of milliseconds of CPU (driver,
+#: raylet and worker) whatever it does, against about a millisecond per image decoded, so
+#: one task per batch of 64 spent a large share of the CPU on Ray itself.
+BATCHES_PER_TASK = 8
+#: Tasks per cluster CPU at least (while there are batches to spread): two waves, so the
+#: consumer takes the first blocks while the second wave decodes.
+TASKS_PER_CPU = 2
+
+
+def _cluster_cpus(ray_mod: Any) -> int:
+    """The CPUs of the Ray cluster (starting a local Ray as Ray Data would when none runs)."""
+    try:
+        if not ray_mod.is_initialized():
+            ray_mod.init()
+        return max(1, int(ray_mod.cluster_resources().get("CPU", 1)))
+    except Exception:  # a Ray without these calls: size tasks by BATCHES_PER_TASK alone
+        return 1
+
+
+def _default_num_blocks(n: int, batch_size: int, ray_mod: Any) -> int:
+    """Blocks of BATCHES_PER_TASK batches each (one map task per block), but at least
+    TASKS_PER_CPU per CPU of the cluster while there are batches to spread."""
+    batches = max(1, math.ceil(n / batch_size))
+    least = TASKS_PER_CPU * _cluster_cpus(ray_mod)
+    return min(batches, max(least, math.ceil(batches / BATCHES_PER_TASK)))
+
+
+def read_images(
+    paths: Sequence[str | os.PathLike[str]],
+    labels: Sequence[Any] | npt.ArrayLike | None = None,
+    *,
+    pipeline: Pipeline,
+    seed: int = 0,
+    epoch: int = 0,
+    batch_size: int = 64,
+    on_error: OnError = "raise",
+    output: Literal["uint8", "pipeline"] = "uint8",
+    threads: int | None = None,
+    num_blocks: int | None = None,
+    **map_batches_kwargs: Any,
+) -> ray.data.Dataset:
+    """A Ray dataset of decoded images: rows ``{"path", "key", ["label"], "image"}`` (plus
+    ``"error"`` under ``on_error="report"``), row i holding sample i of
+    ``Loader(paths, labels, pipeline=pipeline, shuffle=False, seed=seed)`` in epoch
+    ``epoch`` (uint8 NHWC with the default ``output``; see `Decode`). Nothing runs until the
+    dataset is consumed. ``num_blocks`` sets how many blocks the path list is split into,
+    one map task per block (default: `BATCHES_PER_TASK` batches of ``batch_size`` rows per
+    task, but at least `TASKS_PER_CPU` tasks per CPU of the cluster while there are
+    batches to spread; a task decodes its batches one after another); other keyword
+    arguments go to ``map_batches`` (``num_cpus``, ``concurrency``, ...). The dataset's
+    own DataContext has ``op_resource_reservation_enabled=False`` (see the code comment;
+    set it back on ``ds.context`` to restore Ray Data's default)."""
+    ray_mod = _ray()
+    if not isinstance(pipeline, Pipeline):
+        raise TypeError(f"pipeline: expected a pixfeed.Pipeline, got {type(pipeline).__name__}")
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        raise TypeError("paths: expected a sequence of paths, got a single path")
+    names = []
+    for i, p in enumerate(paths):
+        src = _args.source(p, f"paths[{i}]")
+        if not isinstance(src, str):
+            raise TypeError(f"paths[{i}]: expected a path, got {type(p).__name__}")
+        names.append(src)
+    rows: list[dict[str, Any]] = [{"path": p, "key": i} for i, p in enumerate(names)]
+    if labels is not None:
+        lab = np.asarray(labels)
+        if lab.ndim == 0 or len(lab) != len(names):
+            raise ValueError(
+                f"labels: expected one per path ({len(names)}), "
+                f"got {0 if lab.ndim == 0 else len(lab)}"
+            )
+        for row, value in zip(rows, lab, strict=True):
+            row["label"] = value
+    batch_size = _args.positive_int(batch_size, "batch_size")
+    fn = Decode(
+        pipeline,
+        source="path",
+        key="key",
+        label=None if labels is None else "label",
+        seed=seed,
+        epoch=epoch,
+        threads=threads,
+        on_error=on_error,
+        output=output,
+    )
+    if num_blocks is None:
+        num_blocks = _default_num_blocks(len(rows), batch_size, ray_mod)
+    blocks = _args.positive_int(num_blocks, "num_blocks")
+    ds = ray_mod.data.from_items(rows, override_num_blocks=blocks)
+    # On the dataset's own copy of the DataContext (from_items copies the current one): Ray
+    # Data's per-operator resource reservation takes its limits from the cluster autoscaling
+    # coordinator, which answers only about a second into each execution (until then one
+    # task runs at a time, whatever the CPUs), and its object-store budget for a lone map
+    # operator's outputs then stalls decoding behind a slow consumer. Without it the object
+    # store stays bounded by Ray Data's global limit (half the store).
+    ds.context.op_resource_reservation_enabled = False
+    map_batches_kwargs.setdefault("batch_format", "numpy")
+    out: ray.data.Dataset = ds.map_batches(fn, batch_size=batch_size, **map_batches_kwargs)
+    return out
+
+
+def collate(
+    pipeline: Pipeline, device: Any = None, *, image_column: str = "image"
+) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """A ``collate_fn`` for ``Dataset.iter_torch_batches``: the uint8 NHWC image column
+    becomes ``pipeline``'s output (its dtype, layout, mean and std; ``(v / 255 - mean) /
+    std`` computed in float32 on ``device``), the other numeric columns become tensors on
+    ``device``; string columns stay numpy arrays."""
+    if not isinstance(pipeline, Pipeline):
+        raise TypeError(f"pipeline: expected a pixfeed.Pipeline, got {type(pipeline).__name__}")
+    import torch
+
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    out_dtype = {
+        "float32": torch.float32,
+        "float16": torch.float16,
+        "bfloat16": torch.bfloat16,
+        "uint8": torch.uint8,
+    }[pipeline.dtype]
+    scale = torch.tensor(
+        [1.0 / (255.0 * s) for s in pipeline.std], dtype=torch.float64, device=dev
+    ).to(torch.float32)
+    shift = torch.tensor(
+        [m / s for m, s in zip(pipeline.mean, pipeline.std, strict=True)],
+        dtype=torch.float64,
+        device=dev,
+    ).to(torch.float32)
+    nchw = pipeline.layout == "NCHW"
+
+    def fn(batch: Mapping[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for name, value in batch.items():
+            if name == image_column:
+                continue
+            arr = value
+            if isinstance(arr, np.ndarray) and arr.dtype.kind in "biuf":
+                result[name] = torch.from_numpy(arr).to(dev)
+            else:
+                result[name] = arr
+        if image_column not in batch:
+            raise KeyError(f"collate: the batch has no column {image_column!r}")
+        img = batch[image_column]
+        t = torch.from_numpy(np.ascontiguousarray(img)) if isinstance(img, np.ndarray) else img
+        if t.dtype != torch.uint8 or t.ndim != 4 or t.shape[-1] != pipeline.channels:
+            raise TypeError(
+                f"collate: expected uint8 NHWC images with {pipeline.channels} channels, "
+                f"got {t.dtype} {tuple(t.shape)}"
+            )
+        t = t.to(dev, non_blocking=True)
+        if out_dtype != torch.uint8:
+            t = t.to(torch.float32) * scale - shift
+            t = t.to(out_dtype)
+        if nchw:
+            t = t.permute(0, 3, 1, 2).contiguous()
+        result[image_column] = t
+        return result
+
+    return fn
