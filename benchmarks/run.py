@@ -26,6 +26,7 @@ SUITES = {
     "ops": "benchmarks.ops_bench",
     "ray": "benchmarks.ray_bench",
     "detect": "benchmarks.detect_bench",
+    "shards": "benchmarks.shards_bench",
 }
 
 QUICK_REPEAT = 3

@@ -45,6 +45,7 @@ from pixfeed.errors import (
     ImageTooLargeError,
     ModelError,
     PixfeedError,
+    ShardError,
     UnsupportedFormatError,
 )
 from pixfeed.folder import IMG_EXTENSIONS, image_folder
@@ -73,6 +74,7 @@ from pixfeed.resize import (
     resize_video,
 )
 from pixfeed.scan import IMAGES, ScanResult, scan
+from pixfeed.shards import Member, Shards, write_shards
 from pixfeed.threads import MAX_THREADS, get_num_threads, set_num_threads
 
 __all__ = [
@@ -101,12 +103,15 @@ __all__ = [
     "LoadJob",
     "Loader",
     "MapResult",
+    "Member",
     "ModelError",
     "ParityReport",
     "Pipeline",
     "PixfeedError",
     "Preload",
     "ScanResult",
+    "ShardError",
+    "Shards",
     "UnsupportedFormatError",
     "YoloDetector",
     "__version__",
@@ -146,5 +151,6 @@ __all__ = [
     "scan",
     "set_num_threads",
     "simplify_polygon",
+    "write_shards",
     "yolo_postprocess",
 ]

@@ -9,18 +9,21 @@ from typing import Any
 
 from pixfeed import _core
 
-Source = str | os.PathLike[str] | os.PathLike[bytes] | bytes | bytearray | memoryview
+Source = str | os.PathLike[str] | os.PathLike[bytes] | bytes | bytearray | memoryview | _core.Member
+#: A source as the native functions take it (see `source`).
+Native = str | bytes | bytearray | _core.Member
 
 #: The most threads any thread count may ask for (arguments, ``set_num_threads``,
 #: ``PIXFEED_NUM_THREADS``, the ``threads`` configuration key).
 MAX_THREADS: int = _core.MAX_THREADS
 
 
-def source(obj: Any, name: str = "source") -> str | bytes | bytearray:
+def source(obj: Any, name: str = "source") -> Native:
     """Paths become str (an ``os.PathLike`` giving bytes is decoded as ``os.fsdecode`` does:
     names that are not UTF-8 keep their bytes as surrogate escapes); bytes-likes are encoded
-    image data and stay bytes (memoryview is copied once)."""
-    if isinstance(obj, (bytes, bytearray, str)):
+    image data and stay bytes (memoryview is copied once); a tar shard's member (a
+    `pixfeed.Shards` source) stays as it is."""
+    if isinstance(obj, (bytes, bytearray, str, _core.Member)):
         return obj
     if isinstance(obj, memoryview):
         return obj.tobytes()
@@ -28,7 +31,7 @@ def source(obj: Any, name: str = "source") -> str | bytes | bytearray:
         path: str | bytes = os.fspath(obj)
         return os.fsdecode(path) if isinstance(path, bytes) else path
     raise TypeError(
-        f"{name}: expected str, os.PathLike, bytes, bytearray or memoryview, "
+        f"{name}: expected str, os.PathLike, bytes, bytearray, memoryview or a shard member, "
         f"got {type(obj).__name__}"
     )
 

@@ -9,6 +9,7 @@ __all__ = [
     "CHANNELS",
     "MAX_THREADS",
     "NAMES",
+    "Member",
     "PipelineSpec",
     "__version__",
     "_panic_for_test",
@@ -47,6 +48,7 @@ __all__ = [
     "scan",
     "set_num_threads",
     "simplify_polygon",
+    "tar_index",
     "yolo_postprocess",
 ]
 
@@ -58,7 +60,23 @@ NAMES: dict[str, tuple[str, ...]]
 CHANNELS: dict[str, int]
 
 _Array = npt.NDArray[np.uint8] | npt.NDArray[np.uint16]
-_Source = str | bytes | bytearray
+
+@final
+class Member:
+    def __new__(cls, path: str | os.PathLike[str], name: str, offset: int, size: int) -> Member: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...
+
+_Source = str | bytes | bytearray | Member
 
 def decode(
     source: _Source,
@@ -316,3 +334,8 @@ def scan(
     follow_symlinks: bool,
     threads: int | None,
 ) -> tuple[list[str], list[tuple[str, OSError]], bool]: ...
+def tar_index(
+    paths: list[str], threads: int | None = None
+) -> list[
+    tuple[list[bytes], npt.NDArray[np.uint64], npt.NDArray[np.uint64], int, int] | BaseException
+]: ...

@@ -104,7 +104,7 @@ class Buckets:
         return nearest
 
 
-def _key(src: str | bytes | bytearray, apply_exif: bool) -> tuple[str, int, int, bool] | None:
+def _key(src: _args.Native, apply_exif: bool) -> tuple[str, int, int, bool] | None:
     if not isinstance(src, str):
         return None
     try:

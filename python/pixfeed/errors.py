@@ -10,6 +10,7 @@ __all__ = [
     "ImageTooLargeError",
     "ModelError",
     "PixfeedError",
+    "ShardError",
     "UnsupportedFormatError",
 ]
 
@@ -51,6 +52,21 @@ class UnsupportedFormatError(DecodeError):
 
 class ImageTooLargeError(DecodeError):
     """The header declares more pixels than ``max_pixels`` (checked before allocating)."""
+
+
+class ShardError(DecodeError):
+    """A tar shard cannot be read: cut short (``kind="truncated"``: a header cut off, a
+    member's data running past the end of the file) or corrupt (``kind="corrupt"``: a bad
+    header checksum, a malformed pax or long-name record, a sample without an image).
+    ``source`` names the shard (or ``shard:member @ offset N``), ``offset`` is the byte
+    offset in the shard where it is wrong."""
+
+    def __init__(self, source: str, reason: str, kind: str = "corrupt", offset: int = 0) -> None:
+        super().__init__(source, reason, kind)
+        self.offset = offset
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.source, self.reason, self.kind, self.offset))
 
 
 class ModelError(PixfeedError, ValueError):

@@ -48,7 +48,7 @@ class LoadJob:
 
     def __init__(
         self,
-        sources: list[str | bytes | bytearray],
+        sources: list[_args.Native],
         mode: Mode,
         threads: int | None,
         on_image: OnImage | None,

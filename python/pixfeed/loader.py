@@ -17,13 +17,14 @@ import warnings
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from pixfeed import _args, _core, _env, _producer, _sampler
 from pixfeed.pipeline import Pipeline
+from pixfeed.shards import Shards
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -110,8 +111,8 @@ def _check_choices(prefetch: Any, on_error: Any, output: Any) -> None:
         raise ValueError(f"output: expected 'numpy' or 'torch', got {output!r}")
 
 
-def _source_name(src: str | bytes | bytearray) -> str:
-    return src if isinstance(src, str) else "<bytes>"
+def _source_name(src: _args.Native) -> str:
+    return src if isinstance(src, str) else str(src) if isinstance(src, _core.Member) else "<bytes>"
 
 
 class Loader:
@@ -137,7 +138,7 @@ class Loader:
 
     def __init__(
         self,
-        sources: Sequence[_args.Source],
+        sources: Sequence[_args.Source] | Shards,
         labels: Sequence[Any] | npt.ArrayLike | None = None,
         *,
         pipeline: Pipeline | None = None,
@@ -157,13 +158,18 @@ class Loader:
         shard_buffer: tuple[int, int] | None = None,
     ) -> None:
         shard_sizes = _shard_layout(sources)
+        #: The `pixfeed.Shards` given as ``sources`` (its images and, by default, labels).
+        self.shards: Any = None
         if shard_sizes is not None:
             shards: Any = sources
+            self.shards = shards
             labels = shards.labels if labels is None else labels
             sources = shards.sources
         if isinstance(sources, (str, bytes)):
             raise TypeError("sources: expected a sequence of paths or bytes, got a single source")
-        self._sources = [_args.source(s, f"sources[{i}]") for i, s in enumerate(sources)]
+        # A shard source was replaced by its list of sources above.
+        items = cast("Sequence[_args.Source]", sources)
+        self._sources = [_args.source(s, f"sources[{i}]") for i, s in enumerate(items)]
         self._labels: np.ndarray | None = None
         if labels is not None:
             self._labels = _labels(labels, len(self._sources), output)

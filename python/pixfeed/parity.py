@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from pixfeed import _args
+from pixfeed import _args, _core
 from pixfeed.pipeline import Pipeline
 
 __all__ = ["ParityReport", "check_parity", "torchvision_reference"]
@@ -68,6 +68,10 @@ def torchvision_reference(
     from torchvision.transforms.v2 import functional as F
 
     src = _args.source(source)
+    if isinstance(src, _core.Member):
+        from pixfeed.shards import member_bytes
+
+        src = member_bytes(src)
     img: Any = Image.open(io.BytesIO(src) if isinstance(src, (bytes, bytearray)) else src)
     if pipeline.apply_exif:
         img = ImageOps.exif_transpose(img)

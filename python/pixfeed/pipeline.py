@@ -262,7 +262,7 @@ class Pipeline:
 
     def _run(
         self,
-        batch_sources: Sequence[str | bytes | bytearray],
+        batch_sources: Sequence[_args.Native],
         keys: Sequence[int],
         seed: int,
         epoch: int,

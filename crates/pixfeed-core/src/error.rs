@@ -52,6 +52,14 @@ pub enum Error {
         kind: DecodeErrorKind,
         reason: String,
     },
+    /// A tar shard is cut short or corrupt at byte `offset` (the shard is named by the
+    /// caller), or a member's data cannot be read where the index says it is.
+    #[error("tar {kind} at byte {offset}: {reason}")]
+    Shard {
+        kind: DecodeErrorKind,
+        offset: u64,
+        reason: String,
+    },
     /// An argument is out of its domain; `arg` names it.
     #[error("{arg}: {reason}")]
     InvalidArgument { arg: &'static str, reason: String },

@@ -18,6 +18,7 @@ pub mod pool;
 pub mod rng;
 pub mod scan;
 pub mod source;
+pub mod tar;
 
 pub use codecs::{Format, Mode};
 pub use decode::{decode, decode_source, probe, probe_source, DecodeOptions, ImageInfo};

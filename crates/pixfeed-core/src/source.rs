@@ -1,4 +1,5 @@
-//! Where image bytes come from: a file path or caller-owned memory.
+//! Where image bytes come from: a file path, a member of a file (a tar shard's image: the
+//! byte range `offset..offset + size` of the file) or caller-owned memory.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -17,6 +18,12 @@ const PROBE_PREFIX: u64 = 1 << 20;
 pub enum Source<'a> {
     Path(&'a Path),
     Bytes(&'a [u8]),
+    /// `size` bytes at `offset` in the file at `path`, read alone (nothing else of the file).
+    Member {
+        path: &'a Path,
+        offset: u64,
+        size: u64,
+    },
 }
 
 impl Source<'_> {
@@ -25,6 +32,7 @@ impl Source<'_> {
         match self {
             Source::Path(p) => p.display().to_string(),
             Source::Bytes(_) => "<bytes>".to_string(),
+            Source::Member { path, offset, .. } => format!("{} @ offset {offset}", path.display()),
         }
     }
 }
@@ -75,7 +83,11 @@ fn stamp(path: &Path, file: &File) -> Result<(u64, i64, i64, i64, i64)> {
 /// it ran: a read racing another process's truncation and rewrite can copy the zeros the
 /// kernel leaves in the page where the file was cut, then the rewritten rest, i.e. a
 /// complete-looking but torn file. Retried once; a file still changing is an error.
-fn consistent<T>(path: &Path, file: &File, mut read_once: impl FnMut() -> Result<T>) -> Result<T> {
+pub(crate) fn consistent<T>(
+    path: &Path,
+    file: &File,
+    mut read_once: impl FnMut() -> Result<T>,
+) -> Result<T> {
     let mut before = stamp(path, file)?;
     for _ in 0..2 {
         let out = read_once()?;
@@ -101,20 +113,25 @@ fn read(path: &Path, file: &File, len: u64, limit: u64) -> Result<Vec<u8>> {
     consistent(path, file, || read_once(path, file, len, limit))
 }
 
-fn read_once(path: &Path, file: &File, len: u64, limit: u64) -> Result<Vec<u8>> {
-    let want = len.min(limit);
+/// An empty buffer with room for `want` bytes of `path` (`what` names them in the error).
+/// The size comes from outside: allocation failure is an error, not an abort.
+fn room(path: &Path, want: u64, what: impl FnOnce() -> String) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
-    // The size comes from outside: allocation failure is an error, not an abort.
     buf.try_reserve_exact(usize::try_from(want).unwrap_or(usize::MAX))
         .map_err(|_| {
             io_error(
                 path,
                 std::io::Error::new(
                     std::io::ErrorKind::OutOfMemory,
-                    format!("cannot hold the {len}-byte file in memory"),
+                    format!("cannot hold the {} in memory", what()),
                 ),
             )
         })?;
+    Ok(buf)
+}
+
+fn read_once(path: &Path, file: &File, len: u64, limit: u64) -> Result<Vec<u8>> {
+    let mut buf = room(path, len.min(limit), || format!("{len}-byte file"))?;
     let mut f = file;
     f.seek(SeekFrom::Start(0)).map_err(|e| io_error(path, e))?;
     f.take(limit)
@@ -236,10 +253,44 @@ fn read_sparse(
     Ok(Some((buf, len as usize)))
 }
 
-/// Run `f` over the source's bytes: memory as is, files read whole.
+/// Read at most `limit` bytes of the member at `offset..offset + size` of the file at `path`
+/// (read, never mapped, with the same re-check as a whole file). A member that runs past the
+/// file's end (the file shrank since it was indexed) is an `Error::Shard` at its offset.
+fn read_member(path: &Path, offset: u64, size: u64, limit: u64) -> Result<Vec<u8>> {
+    let (file, len) = open(path)?;
+    let past_end = |len: u64| Error::Shard {
+        kind: crate::DecodeErrorKind::Truncated,
+        offset,
+        reason: format!(
+            "the member's {size} bytes at offset {offset} run past the end of the file \
+                 ({len} bytes): the shard changed since it was indexed"
+        ),
+    };
+    if offset.checked_add(size).map_or(true, |end| end > len) {
+        return Err(past_end(len));
+    }
+    let want = size.min(limit);
+    consistent(path, &file, || {
+        let mut buf = room(path, want, || format!("{want}-byte member"))?;
+        buf.resize(want as usize, 0);
+        let mut done = 0;
+        while done < buf.len() {
+            match file.read_at(&mut buf[done..], offset + done as u64) {
+                Ok(0) => return Err(past_end(offset + done as u64)),
+                Ok(k) => done += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_error(path, e)),
+            }
+        }
+        Ok(buf)
+    })
+}
+
+/// Run `f` over the source's bytes: memory as is, files and members read whole.
 pub fn with_bytes<R>(source: Source<'_>, f: impl FnOnce(&[u8]) -> Result<R>) -> Result<R> {
     match source {
         Source::Bytes(b) => f(b),
+        Source::Member { path, offset, size } => f(&read_member(path, offset, size, u64::MAX)?),
         Source::Path(path) => {
             let (file, len) = open(path)?;
             let buf = read(path, &file, len, u64::MAX)?;
@@ -253,6 +304,13 @@ pub fn with_bytes<R>(source: Source<'_>, f: impl FnOnce(&[u8]) -> Result<R>) -> 
 pub fn with_prefix<R>(source: Source<'_>, f: impl Fn(&[u8]) -> Result<R>) -> Result<R> {
     match source {
         Source::Bytes(b) => f(b),
+        Source::Member { path, offset, size } => {
+            let buf = read_member(path, offset, size, PROBE_PREFIX)?;
+            match f(&buf) {
+                Err(_) if size > PROBE_PREFIX => f(&read_member(path, offset, size, u64::MAX)?),
+                r => r,
+            }
+        }
         Source::Path(path) => {
             let (file, len) = open(path)?;
             let buf = read(path, &file, len, PROBE_PREFIX)?;

@@ -13,10 +13,12 @@ use crate::convert::image_to_numpy;
 use crate::entry;
 use crate::errors::{to_pyerr, Subject};
 
-/// A source held across the GIL release: a path, or immutable bytes kept alive by Python.
+/// A source held across the GIL release: a path, immutable bytes kept alive by Python, or a
+/// member of a tar shard (`pixfeed._core.Member`, frozen: read without the GIL).
 pub enum OwnedSource {
     Path(PathBuf),
     Bytes(PyBackedBytes),
+    Member(Py<crate::shards::Member>),
 }
 
 impl OwnedSource {
@@ -26,10 +28,14 @@ impl OwnedSource {
             // `os.listdir` or `scan` returns, UTF-8 or not, opens the file it names.
             return Ok(OwnedSource::Path(PathBuf::from(s.extract::<OsString>()?)));
         }
+        if let Ok(m) = obj.cast::<crate::shards::Member>() {
+            return Ok(OwnedSource::Member(m.clone().unbind()));
+        }
         match obj.extract::<PyBackedBytes>() {
             Ok(b) => Ok(OwnedSource::Bytes(b)),
             Err(_) => Err(PyTypeError::new_err(format!(
-                "source: expected str, os.PathLike, bytes, bytearray or memoryview, got {}",
+                "source: expected str, os.PathLike, bytes, bytearray, memoryview or a shard \
+                 member, got {}",
                 obj.get_type().name()?
             ))),
         }
@@ -38,6 +44,7 @@ impl OwnedSource {
         match self {
             OwnedSource::Path(p) => Source::Path(p),
             OwnedSource::Bytes(b) => Source::Bytes(b),
+            OwnedSource::Member(m) => m.get().as_source(),
         }
     }
     /// What errors about this source name: the path as Python spells it, or `<bytes>`.
@@ -45,6 +52,7 @@ impl OwnedSource {
         match self {
             OwnedSource::Path(p) => SourceName::Path(p),
             OwnedSource::Bytes(_) => SourceName::Bytes,
+            OwnedSource::Member(m) => SourceName::Member(m.get()),
         }
     }
 }
@@ -52,6 +60,7 @@ impl OwnedSource {
 pub enum SourceName<'a> {
     Path(&'a Path),
     Bytes,
+    Member(&'a crate::shards::Member),
 }
 
 impl Subject for SourceName<'_> {
@@ -59,18 +68,21 @@ impl Subject for SourceName<'_> {
         match self {
             SourceName::Path(p) => p.source(py),
             SourceName::Bytes => "<bytes>".source(py),
+            SourceName::Member(m) => m.source(py),
         }
     }
     fn filename<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
         match self {
             SourceName::Path(p) => p.filename(py),
             SourceName::Bytes => None,
+            SourceName::Member(m) => m.filename(py),
         }
     }
     fn shown(&self) -> String {
         match self {
             SourceName::Path(p) => p.shown(),
             SourceName::Bytes => "<bytes>".to_string(),
+            SourceName::Member(m) => m.shown(),
         }
     }
 }

@@ -15,6 +15,7 @@ use pyo3::types::{PyString, PyType};
 static DECODE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static UNSUPPORTED_FORMAT: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static TOO_LARGE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static SHARD_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 fn class<'py>(
     py: Python<'py>,
@@ -154,6 +155,15 @@ pub fn to_pyerr<S: Subject + ?Sized>(py: Python<'_>, subject: &S, err: Error) ->
                 format!("{format} {kind_name}: {reason}"),
                 kind_name,
             )
+        }
+        e @ Error::Shard { kind, offset, .. } => {
+            let kind = kind.to_string();
+            match class(py, &SHARD_ERROR, "ShardError")
+                .and_then(|c| c.call1((source, e.to_string(), kind, offset)))
+            {
+                Ok(obj) => PyErr::from_value(obj),
+                Err(err) => err,
+            }
         }
         Error::InvalidArgument { arg, reason } => PyValueError::new_err(format!("{arg}: {reason}")),
         Error::Internal(msg) => PyRuntimeError::new_err(format!(

@@ -11,6 +11,7 @@ mod ops;
 mod pipeline;
 mod resize;
 mod scan;
+mod shards;
 
 use pyo3::prelude::*;
 
@@ -147,5 +148,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(detect::letterbox_tensor, m)?)?;
     m.add_function(wrap_pyfunction!(detect::yolo_postprocess, m)?)?;
     m.add_function(wrap_pyfunction!(scan::scan, m)?)?;
+    m.add_class::<shards::Member>()?;
+    m.add_function(wrap_pyfunction!(shards::tar_index, m)?)?;
     Ok(())
 }

@@ -10,7 +10,7 @@ __all__ = ["main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from pixfeed.cli import bench, cache, crop, demo, filter, info, resize, scan
+    from pixfeed.cli import bench, cache, crop, demo, filter, info, resize, scan, shards
 
     parser = argparse.ArgumentParser(
         prog="pixfeed", description="Feed images to ML models as fast as the hardware allows."
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_parser(sub)
     filter.add_parser(sub)
     cache.add_parser(sub)
+    shards.add_parser(sub)
     bench.add_parser(sub)
     return parser
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from pixfeed import _args
+from pixfeed import _args, _core
 from pixfeed.errors import DecodeError
 from pixfeed.pipeline import Pipeline
 
@@ -203,7 +203,10 @@ class Decode:
                     f"source: column 'bytes' row {i}: expected encoded image bytes, "
                     f"got {type(v).__name__}"
                 )
-            out.append(_args.source(v, f"source: column {self.source!r} row {i}"))
+            src = _args.source(v, f"source: column {self.source!r} row {i}")
+            if isinstance(src, _core.Member):
+                raise TypeError(f"source: column {self.source!r} row {i}: a shard member")
+            out.append(src)
         return out
 
     def _keys(self, cols: dict[str, Any], srcs: list[str | bytes | bytearray]) -> list[int]:
