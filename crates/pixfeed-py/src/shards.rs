@@ -5,11 +5,11 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use numpy::PyArray1;
-use pixfeed_core::error::catch_panic;
 use pixfeed_core::Source;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
+use crate::entry;
 use crate::errors::{to_pyerr, Subject};
 
 /// One member of a tar shard as an image source: `size` bytes at `offset` of the file at
@@ -120,9 +120,9 @@ pub fn tar_index<'py>(
     paths: Vec<PathBuf>,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let results = py
-        .detach(|| catch_panic(|| pixfeed_core::tar::index_many(&paths, threads)))
-        .map_err(|e| to_pyerr(py, "tar_index", e))?;
+    let results = entry::native(py, "tar_index", || {
+        pixfeed_core::tar::index_many(&paths, threads)
+    })?;
     let out = PyList::empty(py);
     for (path, r) in paths.iter().zip(results) {
         match r {
