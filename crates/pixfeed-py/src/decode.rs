@@ -40,6 +40,14 @@ impl OwnedSource {
             ))),
         }
     }
+    /// Every item of a Python list of sources (converted with the GIL held).
+    pub fn extract_all(sources: &Bound<'_, PyList>) -> PyResult<Vec<Self>> {
+        sources.iter().map(|s| Self::extract(&s)).collect()
+    }
+    /// The core's borrowed views of `owned` (taken inside the GIL-released call).
+    pub fn as_sources(owned: &[Self]) -> Vec<Source<'_>> {
+        owned.iter().map(Self::as_source).collect()
+    }
     pub fn as_source(&self) -> Source<'_> {
         match self {
             OwnedSource::Path(p) => Source::Path(p),
@@ -152,10 +160,7 @@ pub fn decode_batch<'py>(
     max_pixels: u64,
     strict: bool,
 ) -> PyResult<Bound<'py, PyList>> {
-    let owned: Vec<OwnedSource> = sources
-        .iter()
-        .map(|s| OwnedSource::extract(&s))
-        .collect::<PyResult<_>>()?;
+    let owned = OwnedSource::extract_all(sources)?;
     let n = owned.len();
     for (name, len) in [
         ("reduce_to", reduce_to.as_ref().map(Vec::len)),
@@ -177,7 +182,7 @@ pub fn decode_batch<'py>(
         .collect();
     let opts = if opts.is_empty() { vec![base] } else { opts };
     let results = entry::native(py, "decode_batch", || {
-        let srcs: Vec<Source<'_>> = owned.iter().map(OwnedSource::as_source).collect();
+        let srcs = OwnedSource::as_sources(&owned);
         pixfeed_core::batch::decode_batch(&srcs, &opts, threads)
     })?;
     let out = PyList::empty(py);
@@ -224,13 +229,10 @@ pub fn probe_batch<'py>(
     sources: &Bound<'py, PyList>,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let owned: Vec<OwnedSource> = sources
-        .iter()
-        .map(|s| OwnedSource::extract(&s))
-        .collect::<PyResult<_>>()?;
+    let owned = OwnedSource::extract_all(sources)?;
     let n = owned.len();
     let results = entry::native(py, "probe_batch", || {
-        let srcs: Vec<Source<'_>> = owned.iter().map(OwnedSource::as_source).collect();
+        let srcs = OwnedSource::as_sources(&owned);
         // A header read is small: count each as 32 KiB of work so that a batch of a few
         // files still goes to the pool.
         pixfeed_core::pool::map(n, n.saturating_mul(32 << 10), threads, |i| {

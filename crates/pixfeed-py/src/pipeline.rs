@@ -8,7 +8,7 @@ use pixfeed_core::pipeline::crop::CropSpec;
 use pixfeed_core::pipeline::{
     self, CropKind, CropName, Lut, OutDtype, OutLayout, PipelineSpec, RelativeCrop,
 };
-use pixfeed_core::{Mode, Source};
+use pixfeed_core::Mode;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -105,14 +105,11 @@ pub fn pipeline_batch<'py>(
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyList>> {
     let spec = &spec.get().spec;
-    let owned: Vec<OwnedSource> = sources
-        .iter()
-        .map(|s| OwnedSource::extract(&s))
-        .collect::<PyResult<_>>()?;
+    let owned = OwnedSource::extract_all(sources)?;
     let mut out = ArrayOut::extract(out)?;
     let buf = out.bytes();
     let results = entry::native(py, "pipeline", || {
-        let srcs: Vec<Source<'_>> = owned.iter().map(OwnedSource::as_source).collect();
+        let srcs = OwnedSource::as_sources(&owned);
         pipeline::run_batch(spec, &srcs, &keys, None, seed, epoch, buf, threads)
     })?;
     item_errors(py, &owned, results)
@@ -178,10 +175,7 @@ pub fn crop_paths<'py>(
     exact: bool,
     strict: bool,
 ) -> PyResult<Bound<'py, PyList>> {
-    let owned: Vec<OwnedSource> = sources
-        .iter()
-        .map(|s| OwnedSource::extract(&s))
-        .collect::<PyResult<_>>()?;
+    let owned = OwnedSource::extract_all(sources)?;
     let n = owned.len();
     if x.len() != n || y.len() != n || scale.len() != n {
         return Err(PyValueError::new_err("x, y, scale: one value per source"));
@@ -209,7 +203,7 @@ pub fn crop_paths<'py>(
     let mut out = ArrayOut::extract(out)?;
     let buf = out.bytes();
     let results = entry::native(py, "crop_paths", || {
-        let srcs: Vec<Source<'_>> = owned.iter().map(OwnedSource::as_source).collect();
+        let srcs = OwnedSource::as_sources(&owned);
         pipeline::crop::crop_batch(&spec, &srcs, &rel, buf, threads)
     })?;
     item_errors(py, &owned, results)
