@@ -3,8 +3,7 @@
 
 use numpy::ndarray::IxDyn;
 use numpy::{
-    Element, PyArray1, PyArrayDyn, PyArrayMethods, PyReadwriteArrayDyn,
-    PyUntypedArrayMethods,
+    Element, PyArray1, PyArrayDyn, PyArrayMethods, PyReadwriteArrayDyn, PyUntypedArrayMethods,
 };
 use pixfeed_core::codecs::Layout;
 use pixfeed_core::image::ImageViewMut;
@@ -438,11 +437,21 @@ pub fn center_crop<'py>(
     squeeze: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let pad = Some(pad_value.as_slice());
-    sized_crops(py, "center_crop", images, sizes, pad, threads, out, squeeze, |_, a, w, h| {
-        entry::held(py, "center_crop", || {
-            Ok(kernels::crop::center_box(a.width, a.height, w, h))
-        })
-    })
+    sized_crops(
+        py,
+        "center_crop",
+        images,
+        sizes,
+        pad,
+        threads,
+        out,
+        squeeze,
+        |_, a, w, h| {
+            entry::held(py, "center_crop", || {
+                Ok(kernels::crop::center_box(a.width, a.height, w, h))
+            })
+        },
+    )
 }
 
 /// torchvision's RandomCrop of `sizes[i] = (w, h)`; image i draws from
@@ -459,18 +468,28 @@ pub fn random_crop<'py>(
     out: Option<&Bound<'py, PyAny>>,
     squeeze: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    sized_crops(py, "random_crop", images, sizes, None, threads, out, squeeze, |i, a, w, h| {
-        let drawn = entry::held(py, "random_crop", || {
-            let mut rng = SampleRng::new(seed, 0, i as u64);
-            Ok(kernels::crop::random_box(&mut rng, a.width, a.height, w, h))
-        })?;
-        drawn.map_err(|_| {
-            PyValueError::new_err(format!(
-                "sizes[{i}]: crop {w}x{h} is larger than the {}x{} image images[{i}]",
-                a.width, a.height
-            ))
-        })
-    })
+    sized_crops(
+        py,
+        "random_crop",
+        images,
+        sizes,
+        None,
+        threads,
+        out,
+        squeeze,
+        |i, a, w, h| {
+            let drawn = entry::held(py, "random_crop", || {
+                let mut rng = SampleRng::new(seed, 0, i as u64);
+                Ok(kernels::crop::random_box(&mut rng, a.width, a.height, w, h))
+            })?;
+            drawn.map_err(|_| {
+                PyValueError::new_err(format!(
+                    "sizes[{i}]: crop {w}x{h} is larger than the {}x{} image images[{i}]",
+                    a.width, a.height
+                ))
+            })
+        },
+    )
 }
 
 fn layout(py: Python<'_>, name: &str, arg: &'static str) -> PyResult<Layout> {

@@ -32,9 +32,7 @@
 
 use std::io::Cursor;
 
-use super::{
-    checked_region, exif, Decoded, Format, Layout, Mode, RawInfo, RawRequest,
-};
+use super::{checked_region, exif, Decoded, Format, Layout, Mode, RawInfo, RawRequest};
 use crate::image::Image;
 use crate::{Error, Result};
 

@@ -528,7 +528,10 @@ fn crossing_sides(
     } else if on.1 == 0.0 {
         at((k + 1) % other.pts.len())
     } else {
-        (sign_of(across.0 * other.sign), sign_of(across.1 * other.sign))
+        (
+            sign_of(across.0 * other.sign),
+            sign_of(across.1 * other.sign),
+        )
     }
 }
 
