@@ -429,20 +429,9 @@ int pf_jpeg_decode(const uint8_t *data, size_t len, const pf_jpeg_params *p,
    * every scale against full decodes), so no pre-roll rows are needed. */
   if (p->w == cinfo.output_width) {
     /* Full width: decode straight into the caller's rows. */
-    if (p->y > 0) {
-      if (lossless) {
-        JSAMPARRAY discard = (*cinfo.mem->alloc_sarray)(
-          (j_common_ptr)&cinfo, JPOOL_IMAGE, (JDIMENSION)stride, 1);
-        while (cinfo.output_scanline < p->y)
-          if (jpeg_read_scanlines(&cinfo, discard, 1) != 1)
-            break;
-      } else {
-        jpeg_skip_scanlines(&cinfo, p->y);
-      }
-      if (cinfo.output_scanline != p->y) {
-        jpeg_destroy_decompress(&cinfo);
-        return pf_fail(msg, msg_len, PF_CORRUPT, "could not skip rows");
-      }
+    if (p->y > 0 && !pf_skip_rows(&cinfo, lossless, p->y, stride)) {
+      jpeg_destroy_decompress(&cinfo);
+      return pf_fail(msg, msg_len, PF_CORRUPT, "could not skip rows");
     }
     if (!pf_read_rows(&cinfo, out, stride, p->h, invert)) {
       jpeg_destroy_decompress(&cinfo);
@@ -498,18 +487,10 @@ int pf_jpeg_decode(const uint8_t *data, size_t len, const pf_jpeg_params *p,
     /* Up to PF_MAX_ROWS band rows per jpeg_read_scanlines call (per-call overhead). */
     row = (*cinfo.mem->alloc_sarray)((j_common_ptr)&cinfo, JPOOL_IMAGE,
                                      band_w * (JDIMENSION)channels, PF_MAX_ROWS);
-    if (p->y > 0) {
-      if (lossless) {
-        while (cinfo.output_scanline < p->y)
-          if (jpeg_read_scanlines(&cinfo, row, 1) != 1)
-            break;
-      } else {
-        jpeg_skip_scanlines(&cinfo, p->y);
-      }
-      if (cinfo.output_scanline != p->y) {
-        jpeg_destroy_decompress(&cinfo);
-        return pf_fail(msg, msg_len, PF_CORRUPT, "could not skip rows");
-      }
+    if (p->y > 0 &&
+        !pf_skip_rows(&cinfo, lossless, p->y, (size_t)band_w * (size_t)channels)) {
+      jpeg_destroy_decompress(&cinfo);
+      return pf_fail(msg, msg_len, PF_CORRUPT, "could not skip rows");
     }
     done = 0;
     while (done < p->h) {

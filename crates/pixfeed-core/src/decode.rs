@@ -39,17 +39,9 @@ impl Default for DecodeOptions {
     }
 }
 
-/// Header facts as the user sees the image (after EXIF orientation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ImageInfo {
-    pub format: Format,
-    pub width: u32,
-    pub height: u32,
-    pub channels: u8,
-    pub bit_depth: u8,
-    pub orientation: u8,
-    pub progressive: bool,
-}
+/// Header facts as the user sees the image: the codec's [`RawInfo`] with width and height
+/// after EXIF orientation.
+pub type ImageInfo = RawInfo;
 
 fn raw_probe(data: &[u8]) -> Result<RawInfo> {
     let format = codecs::sniff::sniff(data)
@@ -67,13 +59,9 @@ pub fn probe(data: &[u8]) -> Result<ImageInfo> {
     let raw = raw_probe(data)?;
     let (width, height) = orient::oriented_size(raw.width, raw.height, raw.orientation);
     Ok(ImageInfo {
-        format: raw.format,
         width,
         height,
-        channels: raw.channels,
-        bit_depth: raw.bit_depth,
-        orientation: raw.orientation,
-        progressive: raw.progressive,
+        ..raw
     })
 }
 

@@ -6,15 +6,17 @@ use pixfeed_core::{Image, PixelData};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 
-fn shaped<T: numpy::Element>(
+/// A fresh (h, w[, c]) array owning `data` (no copy), 2-D when `two_d`.
+pub fn shaped<T: numpy::Element>(
     py: Python<'_>,
     h: usize,
     w: usize,
     c: usize,
+    two_d: bool,
     data: Vec<T>,
 ) -> PyResult<Py<PyAny>> {
     let bad = |e: numpy::ndarray::ShapeError| PyRuntimeError::new_err(format!("shape: {e}"));
-    Ok(if c == 1 {
+    Ok(if two_d {
         Array2::from_shape_vec((h, w), data)
             .map_err(bad)?
             .into_pyarray(py)
@@ -31,14 +33,9 @@ fn shaped<T: numpy::Element>(
 
 /// An owned, writeable, C-contiguous (H, W[, C]) array; one-channel images are 2-D.
 pub fn image_to_numpy(py: Python<'_>, img: Image) -> PyResult<Py<PyAny>> {
-    let Image {
-        width,
-        height,
-        channels,
-        data,
-    } = img;
-    match data {
-        PixelData::U8(v) => shaped(py, height, width, channels, v),
-        PixelData::U16(v) => shaped(py, height, width, channels, v),
+    let (h, w, c) = (img.height, img.width, img.channels);
+    match img.data {
+        PixelData::U8(v) => shaped(py, h, w, c, c == 1, v),
+        PixelData::U16(v) => shaped(py, h, w, c, c == 1, v),
     }
 }

@@ -1,10 +1,9 @@
 //! Array-op bindings: take a list of images, release the GIL, run the core kernel on the
 //! pool, hand back numpy arrays. Argument semantics live in Python (`pixfeed/_batch.py`).
 
-use numpy::ndarray::{Array2, Array3, IxDyn};
+use numpy::ndarray::IxDyn;
 use numpy::{
-    Element, IntoPyArray, PyArray1, PyArrayDyn, PyArrayMethods, PyReadwriteArrayDyn,
-    PyUntypedArrayMethods,
+    Element, PyArray1, PyArrayDyn, PyArrayMethods, PyReadwriteArrayDyn, PyUntypedArrayMethods,
 };
 use pixfeed_core::codecs::Layout;
 use pixfeed_core::image::ImageViewMut;
@@ -47,21 +46,7 @@ pub fn to_numpy(
     c: usize,
     two_d: bool,
 ) -> PyResult<Py<PyAny>> {
-    let bad =
-        |e: numpy::ndarray::ShapeError| pyo3::exceptions::PyRuntimeError::new_err(e.to_string());
-    Ok(if two_d {
-        Array2::from_shape_vec((h, w), data)
-            .map_err(bad)?
-            .into_pyarray(py)
-            .into_any()
-            .unbind()
-    } else {
-        Array3::from_shape_vec((h, w, c), data)
-            .map_err(bad)?
-            .into_pyarray(py)
-            .into_any()
-            .unbind()
-    })
+    crate::convert::shaped(py, h, w, c, two_d, data)
 }
 
 /// Flip each image; into `out` (validated by Python: (N, H, W[, C]), all images that size)
@@ -367,6 +352,36 @@ fn run_crops<'py>(
     })
 }
 
+/// Crops of `sizes[i] = (w, h)`, one per image, each placed by `place(i, image, w, h)`.
+#[allow(clippy::too_many_arguments)]
+fn sized_crops<'py, F>(
+    py: Python<'py>,
+    name: &str,
+    images: &Bound<'py, PyList>,
+    sizes: Vec<(i64, i64)>,
+    pad: Option<&[u8]>,
+    threads: Option<usize>,
+    out: Option<&Bound<'py, PyAny>>,
+    squeeze: bool,
+    place: F,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Fn(usize, &ArrayIn<'py>, usize, usize) -> PyResult<CropBox>,
+{
+    let arrays = extract_images(images)?;
+    check_count("sizes", sizes.len(), arrays.len())?;
+    let boxes = arrays
+        .iter()
+        .zip(sizes)
+        .enumerate()
+        .map(|(i, (a, s))| {
+            let (w, h) = crop_size(i, s)?;
+            place(i, a, w, h)
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    run_crops(py, name, &arrays, &boxes, pad, threads, out, squeeze)
+}
+
 /// Crop `boxes[i] = (x, y, w, h)` out of image i (one box per image); a box leaving its image
 /// is an error naming it unless `pad_value` is given.
 #[pyfunction]
@@ -421,29 +436,21 @@ pub fn center_crop<'py>(
     out: Option<&Bound<'py, PyAny>>,
     squeeze: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let arrays = extract_images(images)?;
-    check_count("sizes", sizes.len(), arrays.len())?;
-    let boxes = arrays
-        .iter()
-        .zip(sizes)
-        .enumerate()
-        .map(|(i, (a, s))| {
-            let (w, h) = crop_size(i, s)?;
-            entry::held(py, "center_crop", || {
-                Ok(kernels::crop::center_box(a.width, a.height, w, h))
-            })
-        })
-        .collect::<PyResult<Vec<_>>>()?;
     let pad = Some(pad_value.as_slice());
-    run_crops(
+    sized_crops(
         py,
         "center_crop",
-        &arrays,
-        &boxes,
+        images,
+        sizes,
         pad,
         threads,
         out,
         squeeze,
+        |_, a, w, h| {
+            entry::held(py, "center_crop", || {
+                Ok(kernels::crop::center_box(a.width, a.height, w, h))
+            })
+        },
     )
 }
 
@@ -461,14 +468,16 @@ pub fn random_crop<'py>(
     out: Option<&Bound<'py, PyAny>>,
     squeeze: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let arrays = extract_images(images)?;
-    check_count("sizes", sizes.len(), arrays.len())?;
-    let boxes = arrays
-        .iter()
-        .zip(sizes)
-        .enumerate()
-        .map(|(i, (a, s))| {
-            let (w, h) = crop_size(i, s)?;
+    sized_crops(
+        py,
+        "random_crop",
+        images,
+        sizes,
+        None,
+        threads,
+        out,
+        squeeze,
+        |i, a, w, h| {
             let drawn = entry::held(py, "random_crop", || {
                 let mut rng = SampleRng::new(seed, 0, i as u64);
                 Ok(kernels::crop::random_box(&mut rng, a.width, a.height, w, h))
@@ -479,17 +488,7 @@ pub fn random_crop<'py>(
                     a.width, a.height
                 ))
             })
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    run_crops(
-        py,
-        "random_crop",
-        &arrays,
-        &boxes,
-        None,
-        threads,
-        out,
-        squeeze,
+        },
     )
 }
 

@@ -34,7 +34,7 @@
 //! whole into an index buffer (so a file decodes or fails the same way whatever the ROI), then
 //! only the ROI is mapped through the palette.
 
-use super::{check_pixels, region_or_full, Decoded, Format, Layout, RawInfo, RawRequest};
+use super::{checked_region, Decoded, Format, Layout, RawInfo, RawRequest};
 use crate::image::{Image, Rect};
 use crate::{Error, Result};
 
@@ -388,14 +388,7 @@ pub fn probe(data: &[u8]) -> Result<RawInfo> {
 
 pub fn decode(data: &[u8], req: &RawRequest) -> Result<Decoded> {
     let h = parse(data)?;
-    check_pixels(h.width, h.height, req.max_pixels)?;
-    let roi = region_or_full(req.roi, h.width, h.height);
-    if !roi.fits_in(h.width, h.height) {
-        return Err(Error::invalid(
-            "roi",
-            format!("{roi:?} is not inside the {}x{} image", h.width, h.height),
-        ));
-    }
+    let roi = checked_region(req, h.width, h.height)?;
     let ch = h.layout.channels();
     let out_row = (roi.width as usize)
         .checked_mul(ch)

@@ -20,7 +20,7 @@
 use std::ffi::{c_char, c_int, CStr};
 
 use super::RawRequest;
-use super::{check_pixels, exif, region_or_full, Decoded, Format, Layout, Mode, RawInfo};
+use super::{checked_region, exif, Decoded, Format, Layout, Mode, RawInfo};
 use crate::image::{Image, Rect};
 use crate::{Error, Result};
 
@@ -392,17 +392,7 @@ pub fn decode_band(data: &[u8], req: &RawRequest) -> Result<(Decoded, u32, u32)>
 
 fn decode_impl(data: &[u8], req: &RawRequest, band: bool) -> Result<(Decoded, u32, u32)> {
     let hdr = parse_header(data)?;
-    check_pixels(hdr.width, hdr.height, req.max_pixels)?;
-    let region = region_or_full(req.roi, hdr.width, hdr.height);
-    if !region.fits_in(hdr.width, hdr.height) {
-        return Err(Error::invalid(
-            "roi",
-            format!(
-                "{region:?} is not inside the {}x{} image",
-                hdr.width, hdr.height
-            ),
-        ));
-    }
+    let region = checked_region(req, hdr.width, hdr.height)?;
     // Lossless JPEG has no DCT to scale.
     let m = if hdr.lossless() {
         8

@@ -186,3 +186,17 @@ pub fn check_pixels(width: u32, height: u32, max_pixels: u64) -> crate::Result<(
 pub fn region_or_full(roi: Option<Rect>, w: u32, h: u32) -> Rect {
     roi.unwrap_or(Rect::new(0, 0, w, h))
 }
+
+/// What every codec's decode checks first, from the header's `w x h`: the pixel-count guard,
+/// then that `req.roi` lies inside the image. Returns the region to produce.
+pub fn checked_region(req: &RawRequest, w: u32, h: u32) -> crate::Result<Rect> {
+    check_pixels(w, h, req.max_pixels)?;
+    let roi = region_or_full(req.roi, w, h);
+    if !roi.fits_in(w, h) {
+        return Err(crate::Error::invalid(
+            "roi",
+            format!("{roi:?} is not inside the {w}x{h} image"),
+        ));
+    }
+    Ok(roi)
+}

@@ -32,9 +32,7 @@
 
 use std::io::Cursor;
 
-use super::{
-    check_pixels, exif, region_or_full, Decoded, Format, Layout, Mode, RawInfo, RawRequest,
-};
+use super::{checked_region, exif, Decoded, Format, Layout, Mode, RawInfo, RawRequest};
 use crate::image::Image;
 use crate::{Error, Result};
 
@@ -460,14 +458,7 @@ fn plan_layout_only(s: &Scan<'_>) -> Layout {
 
 pub fn decode(data: &[u8], req: &RawRequest) -> Result<Decoded> {
     let s = scan(data)?;
-    check_pixels(s.width, s.height, req.max_pixels)?;
-    let roi = region_or_full(req.roi, s.width, s.height);
-    if !roi.fits_in(s.width, s.height) {
-        return Err(Error::invalid(
-            "roi",
-            format!("{roi:?} is not inside the {}x{} image", s.width, s.height),
-        ));
-    }
+    let roi = checked_region(req, s.width, s.height)?;
     let plan = plan(&s, req.mode == Mode::Unchanged);
     let ch = plan.layout.channels();
     let too_big = || Error::unsupported(FMT, "image too large for this platform");

@@ -20,7 +20,7 @@ use std::io::Cursor;
 
 use image_webp::{DecodingError, WebPDecoder};
 
-use super::{check_pixels, exif, region_or_full, Decoded, Format, Layout, RawInfo, RawRequest};
+use super::{checked_region, exif, Decoded, Format, Layout, RawInfo, RawRequest};
 use crate::image::{Image, Rect};
 use crate::{Error, Result};
 
@@ -231,14 +231,7 @@ pub fn probe(data: &[u8]) -> Result<RawInfo> {
 
 pub fn decode(data: &[u8], req: &RawRequest) -> Result<Decoded> {
     let h = parse(data, true)?;
-    check_pixels(h.width, h.height, req.max_pixels)?;
-    let roi = region_or_full(req.roi, h.width, h.height);
-    if !roi.fits_in(h.width, h.height) {
-        return Err(Error::invalid(
-            "roi",
-            format!("{roi:?} is not inside the {}x{} image", h.width, h.height),
-        ));
-    }
+    let roi = checked_region(req, h.width, h.height)?;
     let ch = if h.alpha { 4 } else { 3 };
     let size = (h.width as usize)
         .checked_mul(h.height as usize)

@@ -62,6 +62,34 @@ pub fn resize_bilinear(src: ImageView<'_>, width: usize, height: usize) -> Resul
     Ok(out)
 }
 
+/// Refuse an empty image or target size (what both letterboxes check first).
+fn check_sizes(src: &ImageView<'_>, dst_w: usize, dst_h: usize) -> Result<()> {
+    if src.width == 0 || src.height == 0 {
+        return Err(Error::invalid("image", "is empty"));
+    }
+    if dst_w == 0 || dst_h == 0 {
+        return Err(Error::invalid("size", "must be at least 1x1"));
+    }
+    Ok(())
+}
+
+/// The geometry, and the rows of the scaled image with their stride: `src`'s own when it
+/// keeps its size, else its bilinear resize, held in `resized`.
+fn scaled<'a>(
+    src: ImageView<'a>,
+    dst_w: usize,
+    dst_h: usize,
+    scaleup: bool,
+    resized: &'a mut Vec<u8>,
+) -> Result<(LetterboxGeometry, &'a [u8], usize)> {
+    let g = letterbox_geometry(src.width, src.height, dst_w, dst_h, scaleup);
+    if (g.new_width, g.new_height) == (src.width, src.height) {
+        return Ok((g, src.data, src.row_stride));
+    }
+    *resized = resize_bilinear(src, g.new_width, g.new_height)?;
+    Ok((g, resized.as_slice(), g.new_width * src.channels))
+}
+
 /// Letterbox `src` into a `dst_w x dst_h` image padded with `color` (one value per
 /// channel). Returns the contiguous output and its geometry.
 pub fn letterbox(
@@ -72,26 +100,15 @@ pub fn letterbox(
     scaleup: bool,
 ) -> Result<(Vec<u8>, LetterboxGeometry)> {
     let c = src.channels;
-    if src.width == 0 || src.height == 0 {
-        return Err(Error::invalid("image", "is empty"));
-    }
-    if dst_w == 0 || dst_h == 0 {
-        return Err(Error::invalid("size", "must be at least 1x1"));
-    }
+    check_sizes(&src, dst_w, dst_h)?;
     if color.len() != c {
         return Err(Error::invalid(
             "color",
             format!("expected {c} values (one per channel), got {}", color.len()),
         ));
     }
-    let g = letterbox_geometry(src.width, src.height, dst_w, dst_h, scaleup);
-    let resized;
-    let (rows, stride): (&[u8], usize) = if (g.new_width, g.new_height) == (src.width, src.height) {
-        (src.data, src.row_stride)
-    } else {
-        resized = resize_bilinear(src, g.new_width, g.new_height)?;
-        (&resized, g.new_width * c)
-    };
+    let mut resized = Vec::new();
+    let (g, rows, stride) = scaled(src, dst_w, dst_h, scaleup, &mut resized)?;
     let row_len = dst_w * c;
     let mut out = vec![0u8; row_len * dst_h];
     for px in out.chunks_exact_mut(c) {
@@ -119,12 +136,7 @@ pub fn letterbox_planar<T: Copy>(
     tables: &[[T; 256]],
 ) -> Result<LetterboxGeometry> {
     let c = src.channels;
-    if src.width == 0 || src.height == 0 {
-        return Err(Error::invalid("image", "is empty"));
-    }
-    if dst_w == 0 || dst_h == 0 {
-        return Err(Error::invalid("size", "must be at least 1x1"));
-    }
+    check_sizes(&src, dst_w, dst_h)?;
     if color.len() != c || tables.len() != c {
         return Err(Error::invalid(
             "color",
@@ -144,14 +156,8 @@ pub fn letterbox_planar<T: Copy>(
             ),
         ));
     }
-    let g = letterbox_geometry(src.width, src.height, dst_w, dst_h, scaleup);
-    let resized;
-    let (rows, stride): (&[u8], usize) = if (g.new_width, g.new_height) == (src.width, src.height) {
-        (src.data, src.row_stride)
-    } else {
-        resized = resize_bilinear(src, g.new_width, g.new_height)?;
-        (&resized, g.new_width * c)
-    };
+    let mut resized = Vec::new();
+    let (g, rows, stride) = scaled(src, dst_w, dst_h, scaleup, &mut resized)?;
     match c {
         1 => planar::<T, 1>(rows, stride, dst, dst_w, dst_h, &g, color, tables),
         2 => planar::<T, 2>(rows, stride, dst, dst_w, dst_h, &g, color, tables),

@@ -505,6 +505,36 @@ fn sign_of(v: f64) -> i8 {
     }
 }
 
+/// The exact side of ring `other` just before and after a point where its edge `k` meets
+/// the edge `x0 -> x1` of the other ring: `on` are the orientations of edge `k`'s two
+/// vertices against `x0 -> x1` (a zero puts that vertex on it, where its angular sector
+/// decides), `across` those of `x0` and `x1` against edge `k` (its interior otherwise).
+#[inline]
+fn crossing_sides(
+    other: Ring<'_>,
+    k: usize,
+    on: (f64, f64),
+    (x0, x1): (P, P),
+    across: (f64, f64),
+) -> (i8, i8) {
+    let at = |v: usize| {
+        (
+            sector_side(other.pts, v, x0, other.sign),
+            sector_side(other.pts, v, x1, other.sign),
+        )
+    };
+    if on.0 == 0.0 {
+        at(k)
+    } else if on.1 == 0.0 {
+        at((k + 1) % other.pts.len())
+    } else {
+        (
+            sign_of(across.0 * other.sign),
+            sign_of(across.1 * other.sign),
+        )
+    }
+}
+
 /// Side of ring `r` (orientation `sign`) that `q` lies on as seen from vertex `k`, for a
 /// point `q` reached from the vertex along a straight line: the vertex's angular sector.
 /// 0 when `q` lies along one of the vertex's edges (the ring's boundary).
@@ -610,35 +640,9 @@ fn meet(a: Ring<'_>, b: Ring<'_>, sc: &mut Scratch) {
         let (t, u) = (param(o3, o4, [r0, r1, s, e]), param(o1, o2, [s, e, r0, r1]));
         // On A's edge: B's boundary there is B's edge j (interior point) or a vertex of B,
         // told apart by the exact predicates (a parameter may round to 0 or 1).
-        let (before, after) = if o1 == 0.0 {
-            (
-                sector_side(b.pts, j, s, b.sign),
-                sector_side(b.pts, j, e, b.sign),
-            )
-        } else if o2 == 0.0 {
-            let k = (j + 1) % m;
-            (
-                sector_side(b.pts, k, s, b.sign),
-                sector_side(b.pts, k, e, b.sign),
-            )
-        } else {
-            (sign_of(o3 * b.sign), sign_of(o4 * b.sign))
-        };
+        let (before, after) = crossing_sides(b, j, (o1, o2), (s, e), (o3, o4));
         sc.splits_a.push(split(i, t, before, after));
-        let (before, after) = if o3 == 0.0 {
-            (
-                sector_side(a.pts, i, r0, a.sign),
-                sector_side(a.pts, i, r1, a.sign),
-            )
-        } else if o4 == 0.0 {
-            let k = (i + 1) % n;
-            (
-                sector_side(a.pts, k, r0, a.sign),
-                sector_side(a.pts, k, r1, a.sign),
-            )
-        } else {
-            (sign_of(o1 * a.sign), sign_of(o2 * a.sign))
-        };
+        let (before, after) = crossing_sides(a, i, (o3, o4), (r0, r1), (o1, o2));
         sc.splits_b.push(split(j, u, before, after));
     };
     if m <= 24 {

@@ -2,6 +2,7 @@
 //! `pf_jpeg_encode` (csrc/jpeg_enc.c), so nothing is read from disk.
 
 use super::*;
+use crate::codecs::region_or_full;
 use crate::DecodeErrorKind;
 
 use crate::codecs::encode::{pf_jpeg_encode, pf_jpeg_free, PfJpegEncParams};

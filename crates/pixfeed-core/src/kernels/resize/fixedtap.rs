@@ -157,27 +157,5 @@ unsafe fn horizontal_avx2<const C: usize>(
         .min(out.len().saturating_sub(32) / C + 1)
         / 8
         * 8;
-    let mut dx = 0;
-    while dx < n {
-        let p01 = _mm256_packs_epi32(two(dx), two(dx + 2));
-        let p23 = _mm256_packs_epi32(two(dx + 4), two(dx + 6));
-        let bytes = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(p01, p23), order);
-        let o = &mut out[dx * C..dx * C + 32];
-        if C == 3 {
-            let sq = _mm256_shuffle_epi8(bytes, squeeze);
-            // SAFETY: `o` has 32 bytes; the two 16-byte stores cover bytes 0..28.
-            unsafe {
-                _mm_storeu_si128(o.as_mut_ptr().cast(), _mm256_castsi256_si128(sq));
-                _mm_storeu_si128(
-                    o[12..].as_mut_ptr().cast(),
-                    _mm256_extracti128_si256::<1>(sq),
-                );
-            }
-        } else {
-            // SAFETY: `o` has 32 bytes.
-            unsafe { _mm256_storeu_si256(o.as_mut_ptr().cast(), bytes) };
-        }
-        dx += 8;
-    }
-    dx
+    super::shuffles::pack_store(out, n, C, order, squeeze, two)
 }

@@ -367,29 +367,7 @@ unsafe fn horizontal_avx2(
         .min(out.len().saturating_sub(32) / c + 1)
         / 8
         * 8;
-    let mut dx = 0;
-    while dx < n {
-        let p01 = _mm256_packs_epi32(pair(dx), pair(dx + 2));
-        let p23 = _mm256_packs_epi32(pair(dx + 4), pair(dx + 6));
-        let bytes = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(p01, p23), order);
-        let o = &mut out[dx * c..dx * c + 32];
-        if c == 3 {
-            let sq = _mm256_shuffle_epi8(bytes, squeeze);
-            // SAFETY: `o` has 32 bytes; the two 16-byte stores cover bytes 0..28.
-            unsafe {
-                _mm_storeu_si128(o.as_mut_ptr().cast(), _mm256_castsi256_si128(sq));
-                _mm_storeu_si128(
-                    o[12..].as_mut_ptr().cast(),
-                    _mm256_extracti128_si256::<1>(sq),
-                );
-            }
-        } else {
-            // SAFETY: `o` has 32 bytes.
-            unsafe { _mm256_storeu_si256(o.as_mut_ptr().cast(), bytes) };
-        }
-        dx += 8;
-    }
-    dx
+    super::shuffles::pack_store(out, n, c, order, squeeze, pair)
 }
 
 #[cfg(test)]

@@ -134,7 +134,7 @@ pub fn crop_view<'a>(src: ImageView<'a>, r: Rect) -> Result<ImageView<'a>> {
 /// blend pairs of taps with one `pmaddwd` and pack eight output pixels per step).
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod shuffles {
-    use std::arch::x86_64::{__m256i, _mm256_setr_epi32, _mm256_setr_epi8};
+    use std::arch::x86_64::*;
 
     /// A shuffle index with the top bit set yields 0.
     const Z: i8 = -128;
@@ -163,6 +163,46 @@ pub(crate) mod shuffles {
             14, Z, Z, Z, Z,
         );
         (inter, order, squeeze)
+    }
+
+    /// The store loop both passes end with: for `dx` = 0, 8, .. below `n` (a multiple of 8),
+    /// pack outputs `dx..dx + 8` (i32 channels, two pixels per register from `two(dx)`,
+    /// `two(dx + 2)`, ..) to bytes in pixel order and write them at `out[dx * c..]`. Each
+    /// step stores 32 bytes (4 past the 24 of three channels): `n` must keep them inside
+    /// `out`. Returns `n`, the outputs done.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(crate) fn pack_store<F: Fn(usize) -> __m256i>(
+        out: &mut [u8],
+        n: usize,
+        c: usize,
+        order: __m256i,
+        squeeze: __m256i,
+        two: F,
+    ) -> usize {
+        let mut dx = 0;
+        while dx < n {
+            let p01 = _mm256_packs_epi32(two(dx), two(dx + 2));
+            let p23 = _mm256_packs_epi32(two(dx + 4), two(dx + 6));
+            let bytes = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(p01, p23), order);
+            let o = &mut out[dx * c..dx * c + 32];
+            if c == 3 {
+                let sq = _mm256_shuffle_epi8(bytes, squeeze);
+                // SAFETY: `o` has 32 bytes; the two 16-byte stores cover bytes 0..28.
+                unsafe {
+                    _mm_storeu_si128(o.as_mut_ptr().cast(), _mm256_castsi256_si128(sq));
+                    _mm_storeu_si128(
+                        o[12..].as_mut_ptr().cast(),
+                        _mm256_extracti128_si256::<1>(sq),
+                    );
+                }
+            } else {
+                // SAFETY: `o` has 32 bytes.
+                unsafe { _mm256_storeu_si256(o.as_mut_ptr().cast(), bytes) };
+            }
+            dx += 8;
+        }
+        dx
     }
 }
 
