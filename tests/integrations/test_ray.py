@@ -257,13 +257,14 @@ def test_rows_equal_loader_across_blocks_and_batch_sizes(
 def test_default_task_sizing_and_context(
     ray_session: Any, photo_files: list[str], rrc_reference: np.ndarray
 ) -> None:
-    # Default blocks: BATCHES_PER_TASK batches per map task, but at least TASKS_PER_CPU
-    # tasks per cluster CPU (2 here) while there are batches to spread.
-    assert impl._default_num_blocks(300, 16, ray) == 4  # 19 batches, 2 CPUs: 4 tasks
-    assert impl._default_num_blocks(300, 64, ray) == 4  # 5 batches: still 4 tasks
-    assert impl._default_num_blocks(100, 64, ray) == 2  # 2 batches: 2 tasks, not 4
+    # Default blocks: about BATCHES_PER_TASK batches per map task, the count rounded up to a
+    # multiple of the cluster's CPUs (2 here), never more blocks than batches.
+    assert impl._default_num_blocks(300, 16, ray) == 4  # 19 batches: 3 tasks, rounded to 4
+    assert impl._default_num_blocks(300, 64, ray) == 2  # 5 batches: 1 task, rounded to 2
+    assert impl._default_num_blocks(1000, 64, ray) == 2  # 16 batches: one task per CPU
+    assert impl._default_num_blocks(64, 64, ray) == 1  # 1 batch: 1 task
     assert impl._default_num_blocks(64 * 8 * 10, 64, ray) == 10
-    assert impl._default_num_blocks(64 * 8 * 10 + 1, 64, ray) == 11
+    assert impl._default_num_blocks(64 * 8 * 10 + 1, 64, ray) == 12
     ds = pxray.read_images(photo_files, pipeline=RRC, seed=SEED, batch_size=16)
     # The reservation is switched off on this dataset's own context, never on the global one.
     assert ds.context.op_resource_reservation_enabled is False

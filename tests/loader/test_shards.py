@@ -235,6 +235,61 @@ def test_shard_shuffle_over_real_shards(shard_set: dict[str, Any]) -> None:
     assert not (shards_seen[0] & shards_seen[1] or shards_seen[1] & shards_seen[2])
 
 
+@pytest.mark.parametrize("shuffle", ["global", "shards"])
+def test_world_of_three_disjoint_complete_equal(shard_set: dict[str, Any], shuffle: str) -> None:
+    """World size 3 over real shards, both modes: equal batch counts, and the ranks' samples
+    cover the data set, each sample on one rank only (padding aside: repeats stay on the rank
+    that pads)."""
+    sh = pixfeed.Shards(shard_set["urls"], label="cls", missing="skip")
+    ids = np.arange(len(sh))
+    counts, seen = [], []
+    for rank in range(3):
+        loader = pixfeed.Loader(
+            sh, ids, pipeline=pixfeed.Pipeline(size=32), batch_size=8, seed=3,
+            shuffle=shuffle, rank=rank, world_size=3,
+        )  # fmt: skip
+        counts.append(len(loader))
+        seen.append(set(np.concatenate([y for _, y in loader]).tolist()))
+    assert len(set(counts)) == 1 and counts[0] > 0
+    assert set().union(*seen) == set(ids.tolist())
+    if shuffle == "shards":  # whole shards per rank: no sample on two ranks
+        assert not (seen[0] & seen[1] or seen[1] & seen[2] or seen[0] & seen[2])
+    else:  # DistributedSampler: at most the wrap-padding (< 3 samples) repeats
+        assert sum(map(len, seen)) - len(ids) < 3
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("shuffle", ["global", "shards"])
+def test_resume_over_shards_equals_the_tail(
+    shard_set: dict[str, Any], shuffle: str, threads: int
+) -> None:
+    """state_dict() after k batches, loaded into a fresh Loader, yields exactly the rest of
+    the uninterrupted epoch (images and labels), in both shuffle modes."""
+    sh = pixfeed.Shards(shard_set["urls"], label="cls", missing="skip")
+    kw: dict[str, Any] = {
+        "pipeline": pixfeed.Pipeline(size=32, flip=True),
+        "batch_size": 16,
+        "seed": 9,
+        "shuffle": shuffle,
+        "threads": threads,
+    }
+    full = [(np.array(x), np.array(y)) for x, y in pixfeed.Loader(sh, **kw)]
+    k = 3
+    first = pixfeed.Loader(sh, **kw)
+    it = iter(first)
+    for _ in range(k):
+        next(it)
+    state = first.state_dict()
+    first.close()
+    resumed = pixfeed.Loader(sh, **kw)
+    resumed.load_state_dict(state)
+    tail = [(np.array(x), np.array(y)) for x, y in resumed]
+    assert len(tail) == len(full) - k > 0
+    for (xa, ya), (xb, yb) in zip(tail, full[k:], strict=True):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
+
+
 # -- bad input --------------------------------------------------------------------------------
 
 

@@ -281,9 +281,6 @@ class Decode:
 #: raylet and worker) whatever it does, against about a millisecond per image decoded, so
 #: one task per batch of 64 spent a large share of the CPU on Ray itself.
 BATCHES_PER_TASK = 8
-#: Tasks per cluster CPU at least (while there are batches to spread): two waves, so the
-#: consumer takes the first blocks while the second wave decodes.
-TASKS_PER_CPU = 2
 
 
 def _cluster_cpus(ray_mod: Any) -> int:
@@ -297,11 +294,14 @@ def _cluster_cpus(ray_mod: Any) -> int:
 
 
 def _default_num_blocks(n: int, batch_size: int, ray_mod: Any) -> int:
-    """Blocks of BATCHES_PER_TASK batches each (one map task per block), but at least
-    TASKS_PER_CPU per CPU of the cluster while there are batches to spread."""
+    """About BATCHES_PER_TASK batches per block (one map task per block), the block count
+    rounded up to a multiple of the cluster's CPUs so that every CPU gets as many tasks as
+    the others (a count one past a multiple leaves one task running alone at the end), and
+    never more blocks than batches."""
     batches = max(1, math.ceil(n / batch_size))
-    least = TASKS_PER_CPU * _cluster_cpus(ray_mod)
-    return min(batches, max(least, math.ceil(batches / BATCHES_PER_TASK)))
+    cpus = _cluster_cpus(ray_mod)
+    tasks = math.ceil(batches / BATCHES_PER_TASK)
+    return min(batches, cpus * math.ceil(tasks / cpus))
 
 
 def read_images(
@@ -324,8 +324,8 @@ def read_images(
     ``epoch`` (uint8 NHWC with the default ``output``; see `Decode`). Nothing runs until the
     dataset is consumed. ``num_blocks`` sets how many blocks the path list is split into,
     one map task per block (default: `BATCHES_PER_TASK` batches of ``batch_size`` rows per
-    task, but at least `TASKS_PER_CPU` tasks per CPU of the cluster while there are
-    batches to spread; a task decodes its batches one after another); other keyword
+    task, the task count rounded up to a multiple of the cluster's CPUs; a task decodes its
+    batches one after another); other keyword
     arguments go to ``map_batches`` (``num_cpus``, ``concurrency``, ...). The dataset's
     own DataContext has ``op_resource_reservation_enabled=False`` (see the code comment;
     set it back on ``ds.context`` to restore Ray Data's default)."""
