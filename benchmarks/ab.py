@@ -45,6 +45,18 @@ WORKLOADS: dict[str, tuple[str, str]] = {
         "files = CROP; n = len(files)",
         "pixfeed.crop_paths(files, [0.3] * n, [0.3] * n, [0.1] * n, 224, threads=2)",
     ),
+    "crop-batch-64": (
+        "import numpy as np; rng = np.random.default_rng(0);"
+        " imgs = rng.integers(0, 255, (64, 480, 640, 3), dtype=np.uint8);"
+        " boxes = [(int(x), int(y), 224, 224) for x, y in zip(rng.integers(0, 416, 64),"
+        " rng.integers(0, 256, 64))]",
+        "pixfeed.crop(imgs, boxes, threads=2)",
+    ),
+    "center-crop-64": (
+        "import numpy as np; rng = np.random.default_rng(0);"
+        " imgs = rng.integers(0, 255, (64, 480, 640, 3), dtype=np.uint8)",
+        "pixfeed.center_crop(imgs, 320, threads=2)",
+    ),
     "resize-batch-64": (
         "import numpy as np; rng = np.random.default_rng(0);"
         " imgs = [rng.integers(0, 255, (480, 640, 3), dtype=np.uint8) for _ in range(64)]",
