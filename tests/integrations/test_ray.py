@@ -7,6 +7,7 @@ row is the local `Loader(shuffle=False, seed=...)` / `Pipeline` on the same file
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -271,6 +272,57 @@ def test_default_task_sizing_and_context(
     assert ray.data.DataContext.get_current().op_resource_reservation_enabled is True
     np.testing.assert_array_equal(collect(ds)["image"], rrc_reference)
     assert "MapBatches(Decode): 4 tasks executed" in ds.stats()
+
+
+def test_block_bounds_hold_whole_batches() -> None:
+    # Blocks of whole batches, as even as batches allow, the last taking the remainder.
+    assert impl._block_bounds(1000, 64, 2) == [0, 512, 1000]
+    assert impl._block_bounds(300, 16, 4) == [0, 80, 160, 240, 300]
+    assert impl._block_bounds(300, 16, 7) == [0, 48, 96, 144, 192, 240, 272, 300]
+    assert impl._block_bounds(64, 64, 1) == [0, 64]
+    # More blocks than batches: rows as even as possible (every block non-empty).
+    assert impl._block_bounds(10, 64, 3) == [0, 4, 7, 10]
+    assert impl._block_bounds(0, 64, 1) == [0, 0]
+    for n, batch, blocks in ((1000, 64, 2), (300, 16, 7), (301, 16, 19), (17, 4, 5)):
+        b = impl._block_bounds(n, batch, blocks)
+        assert b[0] == 0 and b[-1] == n and len(b) == blocks + 1
+        assert all(lo <= hi for lo, hi in itertools.pairwise(b))
+        if blocks <= -(-n // batch):
+            assert all(x % batch == 0 for x in b[:-1]), (n, batch, blocks, b)
+
+
+def test_output_blocks_are_whole_consumer_batches(
+    ray_session: Any, photo_files: list[str], rrc_reference: np.ndarray
+) -> None:
+    # Each task's output leaves in blocks of OUTPUT_BATCHES_PER_BLOCK batches (a block per
+    # batch of iter_batches(batch_size=None)), not one block per task.
+    ds = pxray.read_images(photo_files, pipeline=RRC, seed=SEED, batch_size=16, num_blocks=3)
+    per_block = impl.OUTPUT_BATCHES_PER_BLOCK * 16
+    out_bytes = impl.OUTPUT_BATCHES_PER_BLOCK * 16 * SIZE * SIZE * 3
+    assert ds.context.target_max_block_size == out_bytes
+    assert ray.data.DataContext.get_current().target_max_block_size != out_bytes
+    sizes, keys = [], []
+    for block in ds.iter_batches(batch_size=None, batch_format="numpy"):
+        sizes.append(len(block["key"]))
+        keys.extend(block["key"].tolist())
+    assert sorted(keys) == list(range(N_GOOD))
+    # 300 rows, 19 batches over 3 tasks (7, 6 and 6 batches): every block holds whole
+    # batches, at most per_block rows; only the block with the last row is shorter.
+    assert len(sizes) > 3 and max(sizes) <= per_block
+    assert sum(s % 16 != 0 for s in sizes) == 1
+    assert np.array_equal(collect(ds)["image"], rrc_reference)
+
+
+def test_rows_arrow_cannot_hold_go_through_from_items(
+    ray_session: Any, photo_files: list[str], rrc_reference: np.ndarray
+) -> None:
+    # Multi-hot labels (a 2-D array) are no Arrow column: the rows go through from_items,
+    # with the same images, keys and labels.
+    labels = np.eye(5, dtype=np.uint8)[np.arange(N_GOOD) % 5]
+    got = collect(pxray.read_images(photo_files, labels, pipeline=RRC, seed=SEED, batch_size=32))
+    np.testing.assert_array_equal(got["image"], rrc_reference)
+    np.testing.assert_array_equal(np.stack(list(got["label"])), labels)
+    np.testing.assert_array_equal(got["key"], np.arange(N_GOOD))
 
 
 def test_float_output_equals_loader(ray_session: Any, photo_files: list[str]) -> None:

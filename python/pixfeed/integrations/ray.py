@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import math
 import os
 import sys
@@ -304,6 +305,51 @@ def _default_num_blocks(n: int, batch_size: int, ray_mod: Any) -> int:
     return min(batches, cpus * math.ceil(tasks / cpus))
 
 
+#: Output batches per block of `read_images` (see the comment there).
+OUTPUT_BATCHES_PER_BLOCK = 2
+
+
+def _block_bounds(n: int, batch_size: int, blocks: int) -> list[int]:
+    """Row offsets that split ``n`` rows into ``blocks`` input blocks (one map task each) of
+    whole batches, as even as batches allow, the last block taking the remainder, so that
+    every output batch of a task is a batch of the consumer too; with more blocks than
+    batches, rows as even as possible."""
+    batches = math.ceil(n / batch_size)
+    unit, units = (batch_size, batches) if blocks <= batches else (1, n)
+    per, extra = divmod(units, blocks)
+    bounds = [0]
+    for i in range(blocks):
+        bounds.append(min(n, bounds[-1] + (per + (i < extra)) * unit))
+    return bounds
+
+
+def _path_dataset(
+    ray_mod: Any, names: list[str], labels: np.ndarray[Any, Any] | None, bounds: list[int]
+) -> ray.data.Dataset:
+    """The input dataset of `read_images`: columns path, key (the row index) and label, one
+    block per pair of ``bounds``. Built as Arrow tables; rows Arrow cannot hold (a path that
+    is not valid UTF-8, labels of Python objects) go through ``from_items``, which can, with
+    its own even split."""
+    import pyarrow as pa
+
+    try:
+        cols = {
+            "path": pa.array(names, type=pa.string()),
+            "key": pa.array(np.arange(len(names), dtype=np.int64)),
+        }
+        if labels is not None:
+            cols["label"] = pa.array(labels)
+        table = pa.table(cols)
+    except (pa.ArrowException, UnicodeError, TypeError, ValueError):
+        rows: list[dict[str, Any]] = [{"path": p, "key": i} for i, p in enumerate(names)]
+        if labels is not None:
+            for row, value in zip(rows, labels, strict=True):
+                row["label"] = value
+        return ray_mod.data.from_items(rows, override_num_blocks=len(bounds) - 1)
+    parts = [table.slice(a, b - a) for a, b in itertools.pairwise(bounds)]
+    return ray_mod.data.from_arrow(parts)
+
+
 def read_images(
     paths: Sequence[str | os.PathLike[str]],
     labels: Sequence[Any] | npt.ArrayLike | None = None,
@@ -323,12 +369,13 @@ def read_images(
     ``Loader(paths, labels, pipeline=pipeline, shuffle=False, seed=seed)`` in epoch
     ``epoch`` (uint8 NHWC with the default ``output``; see `Decode`). Nothing runs until the
     dataset is consumed. ``num_blocks`` sets how many blocks the path list is split into,
-    one map task per block (default: `BATCHES_PER_TASK` batches of ``batch_size`` rows per
-    task, the task count rounded up to a multiple of the cluster's CPUs; a task decodes its
-    batches one after another); other keyword
+    one map task per block, each a whole number of batches (default: `BATCHES_PER_TASK`
+    batches of ``batch_size`` rows per task, the task count rounded up to a multiple of the
+    cluster's CPUs; a task decodes its batches one after another); other keyword
     arguments go to ``map_batches`` (``num_cpus``, ``concurrency``, ...). The dataset's
-    own DataContext has ``op_resource_reservation_enabled=False`` (see the code comment;
-    set it back on ``ds.context`` to restore Ray Data's default)."""
+    own DataContext has ``op_resource_reservation_enabled=False`` and a
+    ``target_max_block_size`` of `OUTPUT_BATCHES_PER_BLOCK` output batches (see the code
+    comments; set them back on ``ds.context`` to restore Ray Data's defaults)."""
     ray_mod = _ray()
     if not isinstance(pipeline, Pipeline):
         raise TypeError(f"pipeline: expected a pixfeed.Pipeline, got {type(pipeline).__name__}")
@@ -340,7 +387,7 @@ def read_images(
         if not isinstance(src, str):
             raise TypeError(f"paths[{i}]: expected a path, got {type(p).__name__}")
         names.append(src)
-    rows: list[dict[str, Any]] = [{"path": p, "key": i} for i, p in enumerate(names)]
+    lab: np.ndarray[Any, Any] | None = None
     if labels is not None:
         lab = np.asarray(labels)
         if lab.ndim == 0 or len(lab) != len(names):
@@ -348,8 +395,6 @@ def read_images(
                 f"labels: expected one per path ({len(names)}), "
                 f"got {0 if lab.ndim == 0 else len(lab)}"
             )
-        for row, value in zip(rows, lab, strict=True):
-            row["label"] = value
     batch_size = _args.positive_int(batch_size, "batch_size")
     fn = Decode(
         pipeline,
@@ -363,16 +408,23 @@ def read_images(
         output=output,
     )
     if num_blocks is None:
-        num_blocks = _default_num_blocks(len(rows), batch_size, ray_mod)
+        num_blocks = _default_num_blocks(len(names), batch_size, ray_mod)
     blocks = _args.positive_int(num_blocks, "num_blocks")
-    ds = ray_mod.data.from_items(rows, override_num_blocks=blocks)
-    # On the dataset's own copy of the DataContext (from_items copies the current one): Ray
-    # Data's per-operator resource reservation takes its limits from the cluster autoscaling
-    # coordinator, which answers only about a second into each execution (until then one
-    # task runs at a time, whatever the CPUs), and its object-store budget for a lone map
-    # operator's outputs then stalls decoding behind a slow consumer. Without it the object
-    # store stays bounded by Ray Data's global limit (half the store).
+    ds = _path_dataset(ray_mod, names, lab, _block_bounds(len(names), batch_size, blocks))
+    # On the dataset's own copy of the DataContext (every dataset copies the current one):
+    # Ray Data's per-operator resource reservation takes its limits from the cluster
+    # autoscaling coordinator, which answers only about a second into each execution (until
+    # then one task runs at a time, whatever the CPUs), and its object-store budget for a lone
+    # map operator's outputs then stalls decoding behind a slow consumer. Without it the
+    # object store stays bounded by Ray Data's global limit (half the store).
     ds.context.op_resource_reservation_enabled = False
+    # A map task's output batches leave in blocks of OUTPUT_BATCHES_PER_BLOCK batches, not one
+    # block per task (Ray Data's default target of 128 MiB holds a whole task's output): the
+    # consumer gets images while the task still decodes, and each consumer batch is a
+    # zero-copy slice of one block instead of a copy out of a block of many chunks.
+    out_shape = fn.pipeline.batch_shape(batch_size)
+    out_bytes = math.prod(out_shape) * np.dtype(fn.pipeline.numpy_dtype).itemsize
+    ds.context.target_max_block_size = max(1, OUTPUT_BATCHES_PER_BLOCK * out_bytes)
     map_batches_kwargs.setdefault("batch_format", "numpy")
     out: ray.data.Dataset = ds.map_batches(fn, batch_size=batch_size, **map_batches_kwargs)
     return out
