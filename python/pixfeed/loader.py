@@ -152,7 +152,8 @@ class Loader:
     otherwise): a file with corrupt data is a ``DecodeError`` (kind ``"corrupt"``) that
     ``on_error`` then handles; False decodes what the decoder recovered. ``prefetch``: batches
     made ahead of the consumer, 0 (made on demand) to 256, fewer when that many would not fit
-    in memory.
+    in memory. With ``on_error="substitute"`` and ``shuffle="shards"`` a substitute comes from
+    the rank's own shards.
     """
 
     def __init__(
@@ -569,11 +570,25 @@ class Loader:
         self, epoch: int, bad_index: int, slot: np.ndarray, pipe: Pipeline | None = None
     ) -> int:
         """Fill `slot` with a decodable sample chosen deterministically from (seed, epoch,
-        bad_index); returns its index."""
-        n = len(self._sources)
+        bad_index); returns its index. With ``shuffle="shards"`` it comes from the shards
+        this rank (DataLoader worker) reads in the epoch: a rank never reads another's."""
         rng = np.random.Generator(np.random.PCG64([self.seed, epoch, bad_index, 7]))
+        if self._shard_sizes is None:
+            pool = rng.permutation(len(self._sources))
+        else:
+            worker, num_workers = _env.dataloader_worker()
+            own = _sampler.reader_samples(
+                self._shard_sizes,
+                seed=self.seed,
+                epoch=epoch,
+                rank=self.rank,
+                world_size=self.world_size,
+                worker=worker,
+                num_workers=num_workers,
+            )
+            pool = own[rng.permutation(len(own))]
         tried = 0
-        for cand in rng.permutation(n):
+        for cand in pool:
             c = int(cand)
             if c == bad_index or c in self._bad:
                 continue
