@@ -110,6 +110,18 @@ def threads(value: Any, name: str = "threads") -> int | None:
     return thread_count(value, name)
 
 
+#: The most batches a ``prefetch`` may keep waiting ahead of its consumer (`pixfeed.Loader`).
+MAX_PREFETCH: int = 256
+
+
+def prefetch(value: Any, name: str = "prefetch") -> int:
+    """A prefetch depth in ``0..MAX_PREFETCH`` (TypeError or ValueError naming ``name``)."""
+    v = integer(value, name, 0)
+    if v > MAX_PREFETCH:
+        raise ValueError(f"{name}: at most {MAX_PREFETCH} batches, got {v}")
+    return v
+
+
 def max_pixels(value: Any) -> int:
     if value is None:
         return 2**63 - 1

@@ -48,6 +48,7 @@ __all__ = [
     "consumed",
     "plan_epoch",
     "plan_shard_epoch",
+    "reader_samples",
     "shard_order",
 ]
 
@@ -202,6 +203,46 @@ def _shard_stream(
     return np.concatenate([np.asarray(out, dtype=np.int64), tail])
 
 
+def _shard_parts(
+    sizes: np.ndarray, seed: int, epoch: int, world_size: int, num_workers: int
+) -> list[list[list[int]]]:
+    """``parts[r][w]``: the shards rank r's DataLoader worker w reads in the epoch (workers
+    ordered by load, most first); [] when every shard is empty."""
+    order = shard_order(len(sizes), seed, epoch)
+    order = order[sizes[order] > 0]
+    if len(order) == 0:
+        return []
+    if len(order) < world_size * num_workers:
+        raise ValueError(
+            f"shuffle='shards': {len(order)} non-empty shards cannot be split over "
+            f"{world_size} ranks x {num_workers} DataLoader workers (each needs one of its "
+            "own); use more shards, fewer workers, or shuffle='global'"
+        )
+    by_rank = _deal(order, sizes, world_size)
+    return [_deal(np.asarray(p, dtype=np.int64), sizes, num_workers) for p in by_rank]
+
+
+def reader_samples(
+    shard_sizes: np.ndarray,
+    *,
+    seed: int,
+    epoch: int,
+    rank: int = 0,
+    world_size: int = 1,
+    worker: int = 0,
+    num_workers: int = 1,
+) -> np.ndarray:
+    """The dataset indices stored in the shards that rank ``rank``'s worker ``worker`` reads
+    in the epoch (as `plan_shard_epoch` deals them), shard by shard in dealt order."""
+    sizes = np.asarray(shard_sizes, dtype=np.int64)
+    parts = _shard_parts(sizes, seed, epoch, world_size, num_workers)
+    if not parts:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    mine = parts[rank][worker]
+    return np.concatenate([np.arange(starts[s], starts[s] + sizes[s]) for s in mine])
+
+
 def plan_shard_epoch(
     shard_sizes: np.ndarray,
     *,
@@ -223,19 +264,10 @@ def plan_shard_epoch(
     every rank needs at least one non-empty shard (else ValueError)."""
     sizes = np.asarray(shard_sizes, dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    order = shard_order(len(sizes), seed, epoch)
-    order = order[sizes[order] > 0]
-    if len(order) == 0:
+    parts = _shard_parts(sizes, seed, epoch, world_size, num_workers)
+    if not parts:
         return EpochPlan([], 0)
-    if len(order) < world_size * num_workers:
-        raise ValueError(
-            f"shuffle='shards': {len(order)} non-empty shards cannot be split over "
-            f"{world_size} ranks x {num_workers} DataLoader workers (each needs one of its "
-            "own); use more shards, fewer workers, or shuffle='global'"
-        )
     # loads[r][w]: the samples of rank r's worker w (workers ordered by load, most first).
-    by_rank = _deal(order, sizes, world_size)
-    parts = [_deal(np.asarray(p, dtype=np.int64), sizes, num_workers) for p in by_rank]
     loads = np.array([[int(sizes[w].sum()) for w in p] for p in parts], dtype=np.int64)
     if drop_last:
         per_worker = loads.min(axis=0) // batch_size * batch_size

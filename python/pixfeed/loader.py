@@ -101,10 +101,27 @@ def _pipeline(pipeline: Pipeline | None, strict: bool | None) -> Pipeline:
     return pipe
 
 
-def _check_choices(prefetch: Any, on_error: Any, output: Any) -> None:
+def _prefetch(value: Any, pipe: Pipeline, batch_size: int) -> int:
+    """``prefetch`` checked: at most `_args.MAX_PREFETCH`, and its waiting batches (at the
+    largest bucket's size) must fit in the machine's physical memory where that is known."""
+    prefetch = _args.prefetch(value)
+    sizes = pipe.buckets.sizes if pipe.buckets is not None else [pipe.size]
+    pixels = max(int(w) * int(h) for w, h in sizes)
+    batch = batch_size * pixels * pipe.channels * np.dtype(pipe.numpy_dtype).itemsize
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system: not checked
+        return prefetch
+    if 0 < memory < prefetch * batch:
+        raise ValueError(
+            f"prefetch: {prefetch} waiting batches of {batch / 2**30:.1f} GiB would not fit "
+            f"in this machine's {memory / 2**30:.1f} GiB of memory; lower prefetch or batch_size"
+        )
+    return prefetch
+
+
+def _check_choices(on_error: Any, output: Any) -> None:
     """The Loader's arguments with a fixed set of values (ValueError naming the argument)."""
-    if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 0:
-        raise ValueError(f"prefetch: expected an int >= 0, got {prefetch!r}")
     if on_error not in ("raise", "skip", "substitute"):
         raise ValueError(f"on_error: expected 'raise', 'skip' or 'substitute', got {on_error!r}")
     if output not in ("numpy", "torch"):
@@ -133,7 +150,10 @@ class Loader:
     failed to load (with ``on_error="skip"`` or ``"substitute"`` the run goes on).
     ``strict``: None (default) keeps the pipeline's setting (strict unless it says
     otherwise): a file with corrupt data is a ``DecodeError`` (kind ``"corrupt"``) that
-    ``on_error`` then handles; False decodes what the decoder recovered.
+    ``on_error`` then handles; False decodes what the decoder recovered. ``prefetch``: batches
+    made ahead of the consumer, 0 (made on demand) to 256, fewer when that many would not fit
+    in memory. With ``on_error="substitute"`` and ``shuffle="shards"`` a substitute comes from
+    the rank's own shards.
     """
 
     def __init__(
@@ -174,8 +194,9 @@ class Loader:
         if labels is not None:
             self._labels = _labels(labels, len(self._sources), output)
         self.pipeline = _pipeline(pipeline, strict)
-        _check_choices(prefetch, on_error, output)
+        _check_choices(on_error, output)
         self.batch_size = _args.positive_int(batch_size, "batch_size")
+        self.prefetch = _prefetch(prefetch, self.pipeline, self.batch_size)
         if isinstance(shuffle, str) and shuffle not in ("global", "shards"):
             raise ValueError(
                 f"shuffle: expected True, False, 'global' or 'shards', got {shuffle!r}"
@@ -185,7 +206,6 @@ class Loader:
         self.shard_buffer = _shard_buffer(shard_buffer, self._shard_sizes, shuffle)
         self.seed = _args.seed(seed)
         self.drop_last = bool(drop_last)
-        self.prefetch = prefetch
         self.threads = _args.threads(threads)
         self.rank, self.world_size = _env.distributed(rank, world_size)
         if self._shard_sizes is not None and (
@@ -550,11 +570,25 @@ class Loader:
         self, epoch: int, bad_index: int, slot: np.ndarray, pipe: Pipeline | None = None
     ) -> int:
         """Fill `slot` with a decodable sample chosen deterministically from (seed, epoch,
-        bad_index); returns its index."""
-        n = len(self._sources)
+        bad_index); returns its index. With ``shuffle="shards"`` it comes from the shards
+        this rank (DataLoader worker) reads in the epoch: a rank never reads another's."""
         rng = np.random.Generator(np.random.PCG64([self.seed, epoch, bad_index, 7]))
+        if self._shard_sizes is None:
+            pool = rng.permutation(len(self._sources))
+        else:
+            worker, num_workers = _env.dataloader_worker()
+            own = _sampler.reader_samples(
+                self._shard_sizes,
+                seed=self.seed,
+                epoch=epoch,
+                rank=self.rank,
+                world_size=self.world_size,
+                worker=worker,
+                num_workers=num_workers,
+            )
+            pool = own[rng.permutation(len(own))]
         tried = 0
-        for cand in rng.permutation(n):
+        for cand in pool:
             c = int(cand)
             if c == bad_index or c in self._bad:
                 continue
