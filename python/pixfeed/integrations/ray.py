@@ -330,7 +330,7 @@ def _path_dataset(
     block per pair of ``bounds``. Built as Arrow tables; rows Arrow cannot hold (a path that
     is not valid UTF-8, labels of Python objects) go through ``from_items``, which can, with
     its own even split."""
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     try:
         cols = {
@@ -345,9 +345,11 @@ def _path_dataset(
         if labels is not None:
             for row, value in zip(rows, labels, strict=True):
                 row["label"] = value
-        return ray_mod.data.from_items(rows, override_num_blocks=len(bounds) - 1)
+        items: ray.data.Dataset = ray_mod.data.from_items(rows, override_num_blocks=len(bounds) - 1)
+        return items
     parts = [table.slice(a, b - a) for a, b in itertools.pairwise(bounds)]
-    return ray_mod.data.from_arrow(parts)
+    ds: ray.data.Dataset = ray_mod.data.from_arrow(parts)
+    return ds
 
 
 def read_images(
