@@ -191,7 +191,10 @@ def _workloads(ds: DataSet, n: int, names: Sequence[str]) -> list[Workload]:
             "pixfeed",
             _first_call_measured(ray, "pixfeed.ray.read_images", run_pixfeed_ray, store_notes),
             label="pixfeed.ray.read_images",
-            note="map tasks of 1 CPU (1 native thread each, 2 tasks of 500), paths in",
+            note=(
+                "map tasks of 1 CPU (1 native thread each; 2 tasks: 512 + 488 rows, output "
+                "blocks of 2 batches), paths in"
+            ),
         )
         loader = px.module.Loader(paths, pipeline=pipe, batch_size=BATCH, threads=CPUS)
 
