@@ -1,11 +1,13 @@
 //! Tar shards: `Member` (a file's byte range, accepted wherever a path is) and `tar_index`
-//! (the member index of many shards, built on the pool with the GIL released).
+//! (the member index of many shards, built on the pool with the GIL released); and
+//! `shard_stream`, one shard reader's sample order for `pixfeed._sampler`.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use numpy::PyArray1;
+use numpy::{PyArray1, PyReadonlyArray1};
 use pixfeed_core::Source;
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
@@ -145,4 +147,30 @@ pub fn tar_index<'py>(
         }
     }
     Ok(out)
+}
+
+fn contiguous<'a, T: numpy::Element>(
+    a: &'a PyReadonlyArray1<'_, T>,
+    name: &str,
+) -> PyResult<&'a [T]> {
+    a.as_slice()
+        .map_err(|_| PyValueError::new_err(format!("{name}: must be C-contiguous")))
+}
+
+/// One shard reader's sample order then its buffer's tail (`pixfeed_core::sampler`), GIL
+/// released.
+#[pyfunction]
+pub fn shard_stream<'py>(
+    py: Python<'py>,
+    shards: Vec<(i64, i64)>,
+    open: usize,
+    pick: PyReadonlyArray1<'py, f64>,
+    slot: PyReadonlyArray1<'py, i64>,
+    buffer: u64,
+) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    let (pick, slot) = (contiguous(&pick, "pick")?, contiguous(&slot, "slot")?);
+    let out = entry::native(py, "shard_stream", || {
+        pixfeed_core::sampler::shard_stream(&shards, open, pick, slot, buffer)
+    })?;
+    Ok(PyArray1::from_vec(py, out))
 }
