@@ -113,8 +113,9 @@ impl Subject for Member {
 }
 
 /// The member index of every shard (in parallel on the pool, GIL released): per shard,
-/// `(names: list[bytes], offsets: uint64 array, sizes: uint64 array, file_size, mtime_ns)`,
-/// or the exception (naming the shard and the byte offset) when it cannot be indexed.
+/// `(names: list[bytes], offsets: uint64 array, sizes: uint64 array, file_size, mtime_ns,
+/// sparse: bool array)` (sparse: a GNU sparse file, see `pixfeed_core::tar`), or the
+/// exception (naming the shard and the byte offset) when it cannot be indexed.
 #[pyfunction]
 #[pyo3(signature = (paths, threads=None))]
 pub fn tar_index<'py>(
@@ -135,12 +136,14 @@ pub fn tar_index<'py>(
                 }
                 let offsets: Vec<u64> = idx.members.iter().map(|m| m.offset).collect();
                 let sizes: Vec<u64> = idx.members.iter().map(|m| m.size).collect();
+                let sparse: Vec<bool> = idx.members.iter().map(|m| m.sparse).collect();
                 out.append((
                     names,
                     PyArray1::from_vec(py, offsets),
                     PyArray1::from_vec(py, sizes),
                     idx.file_size,
                     idx.mtime_ns,
+                    PyArray1::from_vec(py, sparse),
                 ))?;
             }
             Err(e) => out.append(to_pyerr(py, path.as_path(), e).into_value(py))?,
