@@ -114,11 +114,12 @@ def threads(value: Any, name: str = "threads") -> int | None:
 MAX_PREFETCH: int = 256
 
 
-def prefetch(value: Any, name: str = "prefetch") -> int:
-    """A prefetch depth in ``0..MAX_PREFETCH`` (TypeError or ValueError naming ``name``)."""
-    v = integer(value, name, 0)
+def prefetch(value: Any, name: str = "prefetch", *, low: int = 0, unit: str = "batches") -> int:
+    """A prefetch depth in ``low..MAX_PREFETCH`` ``unit`` (TypeError or ValueError naming
+    ``name``)."""
+    v = integer(value, name, low)
     if v > MAX_PREFETCH:
-        raise ValueError(f"{name}: at most {MAX_PREFETCH} batches, got {v}")
+        raise ValueError(f"{name}: at most {MAX_PREFETCH} {unit}, got {v}")
     return v
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "resize_one",
     "scan",
     "set_num_threads",
+    "shard_stream",
     "simplify_polygon",
     "tar_index",
     "yolo_postprocess",
@@ -337,5 +338,20 @@ def scan(
 def tar_index(
     paths: list[str], threads: int | None = None
 ) -> list[
-    tuple[list[bytes], npt.NDArray[np.uint64], npt.NDArray[np.uint64], int, int] | BaseException
+    tuple[
+        list[bytes],
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.uint64],
+        int,
+        int,
+        npt.NDArray[np.bool_],
+    ]
+    | BaseException
 ]: ...
+def shard_stream(
+    shards: list[tuple[int, int]],
+    open: int,
+    pick: npt.NDArray[np.float64],
+    slot: npt.NDArray[np.int64],
+    buffer: int,
+) -> npt.NDArray[np.int64]: ...

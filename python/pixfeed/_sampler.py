@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from pixfeed import _args
+from pixfeed import _args, _core
 
 __all__ = [
     "EpochPlan",
@@ -170,37 +170,18 @@ def _shard_stream(
     shards: list[int], starts: np.ndarray, sizes: np.ndarray, k: int, buffer: int, rng: Any
 ) -> np.ndarray:
     """One reader's sample order: `k` open shards interleaved at random through a shuffle
-    buffer of `buffer` indices (see the module docstring). Plain Python lists: this runs
-    once per sample and epoch."""
+    buffer of `buffer` indices (see the module docstring). numpy draws the random numbers;
+    the walk, one step per sample, is native (`pixfeed._core.shard_stream`)."""
     n = int(sizes[shards].sum())
-    pick = rng.random(n).tolist()  # which open shard gives the next sample
+    pick = rng.random(n)  # which open shard gives the next sample
     buffer = max(buffer, 1)  # a buffer of one keeps the order
-    slot = rng.integers(0, buffer, n).tolist()  # which buffered sample leaves
+    slot = rng.integers(0, buffer, n, dtype=np.int64)  # which buffered sample leaves
     bounds = [(int(starts[s]), int(starts[s] + sizes[s])) for s in shards]
-    opened = [list(b) for b in bounds[:k]]
-    following = iter(bounds[k:])
-    out: list[int] = []
-    buf: list[int] = []
-    for i in range(n):
-        j = int(pick[i] * len(opened))
-        cur = opened[j]
-        sample = cur[0]
-        cur[0] = sample + 1
-        if cur[0] == cur[1]:  # exhausted: open the next shard in its place
-            nxt = next(following, None)
-            if nxt is None:
-                opened[j] = opened[-1]
-                opened.pop()
-            else:
-                opened[j] = list(nxt)
-        if len(buf) < buffer:
-            buf.append(sample)
-        else:
-            b = slot[i]
-            out.append(buf[b])
-            buf[b] = sample
-    tail = np.asarray(buf, dtype=np.int64)[rng.permutation(len(buf))]
-    return np.concatenate([np.asarray(out, dtype=np.int64), tail])
+    walked = _core.shard_stream(bounds, k, pick, slot, buffer)
+    # What is left in the buffer drains in random order.
+    held = min(n, buffer)
+    walked[n - held :] = walked[n - held :][rng.permutation(held)]
+    return walked
 
 
 def _shard_parts(

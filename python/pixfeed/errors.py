@@ -57,7 +57,8 @@ class ImageTooLargeError(DecodeError):
 class ShardError(DecodeError):
     """A tar shard cannot be read: cut short (``kind="truncated"``: a header cut off, a
     member's data running past the end of the file) or corrupt (``kind="corrupt"``: a bad
-    header checksum, a malformed pax or long-name record, a sample without an image).
+    header checksum, a malformed pax or long-name record, a sample without an image) or
+    not read (``kind="unsupported"``: a GNU sparse member).
     ``source`` names the shard (or ``shard:member @ offset N``), ``offset`` is the byte
     offset in the shard where it is wrong."""
 

@@ -233,7 +233,8 @@ def iter_resize(
 
     ``sizes`` as :func:`resize`: one for all images or one per image. Input items are pulled
     from ``images`` only as needed. When the consumer stops (``break``, ``close()``, garbage
-    collection), pending work is cancelled and the background threads exit.
+    collection), pending work is cancelled and the background threads exit. ``prefetch`` is
+    1 to 256: each image in flight holds a thread.
     """
     if isinstance(images, _ndarray) and images.ndim != 4:
         raise TypeError("images: iter_resize takes a sequence, iterable or 4-D array of images")
@@ -241,7 +242,7 @@ def iter_resize(
         raise TypeError(f"images: expected an iterable of images, got {type(images).__name__}")
     interp = _interpolation(interpolation)
     nthreads = _args.threads(threads)
-    n_ahead = _args.positive_int(prefetch, "prefetch")
+    n_ahead = _args.prefetch(prefetch, low=1, unit="images")
     if _batch.is_pair(sizes):
         spec = _size_spec(sizes, "sizes")
         per_image: Iterable[Any] | None = None

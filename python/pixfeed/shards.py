@@ -33,7 +33,7 @@ Member = _core.Member
 #: The sidecar index of ``shard.tar`` is ``shard.tar.pfidx``.
 SIDECAR_SUFFIX = ".pfidx"
 _FORMAT = "pixfeed-tar-index"
-_VERSION = 1
+_VERSION = 2
 _HEAD = '{"format": "' + _FORMAT + '"'
 #: The most shards a pattern may expand to, and the largest index file read.
 MAX_SHARDS = 1_000_000
@@ -112,8 +112,9 @@ def expand_urls(urls: str | os.PathLike[str] | Sequence[str | os.PathLike[str]])
 
 
 # ---------------------------------------------------------------------------------------
-# The index: per shard, the members' names, data offsets and sizes, and the shard's size and
-# mtime when indexed (an index whose shard no longer has them is stale and rebuilt).
+# The index: per shard, the members' names, data offsets and sizes, which members are GNU
+# sparse files, and the shard's size and mtime when indexed (an index whose shard no longer
+# has them is stale and rebuilt).
 
 
 @dataclass
@@ -123,6 +124,8 @@ class _ShardIndex:
     sizes: npt.NDArray[np.uint64]
     file_size: int
     mtime_ns: int
+    #: Per member: a GNU sparse file (its stored bytes are not its content).
+    sparse: npt.NDArray[np.bool_]
 
     def to_json(self, path: str) -> dict[str, Any]:
         return {
@@ -132,6 +135,7 @@ class _ShardIndex:
             "names": self.names,
             "offsets": self.offsets.tolist(),
             "sizes": self.sizes.tolist(),
+            "sparse": np.flatnonzero(self.sparse).tolist(),
         }
 
 
@@ -145,13 +149,16 @@ def _from_json(entry: Any, stamp: tuple[int, int]) -> _ShardIndex | None:
     are possible in the shard (inside it, block-aligned, ascending, disjoint); else None."""
     try:
         names, offsets, sizes = entry["names"], entry["offsets"], entry["sizes"]
+        sparse_at = entry["sparse"]
         if (entry["size"], entry["mtime_ns"]) != stamp:
             return None
         if not (len(names) == len(offsets) == len(sizes)):
             return None
         if not all(isinstance(n, str) for n in names):
             return None
-        if not all(type(v) is int for v in (*offsets, *sizes)):
+        if not all(type(v) is int for v in (*offsets, *sizes, *sparse_at)):
+            return None
+        if not all(0 <= v < len(names) for v in sparse_at):
             return None
         off = np.asarray(offsets, dtype=np.int64).reshape(-1)
         siz = np.asarray(sizes, dtype=np.int64).reshape(-1)
@@ -166,8 +173,10 @@ def _from_json(entry: Any, stamp: tuple[int, int]) -> _ShardIndex | None:
         or (off[1:] < ends[:-1] + 512).any()
     ):
         return None
+    sparse = np.zeros(len(names), dtype=np.bool_)
+    sparse[np.asarray(sparse_at, dtype=np.int64)] = True
     return _ShardIndex(
-        list(names), off.astype(np.uint64), siz.astype(np.uint64), stamp[0], stamp[1]
+        list(names), off.astype(np.uint64), siz.astype(np.uint64), stamp[0], stamp[1], sparse
     )
 
 
@@ -224,13 +233,14 @@ def write_sidecar(shard: str) -> None:
 
 
 def _native(got: Any) -> _ShardIndex:
-    names, offsets, sizes, file_size, mtime_ns = got
+    names, offsets, sizes, file_size, mtime_ns, sparse = got
     return _ShardIndex(
         [n.decode("utf-8", "surrogateescape") for n in names],
         offsets,
         sizes,
         int(file_size),
         int(mtime_ns),
+        sparse,
     )
 
 
@@ -318,7 +328,8 @@ class Shards:
     ``<shard>.pfidx`` is loaded, other shards are indexed from their headers) or the path
     of one index file for all shards (loaded where fresh, rebuilt and saved otherwise; a
     file that is not a pixfeed index is never overwritten). ``missing``: ``"error"`` (a
-    missing shard or a sample without an image or label is an error) or ``"skip"`` (they
+    missing shard, a sample without an image or label, or one with a GNU sparse member
+    (``tar --sparse``; its stored bytes lack the holes) is an error) or ``"skip"`` (they
     are skipped and listed in ``skipped``). ``threads``: for indexing the shards (default:
     pixfeed's pool).
 
@@ -414,7 +425,15 @@ class Shards:
         offset = int(idx.offsets[first])
         image_at = next((members[e] for e in self._image_exts if e in members), None)
         why = None
-        if image_at is None:
+        # A sparse member's stored bytes lack its holes: never read as if they were the file.
+        sparse_at = next((k for k in members.values() if idx.sparse[k]), None)
+        if sparse_at is not None:
+            offset = int(idx.offsets[sparse_at])
+            why = (
+                f"sample {key!r}: member {idx.names[sparse_at]!r} at offset {offset} is a GNU "
+                "sparse file (sparse member: repack without --sparse)"
+            )
+        elif image_at is None:
             exts = ", ".join(self._image_exts)
             why = f"sample {key!r} at offset {offset} has no image member ({exts})"
         label = None
@@ -424,7 +443,7 @@ class Shards:
             if self.missing == "skip":
                 self.skipped.append((url, key, why))
                 return
-            raise ShardError(url, why, "corrupt", offset)
+            raise ShardError(url, why, "corrupt" if sparse_at is None else "unsupported", offset)
         assert image_at is not None
         yield key, first, end, image_at, label
 

@@ -301,6 +301,22 @@ def test_iter_resize_stops_on_break_and_leaves_no_threads() -> None:
     assert not _iter_threads()
 
 
+def test_iter_resize_prefetch_ceiling() -> None:
+    from pixfeed._args import MAX_PREFETCH
+
+    imgs = [rand(6, 5) for _ in range(3)]
+    # Refused before any thread starts (a thread per image in flight otherwise).
+    for bad in (MAX_PREFETCH + 1, 10**9):
+        with pytest.raises(ValueError, match=f"prefetch: at most {MAX_PREFETCH} images"):
+            pixfeed.iter_resize(imgs, (3, 2), prefetch=bad)
+    assert not _iter_threads()
+    with pytest.raises(TypeError, match="prefetch"):
+        pixfeed.iter_resize(imgs, (3, 2), prefetch=2.0)
+    got = list(pixfeed.iter_resize(imgs, (3, 2), prefetch=MAX_PREFETCH))
+    want = [pixfeed.resize(im, (3, 2)) for im in imgs]
+    assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
+
+
 def test_iter_resize_errors() -> None:
     with pytest.raises(TypeError, match="images"):
         pixfeed.iter_resize(rand(10, 10, 3), 5)

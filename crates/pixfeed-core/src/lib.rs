@@ -16,6 +16,7 @@ pub mod orient;
 pub mod pipeline;
 pub mod pool;
 pub mod rng;
+pub mod sampler;
 pub mod scan;
 pub mod source;
 pub mod tar;

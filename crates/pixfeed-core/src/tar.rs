@@ -10,7 +10,10 @@
 //! Formats: ustar (with its 155-byte name prefix), GNU (`L` long names; `K` long link names
 //! skipped), pax (`x` records override the next member's `path` and `size`; `g` global
 //! records are skipped), old v7 headers. Only regular files are indexed (types `0`, NUL and
-//! `7`); directories, links, devices, FIFOs and sparse files are skipped. The archive ends
+//! `7`); directories, links, devices and FIFOs are skipped. GNU sparse files (old GNU type
+//! `S` with its extension headers, pax `GNU.sparse.*` formats 0.0, 0.1 and 1.0) are indexed
+//! under their real name with `sparse` set: their stored bytes are not the file (the holes
+//! are left out), so readers refuse them rather than skip them. The archive ends
 //! at a zero block or at end of file on a block boundary (as GNU tar and Python's `tarfile`
 //! accept); a header cut short, a bad header checksum or a member whose data runs past the
 //! end of the file is an error.
@@ -29,12 +32,14 @@ pub const MAX_NAME: u64 = 64 << 10;
 pub const MAX_PAX: u64 = 1 << 20;
 
 /// One regular file of a shard: its name (bytes as stored; pax names are UTF-8), the offset
-/// of its data in the shard and its size.
+/// of its data in the shard and its size; `sparse`: a GNU sparse file, whose `size` stored
+/// bytes (from `offset`) are not its content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     pub name: Vec<u8>,
     pub offset: u64,
     pub size: u64,
+    pub sparse: bool,
 }
 
 /// A shard's members in archive order, and the file's size and mtime (ns) when indexed.
@@ -124,6 +129,11 @@ fn round_up(n: u64) -> Option<u64> {
 struct Pax {
     path: Option<Vec<u8>>,
     size: Option<u64>,
+    /// Any `GNU.sparse.*` record: the member is a GNU sparse file.
+    sparse: bool,
+    /// `GNU.sparse.name`: a sparse file's real name (formats 0.1 and 1.0 store a made-up
+    /// one in `path` or the header).
+    sparse_name: Option<Vec<u8>>,
 }
 
 /// Parse pax records (`"<len> <key>=<value>\n"`), each checked against its length.
@@ -151,6 +161,11 @@ fn parse_pax(data: &[u8], at: u64) -> Result<Pax> {
         let (key, value) = (&record[..eq], &record[eq + 1..]);
         match key {
             b"path" => out.path = Some(value.to_vec()),
+            b"GNU.sparse.name" => {
+                out.sparse = true;
+                out.sparse_name = Some(value.to_vec());
+            }
+            _ if key.starts_with(b"GNU.sparse.") => out.sparse = true,
             b"size" => {
                 let size = std::str::from_utf8(value)
                     .ok()
@@ -163,6 +178,27 @@ fn parse_pax(data: &[u8], at: u64) -> Result<Pax> {
         rest = &rest[len..];
     }
     Ok(out)
+}
+
+/// Past the extension headers of an old GNU sparse member (type `S` whose header flags more
+/// sparse entries at byte 482): each 512-byte block holds 21 entries and, at byte 504, the
+/// flag for one more block. Returns the offset of the member's data. A file that ends
+/// inside them is cut short.
+fn skip_sparse_extensions(path: &Path, file: &File, mut at: u64) -> Result<u64> {
+    let mut block = [0u8; 512];
+    loop {
+        if read_full(path, file, &mut block, at)? < block.len() {
+            return Err(tar_error(
+                DecodeErrorKind::Truncated,
+                at,
+                "the file ends inside a GNU sparse extension header",
+            ));
+        }
+        at += BLOCK;
+        if block[504] == 0 {
+            return Ok(at);
+        }
+    }
 }
 
 /// Index one open shard of `len` bytes.
@@ -217,7 +253,10 @@ fn index_file(path: &Path, file: &File, len: u64) -> Result<Vec<Member>> {
         {
             size = s;
         }
-        let data = at + BLOCK;
+        let mut data = at + BLOCK;
+        if typ == b'S' && header[482] != 0 {
+            data = skip_sparse_extensions(path, file, data)?;
+        }
         let end = data.checked_add(size).filter(|&e| e <= len);
         let Some(end) = end else {
             return Err(tar_error(
@@ -251,7 +290,7 @@ fn index_file(path: &Path, file: &File, len: u64) -> Result<Vec<Member>> {
             }
             b'x' => {
                 let p = parse_pax(&body(MAX_PAX, "pax header")?, at)?;
-                if let Some(name) = &p.path {
+                for name in [&p.path, &p.sparse_name].into_iter().flatten() {
                     if name.len() as u64 > MAX_NAME {
                         return Err(tar_error(
                             DecodeErrorKind::Corrupt,
@@ -283,12 +322,14 @@ fn index_file(path: &Path, file: &File, len: u64) -> Result<Vec<Member>> {
                 }
             }
         };
-        if let Some(p) = pax.path.take() {
+        if let Some(p) = pax.sparse_name.take().or(pax.path.take()) {
             name = p;
         }
+        let sparse = typ == b'S' || pax.sparse;
         pax = Pax::default();
-        // Regular files (`0`, NUL, contiguous `7`); v7 tars mark directories by a '/'.
-        let regular = matches!(typ, b'0' | 0 | b'7') && !name.ends_with(b"/");
+        // Regular files (`0`, NUL, contiguous `7`, GNU sparse `S`); v7 tars mark directories
+        // by a '/'.
+        let regular = matches!(typ, b'0' | 0 | b'7' | b'S') && !name.ends_with(b"/");
         // Only regular files and unknown types carry data blocks (Python's tarfile rule:
         // links, directories and devices have none whatever their size field says); GNU
         // sparse files store `size` bytes.
@@ -298,11 +339,12 @@ fn index_file(path: &Path, file: &File, len: u64) -> Result<Vec<Member>> {
                 name,
                 offset: data,
                 size,
+                sparse,
             });
         }
         at = if has_data { next } else { data };
     }
-    if long_name.is_some() || pax.path.is_some() || pax.size.is_some() {
+    if long_name.is_some() || pax.path.is_some() || pax.size.is_some() || pax.sparse {
         return Err(tar_error(
             DecodeErrorKind::Truncated,
             at,
@@ -537,6 +579,44 @@ mod tests {
         assert_eq!(names(&idx), [long.as_str(), "after.cls"]);
         assert_eq!(read_member(&path, &idx.members[0]), b"data");
         assert_eq!(read_member(&path, &idx.members[1]), b"9");
+    }
+
+    #[test]
+    fn gnu_sparse_members_are_flagged_under_their_real_name() {
+        // Old GNU `S`: one extension header block (flag at 482) before the stored data.
+        let mut h = header(b"old.jpg", b'S', 5, GNU);
+        h[482] = 1;
+        fix_checksum(&mut h);
+        let mut tar = Vec::new();
+        tar.extend_from_slice(&h);
+        tar.extend_from_slice(&[0u8; 512]); // the extension block, its own flag at 504 clear
+        tar.extend_from_slice(b"holes");
+        tar.resize(round_up(tar.len() as u64).unwrap() as usize, 0);
+        // pax format 1.0: a made-up header name, the real one in GNU.sparse.name.
+        let pax = "22 GNU.sparse.major=1\n22 GNU.sparse.minor=0\n27 GNU.sparse.name=new.jpg\n";
+        member(
+            &mut tar,
+            header(b"PaxHeader/x", b'x', pax.len() as u64, USTAR),
+            pax.as_bytes(),
+        );
+        member(
+            &mut tar,
+            header(b"./GNUSparseFile.7/new.jpg", b'0', 3, USTAR),
+            b"abc",
+        );
+        file(&mut tar, b"plain.cls", b"4");
+        let (_d, path) = write(&finish(tar));
+        let idx = index(&path).unwrap();
+        assert_eq!(names(&idx), ["old.jpg", "new.jpg", "plain.cls"]);
+        let sparse: Vec<bool> = idx.members.iter().map(|m| m.sparse).collect();
+        assert_eq!(sparse, [true, true, false]);
+        assert_eq!(idx.members[0].offset, 1024);
+        assert_eq!(read_member(&path, &idx.members[0]), b"holes");
+        assert_eq!(read_member(&path, &idx.members[2]), b"4");
+        // Cut inside the extension header.
+        let (_d2, path) = write(&std::fs::read(&path).unwrap()[..700]);
+        let (kind, offset, _) = shard_err(index(&path));
+        assert_eq!((kind, offset), (DecodeErrorKind::Truncated, 512));
     }
 
     #[test]

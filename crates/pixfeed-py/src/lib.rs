@@ -150,5 +150,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(scan::scan, m)?)?;
     m.add_class::<shards::Member>()?;
     m.add_function(wrap_pyfunction!(shards::tar_index, m)?)?;
+    m.add_function(wrap_pyfunction!(shards::shard_stream, m)?)?;
     Ok(())
 }

@@ -1,11 +1,13 @@
 //! Tar shards: `Member` (a file's byte range, accepted wherever a path is) and `tar_index`
-//! (the member index of many shards, built on the pool with the GIL released).
+//! (the member index of many shards, built on the pool with the GIL released); and
+//! `shard_stream`, one shard reader's sample order for `pixfeed._sampler`.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use numpy::PyArray1;
+use numpy::{PyArray1, PyReadonlyArray1};
 use pixfeed_core::Source;
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
@@ -111,8 +113,9 @@ impl Subject for Member {
 }
 
 /// The member index of every shard (in parallel on the pool, GIL released): per shard,
-/// `(names: list[bytes], offsets: uint64 array, sizes: uint64 array, file_size, mtime_ns)`,
-/// or the exception (naming the shard and the byte offset) when it cannot be indexed.
+/// `(names: list[bytes], offsets: uint64 array, sizes: uint64 array, file_size, mtime_ns,
+/// sparse: bool array)` (sparse: a GNU sparse file, see `pixfeed_core::tar`), or the
+/// exception (naming the shard and the byte offset) when it cannot be indexed.
 #[pyfunction]
 #[pyo3(signature = (paths, threads=None))]
 pub fn tar_index<'py>(
@@ -133,16 +136,44 @@ pub fn tar_index<'py>(
                 }
                 let offsets: Vec<u64> = idx.members.iter().map(|m| m.offset).collect();
                 let sizes: Vec<u64> = idx.members.iter().map(|m| m.size).collect();
+                let sparse: Vec<bool> = idx.members.iter().map(|m| m.sparse).collect();
                 out.append((
                     names,
                     PyArray1::from_vec(py, offsets),
                     PyArray1::from_vec(py, sizes),
                     idx.file_size,
                     idx.mtime_ns,
+                    PyArray1::from_vec(py, sparse),
                 ))?;
             }
             Err(e) => out.append(to_pyerr(py, path.as_path(), e).into_value(py))?,
         }
     }
     Ok(out)
+}
+
+fn contiguous<'a, T: numpy::Element>(
+    a: &'a PyReadonlyArray1<'_, T>,
+    name: &str,
+) -> PyResult<&'a [T]> {
+    a.as_slice()
+        .map_err(|_| PyValueError::new_err(format!("{name}: must be C-contiguous")))
+}
+
+/// One shard reader's sample order then its buffer's tail (`pixfeed_core::sampler`), GIL
+/// released.
+#[pyfunction]
+pub fn shard_stream<'py>(
+    py: Python<'py>,
+    shards: Vec<(i64, i64)>,
+    open: usize,
+    pick: PyReadonlyArray1<'py, f64>,
+    slot: PyReadonlyArray1<'py, i64>,
+    buffer: u64,
+) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    let (pick, slot) = (contiguous(&pick, "pick")?, contiguous(&slot, "slot")?);
+    let out = entry::native(py, "shard_stream", || {
+        pixfeed_core::sampler::shard_stream(&shards, open, pick, slot, buffer)
+    })?;
+    Ok(PyArray1::from_vec(py, out))
 }
