@@ -5,6 +5,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Disk: a fresh .venv takes about 7 GB, `make test`'s cargo builds about 4 GB more and the
+# wheel's build 1 GB (CI on a clean clone ends at 11 GB); with the venv in place, rebuilds
+# need less. PIXFEED_MIN_FREE_GB overrides the threshold (0 turns the check off).
+need_gb=${PIXFEED_MIN_FREE_GB:-$([ -x .venv/bin/python ] && echo 6 || echo 15)}
+free_gb=$(($(df -Pk . | awk 'NR == 2 {print $4}') / 1024 / 1024))
+if [ "$free_gb" -lt "$need_gb" ]; then
+  echo "bootstrap: only $free_gb GB free under $PWD; building and testing pixfeed needs about" \
+    "$need_gb GB (.venv, target/). Free some space, or set PIXFEED_MIN_FREE_GB to lower" \
+    "this check." >&2
+  exit 1
+fi
+
 need_apt=()
 command -v nasm >/dev/null 2>&1 || need_apt+=(nasm)
 command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
