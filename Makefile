@@ -26,8 +26,10 @@ lint:
 	$(VENV)/bin/mypy
 	$(PY) -m mypy.stubtest pixfeed._core --allowlist .stubtest-allowlist
 
+# Tests and doc tests; not the profiling example, which clippy --all-targets checks.
 rust-test:
-	cargo test -p pixfeed-core
+	cargo test -p pixfeed-core --lib --tests
+	cargo test -p pixfeed-core --doc
 
 py-test:
 	$(PY) -m pytest -q

@@ -5,6 +5,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Disk: a fresh .venv takes about 7 GB (and pip's downloads room while it installs), the
+# cargo builds of `make test` and of the wheel about 1 GB, the wheel's tools and checks 1 GB
+# (CI on a clean clone ends at about 9 GB); with the venv in place, rebuilds need less.
+# PIXFEED_MIN_FREE_GB overrides the threshold (0 turns the check off).
+need_gb=${PIXFEED_MIN_FREE_GB:-$([ -x .venv/bin/python ] && echo 6 || echo 15)}
+free_gb=$(($(df -Pk . | awk 'NR == 2 {print $4}') / 1024 / 1024))
+if [ "$free_gb" -lt "$need_gb" ]; then
+  echo "bootstrap: only $free_gb GB free under $PWD; building and testing pixfeed needs about" \
+    "$need_gb GB (.venv, target/). Free some space, or set PIXFEED_MIN_FREE_GB to lower" \
+    "this check." >&2
+  exit 1
+fi
+
 need_apt=()
 command -v nasm >/dev/null 2>&1 || need_apt+=(nasm)
 command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
