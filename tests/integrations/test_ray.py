@@ -295,12 +295,17 @@ def test_output_blocks_are_whole_consumer_batches(
     ray_session: Any, photo_files: list[str], rrc_reference: np.ndarray
 ) -> None:
     # Each task's output leaves in blocks of OUTPUT_BATCHES_PER_BLOCK batches (a block per
-    # batch of iter_batches(batch_size=None)), not one block per task.
+    # batch of iter_batches(batch_size=None)), not one block per task, each block one map
+    # call's output: one Arrow chunk, so the consumer's batches are zero-copy slices.
     ds = pxray.read_images(photo_files, pipeline=RRC, seed=SEED, batch_size=16, num_blocks=3)
     per_block = impl.OUTPUT_BATCHES_PER_BLOCK * 16
-    out_bytes = impl.OUTPUT_BATCHES_PER_BLOCK * 16 * SIZE * SIZE * 3
-    assert ds.context.target_max_block_size == out_bytes
-    assert ray.data.DataContext.get_current().target_max_block_size != out_bytes
+    target = (per_block - 1) * SIZE * SIZE * 3
+    assert ds.context.target_max_block_size == target
+    assert ray.data.DataContext.get_current().target_max_block_size != target
+    for bundle in ds.iter_internal_ref_bundles():
+        for ref in bundle.block_refs:
+            block = ray.get(ref)
+            assert all(col.num_chunks == 1 for col in block.columns), block.schema
     sizes, keys = [], []
     for block in ds.iter_batches(batch_size=None, batch_format="numpy"):
         sizes.append(len(block["key"]))

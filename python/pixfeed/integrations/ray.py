@@ -373,11 +373,12 @@ def read_images(
     dataset is consumed. ``num_blocks`` sets how many blocks the path list is split into,
     one map task per block, each a whole number of batches (default: `BATCHES_PER_TASK`
     batches of ``batch_size`` rows per task, the task count rounded up to a multiple of the
-    cluster's CPUs; a task decodes its batches one after another); other keyword
-    arguments go to ``map_batches`` (``num_cpus``, ``concurrency``, ...). The dataset's
-    own DataContext has ``op_resource_reservation_enabled=False`` and a
-    ``target_max_block_size`` of `OUTPUT_BATCHES_PER_BLOCK` output batches (see the code
-    comments; set them back on ``ds.context`` to restore Ray Data's defaults)."""
+    cluster's CPUs); a task decodes `OUTPUT_BATCHES_PER_BLOCK` batches per ``map_batches``
+    call, each call's output one block. Other keyword arguments go to ``map_batches``
+    (``num_cpus``, ``concurrency``, ...). The dataset's own DataContext has
+    ``op_resource_reservation_enabled=False`` and a ``target_max_block_size`` one row short
+    of a call's images (see the code comments; set them back on ``ds.context`` to restore
+    Ray Data's defaults)."""
     ray_mod = _ray()
     if not isinstance(pipeline, Pipeline):
         raise TypeError(f"pipeline: expected a pixfeed.Pipeline, got {type(pipeline).__name__}")
@@ -420,15 +421,20 @@ def read_images(
     # map operator's outputs then stalls decoding behind a slow consumer. Without it the
     # object store stays bounded by Ray Data's global limit (half the store).
     ds.context.op_resource_reservation_enabled = False
-    # A map task's output batches leave in blocks of OUTPUT_BATCHES_PER_BLOCK batches, not one
-    # block per task (Ray Data's default target of 128 MiB holds a whole task's output): the
-    # consumer gets images while the task still decodes, and each consumer batch is a
-    # zero-copy slice of one block instead of a copy out of a block of many chunks.
-    out_shape = fn.pipeline.batch_shape(batch_size)
-    out_bytes = math.prod(out_shape) * np.dtype(fn.pipeline.numpy_dtype).itemsize
-    ds.context.target_max_block_size = max(1, OUTPUT_BATCHES_PER_BLOCK * out_bytes)
+    # A map task's output leaves in blocks of OUTPUT_BATCHES_PER_BLOCK batches, not one block
+    # per task (Ray Data's default target of 128 MiB holds a whole task's output): the
+    # consumer gets images while the task still decodes. Each map call decodes one whole block
+    # (its output is one Arrow chunk), and the target lies one row below a full call's images,
+    # so every full call leaves at once as its own block: a block the output buffer built from
+    # two calls would hold two chunks, and the consumer's batcher copies a block of several
+    # chunks whole before it cuts a batch from it. Each consumer batch is then a zero-copy
+    # slice. A shorter call (a task's last) leaves when its task ends.
+    call_rows = OUTPUT_BATCHES_PER_BLOCK * batch_size
+    out_shape = fn.pipeline.batch_shape(1)
+    row_bytes = math.prod(out_shape) * np.dtype(fn.pipeline.numpy_dtype).itemsize
+    ds.context.target_max_block_size = max(1, (call_rows - 1) * row_bytes)
     map_batches_kwargs.setdefault("batch_format", "numpy")
-    out: ray.data.Dataset = ds.map_batches(fn, batch_size=batch_size, **map_batches_kwargs)
+    out: ray.data.Dataset = ds.map_batches(fn, batch_size=call_rows, **map_batches_kwargs)
     return out
 
 
