@@ -291,6 +291,27 @@ def test_block_bounds_hold_whole_batches() -> None:
             assert all(x % batch == 0 for x in b[:-1]), (n, batch, blocks, b)
 
 
+@pytest.mark.parametrize("builder", ["from_blocks", "from_arrow"])
+def test_path_dataset_keeps_the_block_bounds(
+    ray_session: Any, monkeypatch: pytest.MonkeyPatch, builder: str
+) -> None:
+    # from_blocks where Ray has it (metadata computed locally), else from_arrow: either way
+    # one input block per pair of bounds, rows in order.
+    if builder == "from_arrow":
+        monkeypatch.delattr(ray.data, "from_blocks", raising=False)
+    names = [f"/data/img_{i}.jpg" for i in range(100)]
+    bounds = [0, 48, 96, 100]
+    ds = impl._path_dataset(ray, names, np.arange(100) % 7, bounds)
+    sizes, rows = [], []
+    for bundle in ds.iter_internal_ref_bundles():
+        for ref in bundle.block_refs:
+            block = ray.get(ref)
+            sizes.append(block.num_rows)
+            rows.extend(block.to_pylist())
+    assert sizes == [48, 48, 4]
+    assert rows == [{"path": p, "key": i, "label": i % 7} for i, p in enumerate(names)]
+
+
 def test_output_blocks_are_whole_consumer_batches(
     ray_session: Any, photo_files: list[str], rrc_reference: np.ndarray
 ) -> None:

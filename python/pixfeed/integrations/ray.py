@@ -348,7 +348,10 @@ def _path_dataset(
         items: ray.data.Dataset = ray_mod.data.from_items(rows, override_num_blocks=len(bounds) - 1)
         return items
     parts = [table.slice(a, b - a) for a, b in itertools.pairwise(bounds)]
-    ds: ray.data.Dataset = ray_mod.data.from_arrow(parts)
+    # from_blocks keeps the blocks as given and computes their metadata here; from_arrow
+    # runs a Ray task per table for it (a round trip to a worker on every epoch's dataset).
+    from_blocks = getattr(ray_mod.data, "from_blocks", None)
+    ds: ray.data.Dataset = (from_blocks or ray_mod.data.from_arrow)(parts)
     return ds
 
 
