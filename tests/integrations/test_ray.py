@@ -184,10 +184,21 @@ def test_wrong_key_and_source_columns(photo_files: list[str]) -> None:
     fn = pxray.Decode(RRC)
     with pytest.raises(KeyError, match=r"no column 'key'.*key=None"):
         fn({"path": np.array(photo_files[:2], dtype=object)})
-    with pytest.raises(TypeError, match="row 1: expected an int"):
-        fn({"path": np.array(photo_files[:2], dtype=object), "key": np.array([0, "x"], object)})
+    with pytest.raises(TypeError, match="row 1: expected an int or a str, got float"):
+        fn({"path": np.array(photo_files[:2], dtype=object), "key": np.array([0, 1.5], object)})
     with pytest.raises(TypeError, match="column 'bytes' row 0: expected encoded image bytes"):
         pxray.Decode(RRC, source="bytes", key=None)({"bytes": np.array([3.5, 1.0])})
+
+
+def test_string_keys_are_hashed_names(photo_files: list[str]) -> None:
+    # A column of sample names (webdataset's __key__) keys each row by path_key(name).
+    files = photo_files[:6]
+    names = [f"shard-0/{i:06d}" for i in range(len(files))]
+    fn = pxray.Decode(RRC, key="__key__", seed=SEED)
+    out = fn({"path": np.array(files, dtype=object), "__key__": np.array(names)})
+    want = RRC(files, seed=SEED, indices=[pxray.path_key(n) for n in names])
+    np.testing.assert_array_equal(out["image"], want)
+    assert out["__key__"].tolist() == names
 
 
 def test_path_key_is_stable() -> None:
@@ -401,6 +412,32 @@ def test_bytes_source_keyed_by_path_hash(ray_session: Any, photo_files: list[str
         assert int(row["key"]) == pxray.path_key(str(row["path"]))
         if str(row["path"]) == p:
             np.testing.assert_array_equal(row["image"], want[i])
+
+
+def test_webdataset_shards_through_decode(
+    ray_session: Any, photo_files: list[str], tmp_path: Path
+) -> None:
+    # pixfeed's shards read by Ray's own webdataset reader (raw bytes, decoder=None): rows
+    # keyed by their sample name, the encoded bytes kept out of the output.
+    from pixfeed import write_shards
+
+    files = [p for p in photo_files[:40] if p.endswith(".jpg")]
+    shards = write_shards(files, list(range(len(files))), str(tmp_path / "s-%06d.tar"), max_count=9)
+    ds = ray.data.read_webdataset(shards, decoder=None).map_batches(
+        pxray.Decode(RRC, source="jpg", key="__key__", seed=SEED), batch_size=8
+    )
+    rows = {str(r["__key__"]): r for r in ds.take_all()}
+    names = sorted(rows)  # write_shards' keys: the zero-padded positions
+    assert len(names) == len(files)
+    want = RRC(
+        [Path(f).read_bytes() for f in files],
+        seed=SEED,
+        indices=[pxray.path_key(n) for n in names],
+    )
+    for i, name in enumerate(names):
+        assert "jpg" not in rows[name]
+        assert int(bytes(rows[name]["cls"])) == i
+        np.testing.assert_array_equal(rows[name]["image"], want[i])
 
 
 def test_report_skip_raise(

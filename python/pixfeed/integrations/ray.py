@@ -113,11 +113,14 @@ class Decode:
     ``source``: the input column, ``"path"`` (file paths; pixfeed opens the file and reads
     only what the crop needs) or ``"bytes"`` (encoded images, as ``read_binary_files``
     gives; any other type is a TypeError naming the row). Another column name is accepted
-    and may hold either. ``key``: the column of non-negative integer sample keys (what
-    `read_images` assigns: the index into its list), or None to key each row by
-    `path_key` of its path (``source="bytes"``: of its ``"path"`` column when there is one,
-    else of the bytes). Row with key k gets the crop and flip of (seed, epoch, k), the
-    same as sample k of ``Loader(paths, shuffle=False, seed=seed)`` in epoch ``epoch``.
+    and may hold either (``ray.data.read_webdataset(urls, decoder=False)`` gives a bytes
+    column per extension: ``source="jpg"``). ``key``: the column of non-negative integer
+    sample keys (what `read_images` assigns: the index into its list) or of sample names
+    (strings, e.g. webdataset's ``"__key__"``: each keyed by `path_key` of the name), or
+    None to key each row by `path_key` of its path (``source="bytes"``: of its ``"path"``
+    column when there is one, else of the bytes). Row with key k gets the crop and flip of
+    (seed, epoch, k), the same as sample k of ``Loader(paths, shuffle=False, seed=seed)`` in
+    epoch ``epoch``.
 
     ``output="uint8"`` (default): the image column ``"image"`` holds uint8 NHWC arrays
     whatever the pipeline's dtype (a quarter of float32's bytes in the object store;
@@ -223,9 +226,13 @@ class Decode:
             )
         keys = []
         for i, k in enumerate(cols[self.key]):
+            if isinstance(k, str):  # np.str_ included: a sample name (webdataset's __key__)
+                keys.append(path_key(str(k)))
+                continue
             if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
                 raise TypeError(
-                    f"key: column {self.key!r} row {i}: expected an int, got {type(k).__name__}"
+                    f"key: column {self.key!r} row {i}: expected an int or a str, "
+                    f"got {type(k).__name__}"
                 )
             if not 0 <= int(k) <= _KEY_MAX:
                 raise ValueError(
