@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -303,7 +304,7 @@ def test_block_bounds_hold_whole_batches() -> None:
 
 
 @pytest.mark.parametrize("builder", ["from_blocks", "from_arrow"])
-def test_path_dataset_keeps_the_block_bounds(
+def test_input_dataset_keeps_the_block_bounds(
     ray_session: Any, monkeypatch: pytest.MonkeyPatch, builder: str
 ) -> None:
     # from_blocks where Ray has it (metadata computed locally), else from_arrow: either way
@@ -312,7 +313,7 @@ def test_path_dataset_keeps_the_block_bounds(
         monkeypatch.delattr(ray.data, "from_blocks", raising=False)
     names = [f"/data/img_{i}.jpg" for i in range(100)]
     bounds = [0, 48, 96, 100]
-    ds = impl._path_dataset(ray, names, np.arange(100) % 7, bounds)
+    ds = impl._input_dataset(ray, {"path": names}, np.arange(100) % 7, bounds)
     sizes, rows = [], []
     for bundle in ds.iter_internal_ref_bundles():
         for ref in bundle.block_refs:
@@ -438,6 +439,75 @@ def test_webdataset_shards_through_decode(
         assert "jpg" not in rows[name]
         assert int(bytes(rows[name]["cls"])) == i
         np.testing.assert_array_equal(rows[name]["image"], want[i])
+
+
+def test_read_images_of_shards_equals_the_shards_loader(
+    ray_session: Any, photo_files: list[str], tmp_path: Path
+) -> None:
+    # A pixfeed.Shards in, rows out: each sample's member read from its shard (JPEG and PNG),
+    # row i bit-equal to sample i of Loader(shards, shuffle=False), labels from the shards.
+    from pixfeed import Shards, write_shards
+
+    files = photo_files[:45]
+    urls = write_shards(
+        files, [i % 5 for i in range(len(files))], str(tmp_path / "t-%03d.tar"), max_count=10
+    )
+    shards = Shards(urls, label="cls")
+    got = collect(pxray.read_images(shards, pipeline=RRC, seed=SEED, batch_size=8))
+    loader = Loader(shards, pipeline=RRC, shuffle=False, seed=SEED, batch_size=16, prefetch=0)
+    images, labels = zip(*loader, strict=True)
+    np.testing.assert_array_equal(got["image"], np.concatenate(images))
+    np.testing.assert_array_equal(got["label"], np.concatenate(labels))
+    assert got["key"].tolist() == list(range(len(files)))
+    assert [str(s) for s in got["shard"]] == [m.path for m in shards.sources]
+    assert [str(m) for m in got["member"]] == [m.name for m in shards.sources]
+    assert got["offset"].tolist() == [m.offset for m in shards.sources]
+
+
+def test_member_source_columns_are_checked(photo_files: list[str], tmp_path: Path) -> None:
+    from pixfeed import Shards, write_shards
+
+    (url,) = write_shards(photo_files[:3], None, str(tmp_path / "m-%03d.tar"))
+    m = Shards([url]).sources
+    fn = pxray.Decode(RRC, source="member", key=None, seed=SEED)
+    cols = {
+        "shard": np.array([x.path for x in m], dtype=object),
+        "member": np.array([x.name for x in m], dtype=object),
+        "offset": np.array([x.offset for x in m]),
+        "size": np.array([x.size for x in m]),
+    }
+    out = fn(cols)
+    keys = [pxray.path_key(f"{x.path}:{x.name}") for x in m]
+    np.testing.assert_array_equal(out["image"], RRC(list(m), seed=SEED, indices=keys))
+    assert out["key"].tolist() == keys and out["member"].tolist() == [x.name for x in m]
+    with pytest.raises(KeyError, match=r"columns \['shard', 'member', 'offset', 'size'\].*'size'"):
+        fn({k: v for k, v in cols.items() if k != "size"})
+    with pytest.raises(ValueError, match="column 'offset' row 1: must be >= 0"):
+        fn({**cols, "offset": np.array([m[0].offset, -1, m[2].offset])})
+    with pytest.raises(TypeError, match="column 'shard' row 0: expected a str, got int"):
+        fn({**cols, "shard": np.array([1, 2, 3], dtype=object)})
+
+
+def test_truncated_shard_is_reported_by_row(
+    ray_session: Any, photo_files: list[str], tmp_path: Path
+) -> None:
+    # The last shard cut short after indexing: its rows become error rows naming the shard.
+    from pixfeed import Shards, write_shards
+
+    urls = write_shards(photo_files[:20], None, str(tmp_path / "c-%03d.tar"), max_count=10)
+    shards = Shards(urls)
+    cut = urls[-1]
+    os.truncate(cut, os.path.getsize(cut) // 3)
+    got = collect(pxray.read_images(shards, pipeline=RRC, seed=SEED, on_error="report"))
+    bad = [i for i, e in enumerate(got["error"]) if e is not None]
+    assert bad and all(shards.sources[i].path == cut for i in bad)
+    for i in bad:
+        m = shards.sources[i]
+        assert got["error"][i].startswith(f"{m.path}:{m.name} @ offset {m.offset}: ")
+        assert got["error"][i].count(cut) == 1
+    assert all(not got["image"][i].any() for i in bad)
+    with pytest.raises(Exception, match=re.escape(cut)):
+        pxray.read_images(shards, pipeline=RRC, seed=SEED).materialize()
 
 
 def test_report_skip_raise(

@@ -28,6 +28,7 @@ import numpy.typing as npt
 from pixfeed import _args, _core
 from pixfeed.errors import DecodeError
 from pixfeed.pipeline import Pipeline
+from pixfeed.shards import Shards
 
 if TYPE_CHECKING:  # pragma: no cover
     import ray.data
@@ -35,6 +36,9 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Decode", "assigned_cpus", "collate", "path_key", "read_images"]
 
 OnError = Literal["raise", "skip", "report"]
+#: The columns of ``source="member"``: a tar shard member (`pixfeed.Shards` samples).
+MEMBER_COLUMNS = ("shard", "member", "offset", "size")
+_STRING_COLUMNS = ("path", "shard", "member")
 _KEY_MAX = 2**64 - 1
 
 
@@ -95,8 +99,18 @@ def _columns(batch: Any) -> dict[str, Any]:
     )
 
 
-def _error_text(src: str | bytes | bytearray, exc: BaseException) -> str:
-    name = src if isinstance(src, str) else "<bytes>"
+def _source_name(src: _args.Native) -> str:
+    """How pixfeed's errors name a source: the path, ``<shard>:<member> @ offset <n>`` for a
+    shard member, ``<bytes>`` for encoded bytes."""
+    if isinstance(src, str):
+        return src
+    if isinstance(src, _core.Member):
+        return f"{src.path}:{src.name} @ offset {src.offset}"
+    return "<bytes>"
+
+
+def _error_text(src: _args.Native, exc: BaseException) -> str:
+    name = _source_name(src)
     if isinstance(exc, DecodeError) and exc.source == name:
         return str(exc)
     text = str(exc)
@@ -113,14 +127,18 @@ class Decode:
     ``source``: the input column, ``"path"`` (file paths; pixfeed opens the file and reads
     only what the crop needs) or ``"bytes"`` (encoded images, as ``read_binary_files``
     gives; any other type is a TypeError naming the row). Another column name is accepted
-    and may hold either (``ray.data.read_webdataset(urls, decoder=False)`` gives a bytes
-    column per extension: ``source="jpg"``). ``key``: the column of non-negative integer
-    sample keys (what `read_images` assigns: the index into its list) or of sample names
-    (strings, e.g. webdataset's ``"__key__"``: each keyed by `path_key` of the name), or
-    None to key each row by `path_key` of its path (``source="bytes"``: of its ``"path"``
-    column when there is one, else of the bytes). Row with key k gets the crop and flip of
-    (seed, epoch, k), the same as sample k of ``Loader(paths, shuffle=False, seed=seed)`` in
-    epoch ``epoch``.
+    and may hold either (``ray.data.read_webdataset(urls, decoder=None)`` gives a bytes
+    column per extension: ``source="jpg"``). ``source="member"``: a tar shard member given
+    by the columns ``shard`` (its path), ``member`` (its name), ``offset`` and ``size`` (of
+    its data, in bytes), as `read_images` makes them for a `pixfeed.Shards`.
+
+    ``key``: the column of non-negative integer sample keys (what `read_images` assigns: the
+    index into its list) or of sample names (strings, e.g. webdataset's ``"__key__"``: each
+    keyed by `path_key` of the name), or None to key each row by `path_key` of its path
+    (``source="bytes"``: of its ``"path"`` column when there is one, else of the bytes;
+    ``source="member"``: of ``"<shard>:<member>"``). Row with key k gets the crop and flip
+    of (seed, epoch, k), the same as sample k of ``Loader(paths, shuffle=False, seed=seed)``
+    in epoch ``epoch``.
 
     ``output="uint8"`` (default): the image column ``"image"`` holds uint8 NHWC arrays
     whatever the pipeline's dtype (a quarter of float32's bytes in the object store;
@@ -189,12 +207,14 @@ class Decode:
         assigned to this task or actor, else (outside Ray) pixfeed's default."""
         return self.threads if self.threads is not None else assigned_cpus()
 
-    def _sources(self, cols: dict[str, Any]) -> list[str | bytes | bytearray]:
+    def _sources(self, cols: dict[str, Any]) -> list[_args.Native]:
+        if self.source == "member":
+            return self._members(cols)
         if self.source not in cols:
             raise KeyError(
                 f"source: the batch has no column {self.source!r} (columns: {sorted(cols)})"
             )
-        out: list[str | bytes | bytearray] = []
+        out: list[_args.Native] = []
         for i, v in enumerate(cols[self.source]):
             if isinstance(v, np.ndarray) and v.dtype == np.uint8 and v.ndim == 1:
                 v = v.tobytes()
@@ -213,12 +233,41 @@ class Decode:
             out.append(src)
         return out
 
-    def _keys(self, cols: dict[str, Any], srcs: list[str | bytes | bytearray]) -> list[int]:
+    def _members(self, cols: dict[str, Any]) -> list[_args.Native]:
+        lacking = [c for c in MEMBER_COLUMNS if c not in cols]
+        if lacking:
+            raise KeyError(
+                f"source: 'member' reads the columns {list(MEMBER_COLUMNS)}; the batch has no "
+                f"{lacking} (columns: {sorted(cols)})"
+            )
+        out: list[_args.Native] = []
+        for i, (shard, name, offset, size) in enumerate(
+            zip(*(cols[c] for c in MEMBER_COLUMNS), strict=True)
+        ):
+            for col, v in (("shard", shard), ("member", name)):
+                if not isinstance(v, str):
+                    raise TypeError(
+                        f"source: column {col!r} row {i}: expected a str, got {type(v).__name__}"
+                    )
+            out.append(
+                _core.Member(
+                    str(shard),
+                    str(name),
+                    _args.integer(offset, f"source: column 'offset' row {i}", 0),
+                    _args.integer(size, f"source: column 'size' row {i}", 0),
+                )
+            )
+        return out
+
+    def _keys(self, cols: dict[str, Any], srcs: list[_args.Native]) -> list[int]:
         if self.key is None:
             names = cols.get("path") if self.source == "bytes" else None
             if names is not None:
                 return [path_key(str(p)) for p in names]
-            return [path_key(s) for s in srcs]
+            return [
+                path_key(f"{s.path}:{s.name}") if isinstance(s, _core.Member) else path_key(s)
+                for s in srcs
+            ]
         if self.key not in cols:
             raise KeyError(
                 f"key: the batch has no column {self.key!r} (columns: {sorted(cols)}); "
@@ -256,7 +305,7 @@ class Decode:
             raise errors[min(errors)]
         result: dict[str, Any] = {}
         for name, values in cols.items():
-            if name == self.source and any(not isinstance(s, str) for s in srcs):
+            if name == self.source and any(isinstance(s, (bytes, bytearray)) for s in srcs):
                 continue  # encoded bytes stay out of the object store's output
             if name in (self.image_column, "error"):
                 continue
@@ -330,25 +379,34 @@ def _block_bounds(n: int, batch_size: int, blocks: int) -> list[int]:
     return bounds
 
 
-def _path_dataset(
-    ray_mod: Any, names: list[str], labels: np.ndarray[Any, Any] | None, bounds: list[int]
+def _input_dataset(
+    ray_mod: Any,
+    columns: dict[str, Any],
+    labels: np.ndarray[Any, Any] | None,
+    bounds: list[int],
 ) -> ray.data.Dataset:
-    """The input dataset of `read_images`: columns path, key (the row index) and label, one
-    block per pair of ``bounds``. Built as Arrow tables; rows Arrow cannot hold (a path that
-    is not valid UTF-8, labels of Python objects) go through ``from_items``, which can, with
-    its own even split."""
+    """The input dataset of `read_images`: ``columns`` (``path``, or the `MEMBER_COLUMNS` of
+    shard members), key (the row index) and label, one block per pair of ``bounds``. Built
+    as Arrow tables; rows Arrow cannot hold (a path that is not valid UTF-8, labels of
+    Python objects) go through ``from_items``, which can, with its own even split."""
     import pyarrow as pa  # type: ignore[import-untyped]
 
+    n = bounds[-1]
     try:
         cols = {
-            "path": pa.array(names, type=pa.string()),
-            "key": pa.array(np.arange(len(names), dtype=np.int64)),
+            name: pa.array(
+                values, type=pa.string() if name in ("path", "shard", "member") else None
+            )
+            for name, values in columns.items()
         }
+        cols["key"] = pa.array(np.arange(n, dtype=np.int64))
         if labels is not None:
             cols["label"] = pa.array(labels)
         table = pa.table(cols)
     except (pa.ArrowException, UnicodeError, TypeError, ValueError):
-        rows: list[dict[str, Any]] = [{"path": p, "key": i} for i, p in enumerate(names)]
+        rows: list[dict[str, Any]] = [
+            {**{name: values[i] for name, values in columns.items()}, "key": i} for i in range(n)
+        ]
         if labels is not None:
             for row, value in zip(rows, labels, strict=True):
                 row["label"] = value
@@ -362,8 +420,32 @@ def _path_dataset(
     return ds
 
 
+def _input_columns(
+    paths: Sequence[str | os.PathLike[str]] | Shards,
+) -> tuple[dict[str, Any], str]:
+    """The input columns of `read_images` and `Decode`'s source for them: ``path`` for a
+    list of paths, the `MEMBER_COLUMNS` for a `pixfeed.Shards`."""
+    if isinstance(paths, Shards):
+        members = paths.sources
+        return {
+            "shard": [m.path for m in members],
+            "member": [m.name for m in members],
+            "offset": np.array([m.offset for m in members], dtype=np.int64),
+            "size": np.array([m.size for m in members], dtype=np.int64),
+        }, "member"
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        raise TypeError("paths: expected a sequence of paths, got a single path")
+    names = []
+    for i, p in enumerate(paths):
+        src = _args.source(p, f"paths[{i}]")
+        if not isinstance(src, str):
+            raise TypeError(f"paths[{i}]: expected a path, got {type(p).__name__}")
+        names.append(src)
+    return {"path": names}, "path"
+
+
 def read_images(
-    paths: Sequence[str | os.PathLike[str]],
+    paths: Sequence[str | os.PathLike[str]] | Shards,
     labels: Sequence[Any] | npt.ArrayLike | None = None,
     *,
     pipeline: Pipeline,
@@ -379,8 +461,12 @@ def read_images(
     """A Ray dataset of decoded images: rows ``{"path", "key", ["label"], "image"}`` (plus
     ``"error"`` under ``on_error="report"``), row i holding sample i of
     ``Loader(paths, labels, pipeline=pipeline, shuffle=False, seed=seed)`` in epoch
-    ``epoch`` (uint8 NHWC with the default ``output``; see `Decode`). Nothing runs until the
-    dataset is consumed. ``num_blocks`` sets how many blocks the path list is split into,
+    ``epoch`` (uint8 NHWC with the default ``output``; see `Decode`). ``paths`` may be a
+    `pixfeed.Shards`: rows then hold ``{"shard", "member", "offset", "size", "key",
+    ["label"], "image"}`` (the shards' labels unless ``labels`` is given), each task reading
+    only its members' bytes, and row i equals sample i of ``Loader(shards, ...,
+    shuffle=False)``. Nothing runs until the dataset is consumed. ``num_blocks`` sets how
+    many blocks the input is split into,
     one map task per block, each a whole number of batches (default: `BATCHES_PER_TASK`
     batches of ``batch_size`` rows per task, the task count rounded up to a multiple of the
     cluster's CPUs); a task decodes `OUTPUT_BATCHES_PER_BLOCK` batches per ``map_batches``
@@ -392,28 +478,23 @@ def read_images(
     ray_mod = _ray()
     if not isinstance(pipeline, Pipeline):
         raise TypeError(f"pipeline: expected a pixfeed.Pipeline, got {type(pipeline).__name__}")
-    if isinstance(paths, (str, bytes, os.PathLike)):
-        raise TypeError("paths: expected a sequence of paths, got a single path")
-    names = []
-    for i, p in enumerate(paths):
-        src = _args.source(p, f"paths[{i}]")
-        if not isinstance(src, str):
-            raise TypeError(f"paths[{i}]: expected a path, got {type(p).__name__}")
-        names.append(src)
+    columns, source = _input_columns(paths)
+    n = len(next(iter(columns.values())))
+    if labels is None and isinstance(paths, Shards):
+        labels = paths.labels
     lab: np.ndarray[Any, Any] | None = None
     if labels is not None:
         lab = np.asarray(labels)
-        if lab.ndim == 0 or len(lab) != len(names):
+        if lab.ndim == 0 or len(lab) != n:
             raise ValueError(
-                f"labels: expected one per path ({len(names)}), "
-                f"got {0 if lab.ndim == 0 else len(lab)}"
+                f"labels: expected one per path ({n}), got {0 if lab.ndim == 0 else len(lab)}"
             )
     batch_size = _args.positive_int(batch_size, "batch_size")
     fn = Decode(
         pipeline,
-        source="path",
+        source=source,
         key="key",
-        label=None if labels is None else "label",
+        label=None if lab is None else "label",
         seed=seed,
         epoch=epoch,
         threads=threads,
@@ -421,9 +502,9 @@ def read_images(
         output=output,
     )
     if num_blocks is None:
-        num_blocks = _default_num_blocks(len(names), batch_size, ray_mod)
+        num_blocks = _default_num_blocks(n, batch_size, ray_mod)
     blocks = _args.positive_int(num_blocks, "num_blocks")
-    ds = _path_dataset(ray_mod, names, lab, _block_bounds(len(names), batch_size, blocks))
+    ds = _input_dataset(ray_mod, columns, lab, _block_bounds(n, batch_size, blocks))
     # On the dataset's own copy of the DataContext (every dataset copies the current one):
     # Ray Data's per-operator resource reservation takes its limits from the cluster
     # autoscaling coordinator, which answers only about a second into each execution (until
