@@ -351,6 +351,22 @@ def test_output_blocks_are_whole_consumer_batches(
     assert np.array_equal(collect(ds)["image"], rrc_reference)
 
 
+@pytest.mark.parametrize(("n", "blocks"), [(64, 4), (90, 5), (96, 3)])
+def test_one_map_task_per_input_block(
+    ray_session: Any, photo_files: list[str], rrc_reference: np.ndarray, n: int, blocks: int
+) -> None:
+    # num_blocks tasks even where blocks hold a single batch of 16 (64 rows in 4 blocks;
+    # 90 rows in blocks of 32, 16, 16, 16, 10): Ray bundles input blocks smaller than
+    # map_batches' batch_size into one task, so a map call must not span more than a block.
+    ds = pxray.read_images(
+        photo_files[:n], pipeline=RRC, seed=SEED, batch_size=16, num_blocks=blocks
+    ).materialize()
+    tasks = re.findall(r"MapBatches\(Decode\): (\d+) tasks executed", ds.stats())
+    assert tasks == [str(blocks)], ds.stats()
+    got = collect(ds)
+    np.testing.assert_array_equal(got["image"], rrc_reference[:n])
+
+
 def test_rows_arrow_cannot_hold_go_through_from_items(
     ray_session: Any, photo_files: list[str], rrc_reference: np.ndarray
 ) -> None:

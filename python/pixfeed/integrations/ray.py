@@ -379,6 +379,15 @@ def _block_bounds(n: int, batch_size: int, blocks: int) -> list[int]:
     return bounds
 
 
+def _call_batches(bounds: list[int], batch_size: int) -> int:
+    """Batches per ``map_batches`` call: `OUTPUT_BATCHES_PER_BLOCK`, fewer where an input
+    block other than the last holds fewer batches. Ray gathers input blocks into one task
+    until they hold a call's rows, so a call larger than a block would merge tasks."""
+    rows = [b - a for a, b in itertools.pairwise(bounds)][:-1]
+    least = min(rows, default=OUTPUT_BATCHES_PER_BLOCK * batch_size) // batch_size
+    return max(1, min(OUTPUT_BATCHES_PER_BLOCK, least))
+
+
 def _input_dataset(
     ray_mod: Any,
     columns: dict[str, Any],
@@ -470,8 +479,9 @@ def read_images(
     one map task per block, each a whole number of batches (default: `BATCHES_PER_TASK`
     batches of ``batch_size`` rows per task, the task count rounded up to a multiple of the
     cluster's CPUs); a task decodes `OUTPUT_BATCHES_PER_BLOCK` batches per ``map_batches``
-    call, each call's output one block. Other keyword arguments go to ``map_batches``
-    (``num_cpus``, ``concurrency``, ...). The dataset's own DataContext has
+    call (one where a block holds a single batch), each call's output one block. Other
+    keyword arguments go to ``map_batches`` (``num_cpus``, ``concurrency``, ...). The
+    dataset's own DataContext has
     ``op_resource_reservation_enabled=False`` and a ``target_max_block_size`` one row short
     of a call's images (see the code comments; set them back on ``ds.context`` to restore
     Ray Data's defaults)."""
@@ -504,7 +514,8 @@ def read_images(
     if num_blocks is None:
         num_blocks = _default_num_blocks(n, batch_size, ray_mod)
     blocks = _args.positive_int(num_blocks, "num_blocks")
-    ds = _input_dataset(ray_mod, columns, lab, _block_bounds(n, batch_size, blocks))
+    bounds = _block_bounds(n, batch_size, blocks)
+    ds = _input_dataset(ray_mod, columns, lab, bounds)
     # On the dataset's own copy of the DataContext (every dataset copies the current one):
     # Ray Data's per-operator resource reservation takes its limits from the cluster
     # autoscaling coordinator, which answers only about a second into each execution (until
@@ -520,7 +531,7 @@ def read_images(
     # two calls would hold two chunks, and the consumer's batcher copies a block of several
     # chunks whole before it cuts a batch from it. Each consumer batch is then a zero-copy
     # slice. A shorter call (a task's last) leaves when its task ends.
-    call_rows = OUTPUT_BATCHES_PER_BLOCK * batch_size
+    call_rows = _call_batches(bounds, batch_size) * batch_size
     out_shape = fn.pipeline.batch_shape(1)
     row_bytes = math.prod(out_shape) * np.dtype(fn.pipeline.numpy_dtype).itemsize
     ds.context.target_max_block_size = max(1, (call_rows - 1) * row_bytes)
