@@ -403,9 +403,7 @@ def _input_dataset(
     n = bounds[-1]
     try:
         cols = {
-            name: pa.array(
-                values, type=pa.string() if name in ("path", "shard", "member") else None
-            )
+            name: pa.array(values, type=pa.string() if name in _STRING_COLUMNS else None)
             for name, values in columns.items()
         }
         cols["key"] = pa.array(np.arange(n, dtype=np.int64))
