@@ -435,26 +435,56 @@ def test_webdataset_shards_through_decode(
     ray_session: Any, photo_files: list[str], tmp_path: Path
 ) -> None:
     # pixfeed's shards read by Ray's own webdataset reader (raw bytes, decoder=None): rows
-    # keyed by their sample name, the encoded bytes kept out of the output.
+    # keyed by their sample name, the encoded bytes kept out of the output; a sample with
+    # no .jpg member (a .png one) is an error row under "report".
     from pixfeed import write_shards
 
-    files = [p for p in photo_files[:40] if p.endswith(".jpg")]
+    files = photo_files[:40]
     shards = write_shards(files, list(range(len(files))), str(tmp_path / "s-%06d.tar"), max_count=9)
     ds = ray.data.read_webdataset(shards, decoder=None).map_batches(
-        pxray.Decode(RRC, source="jpg", key="__key__", seed=SEED), batch_size=8
+        pxray.Decode(RRC, source="jpg", key="__key__", seed=SEED, on_error="report"), batch_size=8
     )
     rows = {str(r["__key__"]): r for r in ds.take_all()}
     names = sorted(rows)  # write_shards' keys: the zero-padded positions
     assert len(names) == len(files)
+    jpeg = [i for i, f in enumerate(files) if f.endswith(".jpg")]
+    assert 0 < len(jpeg) < len(files)
     want = RRC(
-        [Path(f).read_bytes() for f in files],
+        [Path(files[i]).read_bytes() for i in jpeg],
         seed=SEED,
-        indices=[pxray.path_key(n) for n in names],
+        indices=[pxray.path_key(names[i]) for i in jpeg],
     )
     for i, name in enumerate(names):
         assert "jpg" not in rows[name]
         assert int(bytes(rows[name]["cls"])) == i
-        np.testing.assert_array_equal(rows[name]["image"], want[i])
+        if i in jpeg:
+            assert rows[name]["error"] is None
+            np.testing.assert_array_equal(rows[name]["image"], want[jpeg.index(i)])
+        else:
+            assert "source: column 'jpg' row" in rows[name]["error"]
+            assert "no value" in rows[name]["error"]
+            assert not rows[name]["image"].any()
+
+
+def test_missing_or_wrong_source_values_follow_on_error(photo_files: list[str]) -> None:
+    data = Path(photo_files[0]).read_bytes()
+    cols = {"__key__": np.array(["a", "b", "c", "d"]), "jpg": np.array([data, None, np.nan, 7])}
+    with pytest.raises(ValueError, match="column 'jpg' row 1: no value"):
+        pxray.Decode(RRC, source="jpg", key="__key__")(cols)
+    out = pxray.Decode(RRC, source="jpg", key="__key__", on_error="report")(cols)
+    assert out["error"][0] is None
+    assert [e.split(":")[0] for e in out["error"][1:]] == ["source"] * 3
+    assert "row 3: expected str" in out["error"][3]
+    assert "jpg" not in out
+    with pytest.warns(RuntimeWarning, match="skipped 3 row"):
+        skip = pxray.Decode(RRC, source="jpg", key="__key__", on_error="skip")
+        kept = skip(cols)
+    assert kept["__key__"].tolist() == ["a"] and skip.skipped == 3
+    np.testing.assert_array_equal(kept["image"], out["image"][:1])
+    # A path column with a missing row keeps its paths in the output.
+    paths = np.array([photo_files[0], None], dtype=object)
+    got = pxray.Decode(RRC, key=None, on_error="report")({"path": paths})
+    assert got["path"].tolist() == [photo_files[0], None] and got["error"][0] is None
 
 
 def test_read_images_of_shards_equals_the_shards_loader(

@@ -207,57 +207,70 @@ class Decode:
         assigned to this task or actor, else (outside Ray) pixfeed's default."""
         return self.threads if self.threads is not None else assigned_cpus()
 
-    def _sources(self, cols: dict[str, Any]) -> list[_args.Native]:
+    def _sources(
+        self, cols: dict[str, Any]
+    ) -> tuple[list[_args.Native], dict[int, TypeError | ValueError]]:
+        """Each row's source, and the rows whose source column holds no usable value (a
+        missing member, a wrong type) with their errors: raised at once under
+        ``on_error="raise"``, else error rows (their source an empty placeholder)."""
         if self.source == "member":
-            return self._members(cols)
-        if self.source not in cols:
+            lacking = [c for c in MEMBER_COLUMNS if c not in cols]
+            if lacking:
+                raise KeyError(
+                    f"source: 'member' reads the columns {list(MEMBER_COLUMNS)}; the batch has "
+                    f"no {lacking} (columns: {sorted(cols)})"
+                )
+            rows: Any = zip(*(cols[c] for c in MEMBER_COLUMNS), strict=True)
+            convert: Callable[[int, Any], _args.Native] = self._member
+        elif self.source not in cols:
             raise KeyError(
                 f"source: the batch has no column {self.source!r} (columns: {sorted(cols)})"
             )
+        else:
+            rows, convert = cols[self.source], self._column_source
         out: list[_args.Native] = []
-        for i, v in enumerate(cols[self.source]):
-            if isinstance(v, np.ndarray) and v.dtype == np.uint8 and v.ndim == 1:
-                v = v.tobytes()
-            elif isinstance(v, np.bytes_):
-                v = bytes(v)
-            elif isinstance(v, np.str_):
-                v = str(v)
-            if self.source == "bytes" and not isinstance(v, (bytes, bytearray, memoryview)):
-                raise TypeError(
-                    f"source: column 'bytes' row {i}: expected encoded image bytes, "
-                    f"got {type(v).__name__}"
-                )
-            src = _args.source(v, f"source: column {self.source!r} row {i}")
-            if isinstance(src, _core.Member):
-                raise TypeError(f"source: column {self.source!r} row {i}: a shard member")
-            out.append(src)
-        return out
+        bad: dict[int, TypeError | ValueError] = {}
+        for i, v in enumerate(rows):
+            try:
+                out.append(convert(i, v))
+            except (TypeError, ValueError) as e:
+                if self.on_error == "raise":
+                    raise
+                bad[i] = e
+                out.append(b"")
+        return out, bad
 
-    def _members(self, cols: dict[str, Any]) -> list[_args.Native]:
-        lacking = [c for c in MEMBER_COLUMNS if c not in cols]
-        if lacking:
-            raise KeyError(
-                f"source: 'member' reads the columns {list(MEMBER_COLUMNS)}; the batch has no "
-                f"{lacking} (columns: {sorted(cols)})"
-            )
-        out: list[_args.Native] = []
-        for i, (shard, name, offset, size) in enumerate(
-            zip(*(cols[c] for c in MEMBER_COLUMNS), strict=True)
-        ):
-            for col, v in (("shard", shard), ("member", name)):
-                if not isinstance(v, str):
-                    raise TypeError(
-                        f"source: column {col!r} row {i}: expected a str, got {type(v).__name__}"
-                    )
-            out.append(
-                _core.Member(
-                    str(shard),
-                    str(name),
-                    _args.integer(offset, f"source: column 'offset' row {i}", 0),
-                    _args.integer(size, f"source: column 'size' row {i}", 0),
+    def _column_source(self, i: int, v: Any) -> _args.Native:
+        if isinstance(v, np.ndarray) and v.dtype == np.uint8 and v.ndim == 1:
+            v = v.tobytes()
+        elif isinstance(v, np.bytes_):
+            v = bytes(v)
+        elif isinstance(v, np.str_):
+            v = str(v)
+        where = f"source: column {self.source!r} row {i}"
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            raise ValueError(f"{where}: no value (a sample without this member?)")
+        if self.source == "bytes" and not isinstance(v, (bytes, bytearray, memoryview)):
+            raise TypeError(f"{where}: expected encoded image bytes, got {type(v).__name__}")
+        src = _args.source(v, where)
+        if isinstance(src, _core.Member):
+            raise TypeError(f"{where}: a shard member")
+        return src
+
+    @staticmethod
+    def _member(i: int, row: tuple[Any, Any, Any, Any]) -> _args.Native:
+        shard, name, offset, size = row
+        for col, v in (("shard", shard), ("member", name)):
+            if not isinstance(v, str):
+                raise TypeError(
+                    f"source: column {col!r} row {i}: expected a str, got {type(v).__name__}"
                 )
-            )
-        return out
+        return _core.Member(
+            str(shard),
+            str(name),
+            _args.integer(offset, f"source: column 'offset' row {i}", 0),
+            _args.integer(size, f"source: column 'size' row {i}", 0),
+        )
 
     def _keys(self, cols: dict[str, Any], srcs: list[_args.Native]) -> list[int]:
         if self.key is None:
@@ -296,16 +309,24 @@ class Decode:
             raise KeyError(
                 f"label: the batch has no column {self.label!r} (columns: {sorted(cols)})"
             )
-        srcs = self._sources(cols)
+        srcs, bad = self._sources(cols)
         keys = self._keys(cols, srcs)
         n = len(srcs)
         out = np.empty(self.pipeline.batch_shape(n), dtype=self.pipeline.numpy_dtype)
-        errors = self.pipeline._run(srcs, keys, self.seed, self.epoch, out, self.resolved_threads())
+        errors: dict[int, BaseException] = dict(
+            self.pipeline._run(srcs, keys, self.seed, self.epoch, out, self.resolved_threads())
+        )
+        errors.update(bad)  # not the placeholder's decode error
         if errors and self.on_error == "raise":
             raise errors[min(errors)]
+
+        def text(k: int) -> str:  # a bad source's error names its column and row already
+            return str(errors[k]) if k in bad else _error_text(srcs[k], errors[k])
+
+        encoded = any(isinstance(s, (bytes, bytearray)) for i, s in enumerate(srcs) if i not in bad)
         result: dict[str, Any] = {}
         for name, values in cols.items():
-            if name == self.source and any(isinstance(s, (bytes, bytearray)) for s in srcs):
+            if name == self.source and encoded:
                 continue  # encoded bytes stay out of the object store's output
             if name in (self.image_column, "error"):
                 continue
@@ -316,7 +337,7 @@ class Decode:
             keep = np.ones(n, dtype=bool)
             keep[list(errors)] = False
             self.skipped += len(errors)
-            names = ", ".join(_error_text(srcs[k], errors[k]) for k in sorted(errors))
+            names = ", ".join(text(k) for k in sorted(errors))
             warnings.warn(
                 f"pixfeed.ray.Decode: skipped {len(errors)} row(s): {names}",
                 RuntimeWarning,
@@ -326,9 +347,9 @@ class Decode:
             out = out[keep]
         elif self.on_error == "report":
             err = np.full(n, None, dtype=object)
-            for k, exc in errors.items():
+            for k in errors:
                 out[k] = 0
-                err[k] = _error_text(srcs[k], exc)
+                err[k] = text(k)
             result["error"] = err
         result[self.image_column] = out
         return result
