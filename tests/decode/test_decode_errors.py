@@ -50,6 +50,53 @@ def test_directory(tmp_path: Path) -> None:
     assert str(tmp_path) in str(ei.value)
 
 
+SPECIAL_FILES_CHILD = """
+import json, os, sys
+import numpy as np
+import pixfeed
+fifo, out = sys.argv[1], {}
+for name, path in (("fifo", fifo), ("device", "/dev/zero")):
+    for call, fn in (
+        ("decode", lambda p: pixfeed.decode(p)),
+        ("probe", lambda p: pixfeed.probe(p)),
+        ("pipeline", lambda p: pixfeed.Pipeline(8)([p])),
+        ("shards", lambda p: pixfeed.Shards([p])),
+    ):
+        try:
+            fn(path)
+            out[f"{name}/{call}"] = "no error"
+        except Exception as e:
+            out[f"{name}/{call}"] = [type(e).__name__, str(e)]
+print(json.dumps(out))
+"""
+
+
+def test_fifo_and_device_are_errors_not_hangs(tmp_path: Path) -> None:
+    # Reading /dev/zero never ends and opening a FIFO waits for a writer: both used to hang
+    # the call (a whole Loader or Ray job with it). Run in a child, so a hang fails the test.
+    import json
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    proc = subprocess.run(
+        [sys.executable, "-c", SPECIAL_FILES_CHILD, str(fifo)],
+        capture_output=True,
+        timeout=120,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    assert len(got) == 8
+    for case, outcome in got.items():
+        assert outcome != "no error", case
+        kind, text = outcome
+        assert kind == "OSError", (case, outcome)
+        assert "not a regular file" in text, (case, outcome)
+        assert (str(fifo) if case.startswith("fifo") else "/dev/zero") in text, (case, outcome)
+
+
 @pytest.mark.parametrize("src", ["file", "bytes"])
 def test_empty_input(tmp_path: Path, src: str) -> None:
     p = tmp_path / "empty.jpg"

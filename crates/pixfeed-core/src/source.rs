@@ -56,12 +56,30 @@ fn is_a_directory() -> std::io::Error {
     }
 }
 
-/// Open `path` as a regular file (a directory is EISDIR, as Python's `open` says).
-fn open(path: &Path) -> Result<(File, u64)> {
-    let file = File::open(path).map_err(|e| io_error(path, e))?;
+/// Open `path` as a regular file and give its size. A directory is EISDIR (as Python's
+/// `open` says); a FIFO, socket or device is an error too: reading one never ends
+/// (`/dev/zero`) or waits for a writer (a FIFO), which would hang the batch. The file is
+/// opened non-blocking so that opening a FIFO with no writer returns at once (regular files
+/// ignore the flag).
+pub(crate) fn open(path: &Path) -> Result<(File, u64)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| io_error(path, e))?;
     let meta = file.metadata().map_err(|e| io_error(path, e))?;
     if meta.is_dir() {
         return Err(io_error(path, is_a_directory()));
+    }
+    if !meta.is_file() {
+        return Err(io_error(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file (a FIFO, socket or device)",
+            ),
+        ));
     }
     Ok((file, meta.len()))
 }

@@ -357,11 +357,7 @@ fn index_file(path: &Path, file: &File, len: u64) -> Result<Vec<Member>> {
 /// Index the tar file at `path` from its headers (member data is never read). The file is
 /// re-checked after (size, mtime): one changed while indexed is indexed again, once.
 pub fn index(path: &Path) -> Result<Index> {
-    let file = File::open(path).map_err(|e| io_error(path, e))?;
-    let meta = file.metadata().map_err(|e| io_error(path, e))?;
-    if meta.is_dir() {
-        return Err(io_error(path, std::io::Error::from_raw_os_error(21)));
-    }
+    let (file, _) = crate::source::open(path)?;
     crate::source::consistent(path, &file, || {
         use std::os::unix::fs::MetadataExt;
         let meta = file.metadata().map_err(|e| io_error(path, e))?;
