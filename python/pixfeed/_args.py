@@ -55,6 +55,17 @@ U32_MAX = 2**32 - 1
 SEED_MODULUS = 2**64
 
 
+def epoch(value: Any, name: str = "epoch") -> int:
+    """The one epoch rule: an int (Python or numpy) with 0 <= epoch < 2**64 (what the native
+    randomness takes); bools and non-ints are a TypeError, other ints a ValueError."""
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
+    v = int(value.__index__())
+    if not 0 <= v < SEED_MODULUS:
+        raise ValueError(f"{name}: expected an int >= 0 and < 2**64, got {v}")
+    return v
+
+
 def seed(value: Any, name: str = "seed", *, none_draws: bool = False) -> int:
     """The one seed rule: any int (Python or numpy, of any sign) is accepted and reduced mod
     2**64, so ``-1`` and ``2**64 - 1`` are the same seed; bools and non-ints are a TypeError

@@ -329,12 +329,11 @@ class Loader:
     def set_epoch(self, epoch: int) -> None:
         """Use epoch ``epoch``'s order and randomness from the next iteration on (and from
         then on only the epochs given here: the loader no longer advances on its own)."""
-        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
-            raise ValueError(f"epoch: expected an int >= 0, got {epoch!r}")
+        epoch = _args.epoch(epoch)
         self._explicit_epoch = True
         self._iterated = False
-        if int(epoch) != self.epoch:
-            self.epoch = int(epoch)
+        if epoch != self.epoch:
+            self.epoch = epoch
             self._start_batch = 0
             self._offset = 0
 
@@ -401,8 +400,11 @@ class Loader:
             theirs["shard_buffer"] = [int(v) for v in theirs["shard_buffer"]]
         if theirs != ours:
             raise ValueError(f"state: saved with {theirs}, this loader has {ours}")
-        self.seed = _args.seed(state["seed"], "state['seed']")
-        self.epoch = int(state["epoch"])
+        seed, epoch = (
+            _args.seed(state["seed"], "state['seed']"),
+            _args.epoch(state["epoch"], "state['epoch']"),
+        )
+        self.seed, self.epoch = seed, epoch
         self._explicit_epoch = bool(state.get("explicit_epoch", True))
         self._iterated = False
         offset = int(state.get("offset", 0))

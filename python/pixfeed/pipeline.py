@@ -279,7 +279,7 @@ class Pipeline:
             list(batch_sources),
             [int(k) for k in keys],
             _args.seed(seed),
-            int(epoch),
+            _args.epoch(epoch),
             out.reshape(n, -1).view(np.uint8),
             threads,
         )
@@ -300,7 +300,7 @@ class Pipeline:
             _args.positive_int(width, "width"),
             _args.positive_int(height, "height"),
             _args.seed(seed),
-            int(epoch),
+            _args.epoch(epoch),
             int(index),
         )
 
@@ -356,7 +356,9 @@ class Pipeline:
                 raise ValueError(f"indices: expected {len(srcs)} values, got {idx.shape}")
         seed = _args.seed(seed, none_draws=True)
         out = np.empty(self._buffer_shape(len(srcs)), dtype=self.numpy_dtype)
-        errors = self._run(srcs, idx.tolist(), seed, int(epoch), out, _args.threads(threads))
+        errors = self._run(
+            srcs, idx.tolist(), seed, _args.epoch(epoch), out, _args.threads(threads)
+        )
         if errors:
             raise errors[min(errors)]
         return self._present(out)

@@ -310,14 +310,6 @@ def _resize_stream(
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _epoch(epoch: Any) -> int:
-    if isinstance(epoch, bool) or not hasattr(epoch, "__index__"):
-        raise TypeError(f"epoch: expected an int, got {type(epoch).__name__}")
-    if int(epoch) < 0:
-        raise ValueError(f"epoch: must be >= 0, got {epoch}")
-    return int(epoch)
-
-
 def _indices(indices: Any, n: int) -> list[int] | None:
     if indices is None:
         return None
@@ -384,7 +376,7 @@ def random_resized_crop(
     scale_r, ratio_r = _range(scale, "scale"), _range(ratio, "ratio")
     interp = _interpolation(interpolation)
     nthreads = _args.threads(threads)
-    seed_v, epoch_v = _args.seed(seed, none_draws=True), _epoch(epoch)
+    seed_v, epoch_v = _args.seed(seed, none_draws=True), _args.epoch(epoch)
     idx = _indices(indices, len(batch))
     args = (scale_r, ratio_r, interp, bool(antialias), seed_v, epoch_v, idx, nthreads)
     shapes = [_result_shape(a, (w, h)) for a in batch.arrays]
@@ -428,7 +420,7 @@ def random_resized_crop_params(
         _range(scale, "scale"),
         _range(ratio, "ratio"),
         _args.seed(seed, none_draws=True),
-        _epoch(epoch),
+        _args.epoch(epoch),
         _indices(indices, len(dims)),
     )
     box_list: list[Box] = [tuple(b) for b in boxes]  # type: ignore[misc]

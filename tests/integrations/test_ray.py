@@ -142,10 +142,80 @@ def test_decode_rejects_bad_arguments() -> None:
         pxray.Decode(RRC, on_error="substitute")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="epoch"):
         pxray.Decode(RRC, epoch=-1)
+    with pytest.raises(ValueError, match=r"epoch: expected an int >= 0 and < 2\*\*64"):
+        pxray.Decode(RRC, epoch=2**64)  # named here, not an OverflowError in a worker
+    with pytest.raises(TypeError, match="epoch: expected an int"):
+        pxray.Decode(RRC, epoch=1.0)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="pipeline"):
         pxray.read_images(["a.jpg"], pipeline="rrc")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="labels: expected one per path"):
+    with pytest.raises(ValueError, match="labels: expected one per source"):
         pxray.read_images(["a.jpg", "b.jpg"], [1], pipeline=RRC)
+    # The Loader's label rule: numbers, not strings turned into one another by numpy.
+    with pytest.raises(TypeError, match="labels: expected ints"):
+        pxray.read_images(["a.jpg", "b.jpg"], [1, "a"], pipeline=RRC)
+    with pytest.raises(TypeError, match="labels: expected ints"):
+        pxray.read_images(["a.jpg"], [2**70], pipeline=RRC)
+
+
+def test_channels_last_pipeline_output_equals_loader(photo_files: list[str]) -> None:
+    """output="pipeline" with a channels-last pipeline: NCHW values equal to the Loader's
+    (the native pass writes NHWC memory for it), and collate hands channels-last back."""
+    torch = pytest.importorskip("torch")
+    p = Pipeline(
+        size=SIZE,
+        crop="random_resized",
+        dtype="float32",
+        layout="NCHW",
+        memory_format="channels_last",
+    )
+    want = loader_reference(photo_files[:9], p, seed=3, epoch=1)
+    batch = {"path": np.array(photo_files[:9], dtype=object), "key": np.arange(9)}
+    got = pxray.Decode(p, output="pipeline", seed=3, epoch=1)(batch)["image"]
+    assert got.shape == (9, 3, SIZE, SIZE) and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, want)
+    u8 = pxray.Decode(p, seed=3, epoch=1)(batch)
+    t = pxray.collate(p)(u8)["image"]
+    assert t.shape == (9, 3, SIZE, SIZE)
+    assert t.is_contiguous(memory_format=torch.channels_last)
+    np.testing.assert_allclose(t.numpy(), want, atol=1e-5)
+
+
+def test_errors_name_the_row_outside_its_batch(photo_files: list[str]) -> None:
+    """Encoded bytes are named by the row's path column (else its key); bad source and key
+    values name the row's key (or path), not only its index in the batch."""
+    garbage = b"not an image at all"
+    with pytest.raises(DecodeError) as ei:
+        pxray.Decode(RRC, source="bytes", key=None)(
+            {"bytes": np.array([garbage], dtype=object), "path": np.array(["/data/x.jpg"])}
+        )
+    assert ei.value.source == "/data/x.jpg"
+    with pytest.raises(DecodeError) as ei:
+        pxray.Decode(RRC, source="bytes")({"bytes": np.array([garbage], dtype=object), "key": [7]})
+    assert ei.value.source == "<bytes of key 7>"
+    out = pxray.Decode(RRC, source="bytes", on_error="report")(
+        {"bytes": np.array([garbage], dtype=object), "key": np.array([7])}
+    )
+    assert out["error"][0].startswith("<bytes of key 7>: unsupported format")
+    with pytest.raises(ValueError, match=r"source: column 'bytes' row 1 \(key 12\): no value"):
+        pxray.Decode(RRC, source="bytes")(
+            {"bytes": np.array([garbage, None], dtype=object), "key": np.array([11, 12])}
+        )
+    with pytest.raises(ValueError, match=r"key: column 'key' row 1 \(path '.*img001.jpg'\)"):
+        pxray.Decode(RRC)({"path": np.array(photo_files[:2], dtype=object), "key": [0, -1]})
+
+
+def test_skip_warning_is_printable_with_non_utf8_names(tmp_path: Path) -> None:
+    """A worker's stderr takes no lone surrogates: the skip warning escapes them (it failed
+    the whole Ray task with a UnicodeEncodeError)."""
+    bad = os.fsdecode(os.fsencode(str(tmp_path)) + b"/missing\xff.jpg")
+    with pytest.warns(RuntimeWarning, match="skipped 1 row") as rec:
+        out = pxray.Decode(RRC, on_error="skip")(
+            {"path": np.array([bad], dtype=object), "key": [0]}
+        )
+    assert len(out["image"]) == 0
+    text = str(rec[0].message)
+    text.encode("utf-8")  # no surrogates left
+    assert "missing\\xff.jpg" in text
 
 
 def test_decode_outside_ray_matches_loader(
@@ -185,7 +255,9 @@ def test_wrong_key_and_source_columns(photo_files: list[str]) -> None:
     fn = pxray.Decode(RRC)
     with pytest.raises(KeyError, match=r"no column 'key'.*key=None"):
         fn({"path": np.array(photo_files[:2], dtype=object)})
-    with pytest.raises(TypeError, match="row 1: expected an int or a str, got float"):
+    with pytest.raises(
+        TypeError, match=r"row 1 \(path '.*img001.jpg'\): expected an int or a str, got float"
+    ):
         fn({"path": np.array(photo_files[:2], dtype=object), "key": np.array([0, 1.5], object)})
     with pytest.raises(TypeError, match="column 'bytes' row 0: expected encoded image bytes"):
         pxray.Decode(RRC, source="bytes", key=None)({"bytes": np.array([3.5, 1.0])})
@@ -322,6 +394,28 @@ def test_input_dataset_keeps_the_block_bounds(
             rows.extend(block.to_pylist())
     assert sizes == [48, 48, 4]
     assert rows == [{"path": p, "key": i, "label": i % 7} for i, p in enumerate(names)]
+
+
+def test_num_blocks_is_at_most_one_per_row(
+    ray_session: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    photo_files: list[str],
+    rrc_reference: np.ndarray,
+) -> None:
+    # num_blocks past the row count made empty map tasks (10**5 of them hung the job, and
+    # the bounds of 10**9 would not fit the driver's memory): clamped to one per row.
+    seen: list[int] = []
+    build = impl._input_dataset
+
+    def recording(ray_mod: Any, columns: Any, labels: Any, bounds: list[int]) -> Any:
+        seen.append(len(bounds) - 1)
+        assert len(bounds) <= 6, "num_blocks was not clamped"
+        return build(ray_mod, columns, labels, bounds)
+
+    monkeypatch.setattr(impl, "_input_dataset", recording)
+    ds = pxray.read_images(photo_files[:5], pipeline=RRC, seed=SEED, batch_size=2, num_blocks=10**9)
+    assert seen == [5]
+    np.testing.assert_array_equal(collect(ds)["image"], rrc_reference[:5])
 
 
 def test_output_blocks_are_whole_consumer_batches(
@@ -469,12 +563,12 @@ def test_webdataset_shards_through_decode(
 def test_missing_or_wrong_source_values_follow_on_error(photo_files: list[str]) -> None:
     data = Path(photo_files[0]).read_bytes()
     cols = {"__key__": np.array(["a", "b", "c", "d"]), "jpg": np.array([data, None, np.nan, 7])}
-    with pytest.raises(ValueError, match="column 'jpg' row 1: no value"):
+    with pytest.raises(ValueError, match=r"column 'jpg' row 1 \(__key__ 'b'\): no value"):
         pxray.Decode(RRC, source="jpg", key="__key__")(cols)
     out = pxray.Decode(RRC, source="jpg", key="__key__", on_error="report")(cols)
     assert out["error"][0] is None
     assert [e.split(":")[0] for e in out["error"][1:]] == ["source"] * 3
-    assert "row 3: expected str" in out["error"][3]
+    assert "row 3 (__key__ 'd'): expected str" in out["error"][3]
     assert "jpg" not in out
     with pytest.warns(RuntimeWarning, match="skipped 3 row"):
         skip = pxray.Decode(RRC, source="jpg", key="__key__", on_error="skip")
@@ -528,9 +622,14 @@ def test_member_source_columns_are_checked(photo_files: list[str], tmp_path: Pat
     assert out["key"].tolist() == keys and out["member"].tolist() == [x.name for x in m]
     with pytest.raises(KeyError, match=r"columns \['shard', 'member', 'offset', 'size'\].*'size'"):
         fn({k: v for k, v in cols.items() if k != "size"})
-    with pytest.raises(ValueError, match="column 'offset' row 1: must be >= 0"):
+    with pytest.raises(
+        ValueError, match=r"column 'offset' row 1 \(member '000000001\.jpg'\): must be >= 0"
+    ):
         fn({**cols, "offset": np.array([m[0].offset, -1, m[2].offset])})
-    with pytest.raises(TypeError, match="column 'shard' row 0: expected a str, got int"):
+    with pytest.raises(
+        TypeError,
+        match=r"column 'shard' row 0 \(member '000000000\.jpg'\): expected a str, got int",
+    ):
         fn({**cols, "shard": np.array([1, 2, 3], dtype=object)})
 
 

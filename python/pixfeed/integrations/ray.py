@@ -13,6 +13,7 @@ does, so the output never depends on block boundaries, batch size, concurrency o
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import itertools
 import math
@@ -26,7 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from pixfeed import _args, _core
-from pixfeed.errors import DecodeError
+from pixfeed.errors import DecodeError, _shown
+from pixfeed.loader import _labels
 from pixfeed.pipeline import Pipeline
 from pixfeed.shards import Shards
 
@@ -109,12 +111,28 @@ def _source_name(src: _args.Native) -> str:
     return "<bytes>"
 
 
-def _error_text(src: _args.Native, exc: BaseException) -> str:
-    name = _source_name(src)
+def _error_text(name: str, exc: BaseException) -> str:
+    """A failed row's ``error`` text: the error, led by the source's ``name`` unless it
+    names it already."""
     if isinstance(exc, DecodeError) and exc.source == name:
         return str(exc)
     text = str(exc)
     return text if name in text else f"{name}: {text}"
+
+
+def _renamed(exc: DecodeError, name: str) -> DecodeError:
+    """``exc`` (about ``<bytes>``) naming ``name`` instead: the row's path or key."""
+    new = copy.copy(exc)  # the same class and fields (a ShardError keeps its offset)
+    new.source = name
+    new.args = (f"{_shown(name)}: {exc.reason}",)
+    return new
+
+
+def _plain(value: Any) -> str:
+    """A key or path value as an error shows it: numpy scalars as plain Python values."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 class Decode:
@@ -143,8 +161,9 @@ class Decode:
     ``output="uint8"`` (default): the image column ``"image"`` holds uint8 NHWC arrays
     whatever the pipeline's dtype (a quarter of float32's bytes in the object store;
     normalize after transfer with `collate`); ``output="pipeline"``: the pipeline's own dtype
-    and layout (bfloat16 as its uint16 bits). Every other input column passes through except
-    a bytes source column; ``label`` names a column that must be present.
+    and layout (bfloat16 as its uint16 bits; a channels-last pipeline's images as contiguous
+    NCHW, since an Arrow tensor column keeps no memory format). Every other input column
+    passes through except a bytes source column; ``label`` names a column that must be present.
 
     ``threads``: native threads per batch; None: the CPUs Ray assigned to the task or actor
     (`assigned_cpus`), never all cores of the node. ``on_error``: ``"raise"`` raises the
@@ -179,8 +198,6 @@ class Decode:
             raise TypeError(f"label: expected a column name or None, got {label!r}")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise TypeError(f"seed: expected an int, got {type(seed).__name__}")
-        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
-            raise ValueError(f"epoch: expected an int >= 0, got {epoch!r}")
         if on_error not in ("raise", "skip", "report"):
             raise ValueError(f"on_error: expected 'raise', 'skip' or 'report', got {on_error!r}")
         if output not in ("uint8", "pipeline"):
@@ -189,12 +206,13 @@ class Decode:
             pipeline = copy.copy(pipeline)
             pipeline.dtype = "uint8"
             pipeline.layout = "NHWC"
+            pipeline.memory_format = "contiguous"
         self.pipeline = pipeline
         self.source = source
         self.key = key
         self.label = label
         self.seed = int(seed)
-        self.epoch = int(epoch)
+        self.epoch = _args.epoch(epoch)
         self.threads = _args.threads(threads)
         self.on_error: OnError = on_error
         self.output = output
@@ -221,7 +239,7 @@ class Decode:
                     f"no {lacking} (columns: {sorted(cols)})"
                 )
             rows: Any = zip(*(cols[c] for c in MEMBER_COLUMNS), strict=True)
-            convert: Callable[[int, Any], _args.Native] = self._member
+            convert: Callable[[Callable[[str], str], Any], _args.Native] = self._member
         elif self.source not in cols:
             raise KeyError(
                 f"source: the batch has no column {self.source!r} (columns: {sorted(cols)})"
@@ -232,7 +250,7 @@ class Decode:
         bad: dict[int, TypeError | ValueError] = {}
         for i, v in enumerate(rows):
             try:
-                out.append(convert(i, v))
+                out.append(convert(functools.partial(self._row, cols, i=i), v))
             except (TypeError, ValueError) as e:
                 if self.on_error == "raise":
                     raise
@@ -240,14 +258,14 @@ class Decode:
                 out.append(b"")
         return out, bad
 
-    def _column_source(self, i: int, v: Any) -> _args.Native:
+    def _column_source(self, at: Callable[[str], str], v: Any) -> _args.Native:
         if isinstance(v, np.ndarray) and v.dtype == np.uint8 and v.ndim == 1:
             v = v.tobytes()
         elif isinstance(v, np.bytes_):
             v = bytes(v)
         elif isinstance(v, np.str_):
             v = str(v)
-        where = f"source: column {self.source!r} row {i}"
+        where = f"source: {at(self.source)}"
         if v is None or (isinstance(v, float) and math.isnan(v)):
             raise ValueError(f"{where}: no value (a sample without this member?)")
         if self.source == "bytes" and not isinstance(v, (bytes, bytearray, memoryview)):
@@ -258,18 +276,16 @@ class Decode:
         return src
 
     @staticmethod
-    def _member(i: int, row: tuple[Any, Any, Any, Any]) -> _args.Native:
+    def _member(at: Callable[[str], str], row: tuple[Any, Any, Any, Any]) -> _args.Native:
         shard, name, offset, size = row
         for col, v in (("shard", shard), ("member", name)):
             if not isinstance(v, str):
-                raise TypeError(
-                    f"source: column {col!r} row {i}: expected a str, got {type(v).__name__}"
-                )
+                raise TypeError(f"source: {at(col)}: expected a str, got {type(v).__name__}")
         return _core.Member(
             str(shard),
             str(name),
-            _args.integer(offset, f"source: column 'offset' row {i}", 0),
-            _args.integer(size, f"source: column 'size' row {i}", 0),
+            _args.integer(offset, f"source: {at('offset')}", 0),
+            _args.integer(size, f"source: {at('size')}", 0),
         )
 
     def _keys(self, cols: dict[str, Any], srcs: list[_args.Native]) -> list[int]:
@@ -293,12 +309,12 @@ class Decode:
                 continue
             if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
                 raise TypeError(
-                    f"key: column {self.key!r} row {i}: expected an int or a str, "
+                    f"key: {self._row(cols, self.key, i)}: expected an int or a str, "
                     f"got {type(k).__name__}"
                 )
             if not 0 <= int(k) <= _KEY_MAX:
                 raise ValueError(
-                    f"key: column {self.key!r} row {i}: expected 0 <= key < 2**64, got {k}"
+                    f"key: {self._row(cols, self.key, i)}: expected 0 <= key < 2**64, got {k}"
                 )
             keys.append(int(k))
         return keys
@@ -312,16 +328,27 @@ class Decode:
         srcs, bad = self._sources(cols)
         keys = self._keys(cols, srcs)
         n = len(srcs)
-        out = np.empty(self.pipeline.batch_shape(n), dtype=self.pipeline.numpy_dtype)
+        # The memory the native pass writes: NHWC for a channels-last pipeline, handed out
+        # below as contiguous NCHW (an Arrow tensor column keeps no memory format).
+        out = np.empty(self.pipeline._buffer_shape(n), dtype=self.pipeline.numpy_dtype)
         errors: dict[int, BaseException] = dict(
             self.pipeline._run(srcs, keys, self.seed, self.epoch, out, self.resolved_threads())
         )
+        names = {
+            k: self._bytes_name(cols, k)
+            if _source_name(srcs[k]) == "<bytes>"
+            else _source_name(srcs[k])
+            for k in errors
+        }
+        for k, e in errors.items():
+            if isinstance(e, DecodeError) and e.source == "<bytes>":
+                errors[k] = _renamed(e, names[k])
         errors.update(bad)  # not the placeholder's decode error
         if errors and self.on_error == "raise":
             raise errors[min(errors)]
 
         def text(k: int) -> str:  # a bad source's error names its column and row already
-            return str(errors[k]) if k in bad else _error_text(srcs[k], errors[k])
+            return str(errors[k]) if k in bad else _error_text(names[k], errors[k])
 
         encoded = any(isinstance(s, (bytes, bytearray)) for i, s in enumerate(srcs) if i not in bad)
         result: dict[str, Any] = {}
@@ -337,9 +364,11 @@ class Decode:
             keep = np.ones(n, dtype=bool)
             keep[list(errors)] = False
             self.skipped += len(errors)
-            names = ", ".join(text(k) for k in sorted(errors))
+            # Printable anywhere: a worker's stderr takes no lone surrogates (a file name's
+            # bytes that are not UTF-8 show as \xNN, as in pixfeed's errors).
+            skipped = _shown(", ".join(text(k) for k in sorted(errors)))
             warnings.warn(
-                f"pixfeed.ray.Decode: skipped {len(errors)} row(s): {names}",
+                f"pixfeed.ray.Decode: skipped {len(errors)} row(s): {skipped}",
                 RuntimeWarning,
                 stacklevel=2,
             )
@@ -351,8 +380,28 @@ class Decode:
                 out[k] = 0
                 err[k] = text(k)
             result["error"] = err
+        if self.pipeline.memory_format == "channels_last":
+            out = np.ascontiguousarray(self.pipeline._present(out))
         result[self.image_column] = out
         return result
+
+    def _bytes_name(self, cols: dict[str, Any], k: int) -> str:
+        """How an error names row ``k``'s encoded bytes: its ``"path"`` column (as
+        ``read_binary_files(include_paths=True)`` gives), else ``<bytes of key K>``."""
+        if self.source != "path" and "path" in cols and isinstance(cols["path"][k], str):
+            return str(cols["path"][k])
+        if self.key is not None and self.key in cols:
+            return f"<bytes of key {_plain(cols[self.key][k])}>"
+        return "<bytes>"
+
+    def _row(self, cols: dict[str, Any], column: str, i: int) -> str:
+        """``column 'c' row i`` of a batch, with what names the row outside its batch (its
+        key, else its path or shard member), for the errors of source and key values."""
+        where = f"column {column!r} row {i}"
+        for other in (self.key, "path", "member"):
+            if other is not None and other != column and other in cols:
+                return f"{where} ({other} {_plain(cols[other][i])})"
+        return where
 
 
 #: Batches per map task by default: a Ray task costs tens of milliseconds of CPU (driver,
@@ -493,8 +542,9 @@ def read_images(
     `pixfeed.Shards`: rows then hold ``{"shard", "member", "offset", "size", "key",
     ["label"], "image"}`` (the shards' labels unless ``labels`` is given), each task reading
     only its members' bytes, and row i equals sample i of ``Loader(shards, ...,
-    shuffle=False)``. Nothing runs until the dataset is consumed. ``num_blocks`` sets how
-    many blocks the input is split into,
+    shuffle=False)``. ``labels``: one number (or equal-length array of numbers) per path,
+    as the `Loader` takes them. Nothing runs until the dataset is consumed. ``num_blocks``
+    sets how many blocks the input is split into (at most one per row),
     one map task per block, each a whole number of batches (default: `BATCHES_PER_TASK`
     batches of ``batch_size`` rows per task, the task count rounded up to a multiple of the
     cluster's CPUs); a task decodes `OUTPUT_BATCHES_PER_BLOCK` batches per ``map_batches``
@@ -511,13 +561,8 @@ def read_images(
     n = len(next(iter(columns.values())))
     if labels is None and isinstance(paths, Shards):
         labels = paths.labels
-    lab: np.ndarray[Any, Any] | None = None
-    if labels is not None:
-        lab = np.asarray(labels)
-        if lab.ndim == 0 or len(lab) != n:
-            raise ValueError(
-                f"labels: expected one per path ({n}), got {0 if lab.ndim == 0 else len(lab)}"
-            )
+    # The Loader's label rule: numbers (or equal-length arrays of them), one per path.
+    lab = None if labels is None else _labels(labels, n, "numpy")
     batch_size = _args.positive_int(batch_size, "batch_size")
     fn = Decode(
         pipeline,
@@ -532,7 +577,8 @@ def read_images(
     )
     if num_blocks is None:
         num_blocks = _default_num_blocks(n, batch_size, ray_mod)
-    blocks = _args.positive_int(num_blocks, "num_blocks")
+    # At most one block per row: every block past that would be an empty map task.
+    blocks = min(_args.positive_int(num_blocks, "num_blocks"), max(1, n))
     bounds = _block_bounds(n, batch_size, blocks)
     ds = _input_dataset(ray_mod, columns, lab, bounds)
     # On the dataset's own copy of the DataContext (every dataset copies the current one):
@@ -586,6 +632,7 @@ def collate(
         device=dev,
     ).to(torch.float32)
     nchw = pipeline.layout == "NCHW"
+    channels_last = pipeline.memory_format == "channels_last"
 
     def fn(batch: Mapping[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -594,7 +641,9 @@ def collate(
                 continue
             arr = value
             if isinstance(arr, np.ndarray) and arr.dtype.kind in "biuf":
-                result[name] = torch.from_numpy(arr).to(dev)
+                # Ray hands out read-only views of the object store; these columns are small,
+                # so a copy keeps torch from warning about (and writing into) them.
+                result[name] = torch.from_numpy(arr if arr.flags.writeable else arr.copy()).to(dev)
             else:
                 result[name] = arr
         if image_column not in batch:
@@ -610,8 +659,10 @@ def collate(
         if out_dtype != torch.uint8:
             t = t.to(torch.float32) * scale - shift
             t = t.to(out_dtype)
-        if nchw:
-            t = t.permute(0, 3, 1, 2).contiguous()
+        if nchw:  # NHWC memory viewed as NCHW is channels-last already
+            t = t.permute(0, 3, 1, 2)
+            if not channels_last:
+                t = t.contiguous()
         result[image_column] = t
         return result
 

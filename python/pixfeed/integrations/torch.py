@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
+from pixfeed import _args
 from pixfeed.loader import Loader, _shard_layout
 
 if TYPE_CHECKING:
@@ -69,9 +69,7 @@ class ImageDataset(IterableDataset[Any]):
     def set_epoch(self, epoch: int) -> None:
         """Use epoch ``epoch`` for the next pass (in every worker, persistent ones included),
         and from then on only the epochs given here."""
-        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
-            raise ValueError(f"epoch: expected an int >= 0, got {epoch!r}")
-        self.epoch = int(epoch)
+        self.epoch = _args.epoch(epoch)
         st = self._epoch_state
         st[_PASSES:] = 0
         st[_BASE] = self.epoch
