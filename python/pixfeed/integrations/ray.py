@@ -13,7 +13,6 @@ does, so the output never depends on block boundaries, batch size, concurrency o
 from __future__ import annotations
 
 import copy
-import functools
 import hashlib
 import itertools
 import math
@@ -239,7 +238,7 @@ class Decode:
                     f"no {lacking} (columns: {sorted(cols)})"
                 )
             rows: Any = zip(*(cols[c] for c in MEMBER_COLUMNS), strict=True)
-            convert: Callable[[Callable[[str], str], Any], _args.Native] = self._member
+            convert: Callable[[dict[str, Any], int, Any], _args.Native] = self._member
         elif self.source not in cols:
             raise KeyError(
                 f"source: the batch has no column {self.source!r} (columns: {sorted(cols)})"
@@ -250,7 +249,7 @@ class Decode:
         bad: dict[int, TypeError | ValueError] = {}
         for i, v in enumerate(rows):
             try:
-                out.append(convert(functools.partial(self._row, cols, i=i), v))
+                out.append(convert(cols, i, v))
             except (TypeError, ValueError) as e:
                 if self.on_error == "raise":
                     raise
@@ -258,14 +257,16 @@ class Decode:
                 out.append(b"")
         return out, bad
 
-    def _column_source(self, at: Callable[[str], str], v: Any) -> _args.Native:
+    def _column_source(self, cols: dict[str, Any], i: int, v: Any) -> _args.Native:
         if isinstance(v, np.ndarray) and v.dtype == np.uint8 and v.ndim == 1:
             v = v.tobytes()
         elif isinstance(v, np.bytes_):
             v = bytes(v)
         elif isinstance(v, np.str_):
             v = str(v)
-        where = f"source: {at(self.source)}"
+        if isinstance(v, (bytes, bytearray)) or (isinstance(v, str) and self.source != "bytes"):
+            return v  # the common case, before any error text is built
+        where = f"source: {self._row(cols, self.source, i)}"
         if v is None or (isinstance(v, float) and math.isnan(v)):
             raise ValueError(f"{where}: no value (a sample without this member?)")
         if self.source == "bytes" and not isinstance(v, (bytes, bytearray, memoryview)):
@@ -275,18 +276,17 @@ class Decode:
             raise TypeError(f"{where}: a shard member")
         return src
 
-    @staticmethod
-    def _member(at: Callable[[str], str], row: tuple[Any, Any, Any, Any]) -> _args.Native:
+    def _member(self, cols: dict[str, Any], i: int, row: tuple[Any, Any, Any, Any]) -> _args.Native:
         shard, name, offset, size = row
-        for col, v in (("shard", shard), ("member", name)):
-            if not isinstance(v, str):
-                raise TypeError(f"source: {at(col)}: expected a str, got {type(v).__name__}")
-        return _core.Member(
-            str(shard),
-            str(name),
-            _args.integer(offset, f"source: {at('offset')}", 0),
-            _args.integer(size, f"source: {at('size')}", 0),
-        )
+        try:
+            for col, v in (("shard", shard), ("member", name)):
+                if not isinstance(v, str):
+                    raise TypeError(f"{col}: expected a str, got {type(v).__name__}")
+            offset, size = _args.integer(offset, "offset", 0), _args.integer(size, "size", 0)
+        except (TypeError, ValueError) as e:  # "<column>: <reason>", named with its row here
+            col, _, reason = str(e).partition(": ")
+            raise type(e)(f"source: {self._row(cols, col, i)}: {reason}") from None
+        return _core.Member(str(shard), str(name), offset, size)
 
     def _keys(self, cols: dict[str, Any], srcs: list[_args.Native]) -> list[int]:
         if self.key is None:
